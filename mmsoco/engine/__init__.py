@@ -1,0 +1,3 @@
+"""Training-side parts (optimizers, hooks); importing this registers them."""
+from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403

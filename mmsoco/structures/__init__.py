@@ -1,0 +1,3 @@
+from .soco_data_sample import SoCoDataSample
+
+__all__ = ['SoCoDataSample']
