@@ -1,0 +1,1 @@
+from .proposal_recall import eval_proposal_recall  # noqa: F401

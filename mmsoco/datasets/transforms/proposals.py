@@ -1,0 +1,226 @@
+"""The SelectiveSearchProposals transform: SoCo's objects of an image (spec section 1).
+
+Boxes come from a :class:`~mmsoco.proposals.ProposalStore` (the offline,
+memory-mapped store of ``tools/generate_proposals.py``), or, with no store,
+are computed on the loaded image and cached, for small datasets and the demo.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import tempfile
+from collections import OrderedDict
+from typing import Optional
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmsoco.registry import TRANSFORMS
+
+#: ``compute_proposals`` arguments used when none are configured: SoCo's.
+DEFAULT_COMPUTE_CFG = dict(max_side=None, rule='ratio3size0308', dedup=True,
+                           color_mode='reference')
+
+
+def store_key(img_path: str, img_root: Optional[str],
+              key_from: str = 'relpath') -> str:
+    """The store key of ``img_path``.
+
+    ``'relpath'``: the path relative to ``img_root`` with ``/`` separators (the
+    keys of ``tools/generate_proposals.py``); ``'basename'``: the file name
+    only (the keys of a store imported from the reference JSON without an
+    image root).
+    """
+    if key_from == 'basename':
+        return osp.basename(img_path)
+    if key_from != 'relpath':
+        raise ValueError(f"key_from must be 'relpath' or 'basename', got "
+                         f'{key_from!r}')
+    rel = osp.relpath(img_path, img_root) if img_root else img_path
+    if rel.startswith('..'):
+        raise ValueError(f'image {img_path} is not under img_root {img_root}')
+    from mmsoco.proposals.store import normalize_key
+    return normalize_key(rel)
+
+
+def cache_file_name(img_path: str, params: dict) -> str:
+    """On-disk cache name of ``img_path``'s proposals under ``params``.
+
+    The image's size and mtime are part of the key, so an edited image is
+    recomputed.
+    """
+    try:
+        st = os.stat(img_path)
+        stamp = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = None
+    blob = json.dumps([osp.abspath(img_path), stamp, params], sort_keys=True)
+    return hashlib.sha1(blob.encode('utf-8')).hexdigest() + '.npy'
+
+
+@TRANSFORMS.register_module()
+class SelectiveSearchProposals(BaseTransform):
+    """Add an image's selective-search proposals and their stable ids.
+
+    Required keys: ``img_path``, ``img`` (as loaded by ``LoadImageFromFile``,
+    BGR, before any geometric transform).
+    Added keys: ``proposals`` (N, 4) float32 x1y1x2y2 in image pixels (x2/y2
+    exclusive) and ``proposal_ids`` (N,) int64, the index of each box in the
+    image's stored list, so a proposal keeps its id across epochs.
+
+    Args:
+        store_path (str, optional): Proposal store to read. The store is
+            opened lazily in each process (never pickled into workers).
+        img_root (str, optional): Root the store's keys are relative to
+            (usually the dataset's ``data_root`` + ``data_prefix.img``).
+        key_from (str): ``'relpath'`` (default) or ``'basename'``, see
+            :func:`store_key`.
+        compute_cfg (dict, optional): ``compute_proposals`` arguments when no
+            store is configured; default SoCo's (``DEFAULT_COMPUTE_CFG``).
+        cache_dir (str, optional): Directory for computed proposals, one
+            ``.npy`` per image and parameter set, written atomically.
+        lru_size (int): Computed images kept in memory per process.
+    """
+
+    def __init__(self,
+                 store_path: Optional[str] = None,
+                 img_root: Optional[str] = None,
+                 key_from: str = 'relpath',
+                 compute_cfg: Optional[dict] = None,
+                 cache_dir: Optional[str] = None,
+                 lru_size: int = 1024):
+        if key_from not in ('relpath', 'basename'):
+            raise ValueError(f"key_from must be 'relpath' or 'basename', got "
+                             f'{key_from!r}')
+        self.store_path = store_path
+        self.img_root = img_root
+        self.key_from = key_from
+        self.compute_cfg = dict(DEFAULT_COMPUTE_CFG, **(compute_cfg or {}))
+        self.cache_dir = cache_dir
+        self.lru_size = lru_size
+        self._store = None
+        self._lru: OrderedDict = OrderedDict()
+
+    # Each worker opens the store itself; the mapping is not pickled.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state['_store'] = None
+        state['_lru'] = OrderedDict()
+        return state
+
+    @property
+    def store(self):
+        """The proposal store, opened on first use in this process."""
+        if self._store is None and self.store_path is not None:
+            from mmsoco.proposals.store import ProposalStore
+            self._store = ProposalStore(self.store_path)
+        return self._store
+
+    def check_images(self, img_paths, source: str = 'the dataset') -> None:
+        """Raise a KeyError naming the images of ``img_paths`` without
+        proposals in the store (no-op without a store).
+
+        For datasets to call once at start-up, instead of failing at the
+        first missing image mid-epoch.
+        """
+        if self.store is not None:
+            self.store.check_keys(
+                (store_key(p, self.img_root, self.key_from)
+                 for p in img_paths), source=source)
+
+    def _from_store(self, results: dict) -> np.ndarray:
+        img_path = results['img_path']
+        key = store_key(img_path, self.img_root, self.key_from)
+        store = self.store
+        index = store.index(key)
+        if index < 0:
+            raise KeyError(
+                f'image {img_path} (key {key!r}) has no proposals in the '
+                f'store {self.store_path}; check img_root/key_from or '
+                f'regenerate the store over this dataset')
+        boxes = store.boxes_at(index)
+        w, h = store.size_at(index)
+        img_h, img_w = results['img'].shape[:2]
+        if w >= 0 and (w, h) != (img_w, img_h):
+            raise ValueError(
+                f'image {img_path} is {img_w}x{img_h} but its proposals in '
+                f'{self.store_path} were computed for {w}x{h} (another '
+                f'image, EXIF orientation, or a transform before '
+                f'SelectiveSearchProposals)')
+        if w < 0 and len(boxes) and (boxes[:, 2].max() > img_w or
+                                     boxes[:, 3].max() > img_h):
+            # A store without sizes (reference JSON import): bounds are
+            # checked here, against the loaded image.
+            raise ValueError(
+                f'proposals of image {img_path} in {self.store_path} exceed '
+                f'the image ({img_w}x{img_h})')
+        return boxes
+
+    def _computed(self, results: dict) -> np.ndarray:
+        img_path = results.get('img_path')
+        img = results['img']
+        if 'ori_shape' in results and \
+                tuple(img.shape[:2]) != tuple(results['ori_shape'][:2]):
+            raise ValueError(
+                f'SelectiveSearchProposals must run on the loaded image of '
+                f'{img_path}; it was already resized to {img.shape[:2]}')
+        lru_key = (img_path, json.dumps(self.compute_cfg, sort_keys=True))
+        if img_path is not None and lru_key in self._lru:
+            self._lru.move_to_end(lru_key)
+            return self._lru[lru_key]
+        cache_file = None
+        if self.cache_dir is not None and img_path is not None:
+            cache_file = osp.join(self.cache_dir,
+                                  cache_file_name(img_path, self.compute_cfg))
+        boxes = None
+        if cache_file is not None and osp.isfile(cache_file):
+            try:
+                boxes = np.load(cache_file, allow_pickle=False)
+            except (OSError, ValueError):
+                boxes = None  # unreadable cache entry: recompute it
+        if boxes is None:
+            from mmsoco.proposals.generation import proposals_of_image
+            rgb = mmcv.bgr2rgb(img) if img.ndim == 3 else \
+                np.repeat(img[:, :, None], 3, axis=2)
+            boxes = proposals_of_image(
+                np.ascontiguousarray(rgb, dtype=np.uint8),
+                self.compute_cfg).boxes.astype(np.float32)
+            if cache_file is not None:
+                self._write_cache(cache_file, boxes)
+        if img_path is not None and self.lru_size > 0:
+            self._lru[lru_key] = boxes
+            while len(self._lru) > self.lru_size:
+                self._lru.popitem(last=False)
+        return boxes
+
+    @staticmethod
+    def _write_cache(path: str, boxes: np.ndarray) -> None:
+        from mmsoco.proposals.store import public_mode
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.', suffix='.npy.tmp',
+                                   dir=osp.dirname(path))
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                np.save(f, boxes)
+            public_mode(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def transform(self, results: dict) -> dict:
+        if self.store_path is not None:
+            boxes = self._from_store(results)
+        else:
+            boxes = self._computed(results)
+        results['proposals'] = np.array(boxes, dtype=np.float32).reshape(-1, 4)
+        results['proposal_ids'] = np.arange(len(boxes), dtype=np.int64)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(store_path={self.store_path!r}, '
+                f'img_root={self.img_root!r}, key_from={self.key_from!r}, '
+                f'compute_cfg={self.compute_cfg}, '
+                f'cache_dir={self.cache_dir!r})')
