@@ -1,0 +1,235 @@
+"""The unlabeled images SoCo pretrains on (spec section 4: ImageNet-1K, COCO).
+
+Images only, from an image folder, an ImageNet-style list file or COCO json
+files (e.g. train2017 + unlabeled2017); labels and annotations are ignored.
+Undecodable images are skipped (with a warning naming them and a running
+count) or refused, by configuration, never a crash in the middle of an epoch.
+"""
+import json
+import os
+import os.path as osp
+from logging import WARNING
+from typing import Callable, List, Optional, Sequence, Union
+
+import mmcv
+from mmengine.dataset import BaseDataset
+from mmengine.fileio import get as get_bytes
+from mmengine.fileio import join_path
+from mmengine.logging import print_log
+from mmengine.utils import is_abs
+
+from mmsoco.registry import DATASETS
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
+                  '.tiff', '.webp')
+
+
+def scan_image_folder(folder: str,
+                      extensions: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
+    """Relative paths of the images under ``folder``, recursive and sorted."""
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'image folder not found: {folder}')
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs.sort()
+        for name in files:
+            if name.lower().endswith(tuple(extensions)):
+                found.append(osp.relpath(osp.join(root, name), folder))
+    return sorted(found)
+
+
+def read_list_file(path: str) -> List[str]:
+    """Relative image paths of an ImageNet-style list file.
+
+    One image per line, ``relative/path.JPEG [label]``; the label column, blank
+    lines and ``#`` comments are ignored.
+    """
+    paths = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith('#'):
+                paths.append(line.split()[0])
+    return paths
+
+
+def read_coco_images(path: str) -> List[str]:
+    """``file_name`` of every image of a COCO json (annotations ignored)."""
+    with open(path) as f:
+        coco = json.load(f)
+    if not isinstance(coco, dict) or 'images' not in coco:
+        raise ValueError(f'{path}: not a COCO json (no "images" list)')
+    return [img['file_name'] for img in coco['images']]
+
+
+def image_decodes(path: str) -> Optional[str]:
+    """None if ``path`` decodes to an image, else the reason it does not."""
+    try:
+        img = mmcv.imfrombytes(get_bytes(path))
+    except Exception as err:  # noqa: BLE001 - any failure is a bad image
+        return f'{type(err).__name__}: {err}'
+    if img is None or img.size == 0:
+        return 'cannot be decoded'
+    return None
+
+
+@DATASETS.register_module()
+class SoCoImageDataset(BaseDataset):
+    """Unlabeled images for SoCo pretraining.
+
+    Sources, chosen by ``ann_file``:
+
+    - ``''`` (default): every image under ``data_prefix['img_path']``,
+      recursively, sorted.
+    - a ``.txt`` (any non-json) list file, one relative path per line, an
+      optional label column ignored (ImageNet's ``train.txt`` style).
+    - a COCO ``.json``, its ``images`` only; a list of them (e.g.
+      train2017 + unlabeled2017) with ``data_prefix['img_path']`` either one
+      folder or a list with one folder per ann file.
+
+    Each item is ``dict(img_path=..., img_key=relative path)``.
+
+    Args:
+        on_bad_image (str): ``'skip'``: an image whose loading fails is
+            replaced by another (mmengine's ``max_refetch`` loop) with a
+            warning naming it and the count so far; ``'error'``: loading
+            errors propagate. Defaults to 'skip'.
+        check_images_at_start (bool): decode every image when the dataset is
+            built; the unreadable ones are dropped with a warning (``'skip'``)
+            or refused with an error listing them (``'error'``). Slow on big
+            datasets. Defaults to False.
+        img_extensions (Sequence[str]): extensions of the folder scan.
+    """
+
+    def __init__(self,
+                 ann_file: Union[str, Sequence[str]] = '',
+                 data_root: str = '',
+                 data_prefix: dict = dict(img_path=''),
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 on_bad_image: str = 'skip',
+                 check_images_at_start: bool = False,
+                 img_extensions: Sequence[str] = IMG_EXTENSIONS,
+                 **kwargs) -> None:
+        if on_bad_image not in ('skip', 'error'):
+            raise ValueError("on_bad_image must be 'skip' or 'error', got "
+                             f'{on_bad_image!r}')
+        self.on_bad_image = on_bad_image
+        self.check_images_at_start = check_images_at_start
+        self.img_extensions = tuple(e.lower() for e in img_extensions)
+        self.ann_files = [ann_file] if isinstance(ann_file,
+                                                  str) else list(ann_file)
+        self.num_bad_images = 0
+        super().__init__(ann_file='',
+                         data_root=data_root,
+                         data_prefix=data_prefix,
+                         pipeline=list(pipeline),
+                         **kwargs)
+
+    def _join_prefix(self) -> None:
+        """Join ``data_root`` with every ann file and image folder."""
+
+        def join(path):
+            if not is_abs(path) and self.data_root:
+                return join_path(self.data_root, path)
+            return path
+
+        self.ann_files = [join(a) for a in self.ann_files if a]
+        prefix = self.data_prefix.get('img_path', '')
+        prefixes = [prefix] if isinstance(prefix, str) else list(prefix)
+        if len(prefixes) != 1 and len(prefixes) != len(self.ann_files):
+            raise ValueError(f'{len(prefixes)} image folders for '
+                             f'{len(self.ann_files)} ann files: give one '
+                             'folder, or one per ann file')
+        self.img_prefixes = [join(p) for p in prefixes]
+        self.data_prefix = dict(img_path=self.img_prefixes[0])
+
+    def load_data_list(self) -> List[dict]:
+        """Image paths of every source, in order."""
+        data_list = []
+        if not self.ann_files:
+            folder = self.img_prefixes[0]
+            keys = scan_image_folder(folder, self.img_extensions)
+            if not keys:
+                raise ValueError(f'no images ({", ".join(self.img_extensions)}'
+                                 f') found under {folder}')
+            sources = [(folder, keys)]
+        else:
+            sources = []
+            for i, ann_file in enumerate(self.ann_files):
+                if not osp.isfile(ann_file):
+                    raise FileNotFoundError(f'ann file not found: {ann_file}')
+                reader = read_coco_images if ann_file.endswith(
+                    '.json') else read_list_file
+                folder = self.img_prefixes[min(i, len(self.img_prefixes) - 1)]
+                sources.append((folder, reader(ann_file)))
+        for folder, keys in sources:
+            data_list.extend(
+                dict(img_path=join_path(folder, key), img_key=key)
+                for key in keys)
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        """With ``check_images_at_start``, drop or refuse unreadable images."""
+        if not self.check_images_at_start:
+            return self.data_list
+        from mmengine.utils import track_iter_progress
+        bad = []
+        for info in track_iter_progress(self.data_list):
+            reason = image_decodes(info['img_path'])
+            if reason is not None:
+                bad.append((info['img_path'], reason))
+        if not bad:
+            return self.data_list
+        listing = '\n'.join(f'  {path}: {reason}' for path, reason in bad[:20])
+        more = f'\n  ... and {len(bad) - 20} more' if len(bad) > 20 else ''
+        if self.on_bad_image == 'error':
+            raise ValueError(f'{len(bad)} of {len(self.data_list)} images '
+                             f'cannot be read:\n{listing}{more}')
+        print_log(
+            f'dropping {len(bad)} unreadable images of '
+            f'{len(self.data_list)}:\n{listing}{more}',
+            logger='current',
+            level=WARNING)
+        bad_paths = {path for path, _ in bad}
+        self.num_bad_images += len(bad)
+        return [i for i in self.data_list if i['img_path'] not in bad_paths]
+
+    def _num_loading_steps(self) -> int:
+        """How many leading pipeline steps load the image (up to the last
+        ``LoadImage*`` transform); 0 if none."""
+        steps = 0
+        for i, step in enumerate(self.pipeline.transforms):
+            if type(step).__name__.startswith('LoadImage'):
+                steps = i + 1
+        return steps
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline; in skip mode a failure of the loading steps
+        returns None (so ``__getitem__`` fetches another image) and is
+        logged with the image's path and the running count."""
+        data_info = self.get_data_info(idx)
+        if self.on_bad_image == 'error':
+            return self.pipeline(data_info)
+        num_loading = self._num_loading_steps()
+        results, reason = data_info, 'the loader returned None'
+        try:
+            for step in self.pipeline.transforms[:num_loading]:
+                results = step(results)
+                if results is None:
+                    break
+        except Exception as err:  # noqa: BLE001 - scoped to image loading
+            results, reason = None, f'{type(err).__name__}: {err}'
+        if results is None:
+            self.num_bad_images += 1
+            print_log(
+                f'skipping unreadable image {data_info["img_path"]} '
+                f'({reason}); {self.num_bad_images} skipped so far in this '
+                'process',
+                logger='current',
+                level=WARNING)
+            return None
+        for step in self.pipeline.transforms[num_loading:]:
+            results = step(results)
+            if results is None:
+                return None
+        return results

@@ -1,0 +1,243 @@
+"""Box geometry of SoCo's views and RoI levels (spec sections 2 and 3).
+
+The one place where box geometry lives.
+
+Every function here is pure: no randomness is drawn inside (random draws are
+passed in), no state is kept. The pipeline (``MultiViewBoxJitter``) and the
+model (``ScaleAwareRoIExtractor``) call these and never re-derive them.
+
+Conventions
+    A box is ``(x1, y1, x2, y2)`` in continuous pixel coordinates: pixel ``i``
+    covers ``[i, i + 1)``, so a proposal whose last pixel column is ``max_x``
+    has ``x2 = max_x + 1`` and width ``x2 - x1``. A crop window is a box of the
+    same kind with integer corners. Under this convention a crop-and-resize
+    (``cv2.resize`` with half-pixel centres) maps edges by one affine map and a
+    horizontal flip of a ``W``-wide image maps ``x`` to ``W - x``.
+
+Most functions take numpy arrays; ``box_area``, ``box_iou``,
+``assign_boxes_to_levels`` and ``map_roi_levels_mmdet`` also take torch
+tensors and return the same kind.
+"""
+import math
+from typing import Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+
+#: Upper bounds of sqrt(w * h) (view pixels) for P2, P3, P4 and P5 (spec 3).
+SOCO_LEVEL_RANGES = (48, 96, 192, 224)
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def box_widths_heights(boxes: ArrayLike) -> Tuple[ArrayLike, ArrayLike]:
+    """Return (w, h) of (N, 4) boxes; negative extents are kept as they are."""
+    return boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+
+
+def box_area(boxes: ArrayLike) -> ArrayLike:
+    """Area of (N, 4) boxes; empty or inverted boxes have area 0."""
+    w, h = box_widths_heights(boxes)
+    if _is_tensor(boxes):
+        return w.clamp(min=0) * h.clamp(min=0)
+    return np.clip(w, 0, None) * np.clip(h, 0, None)
+
+
+def box_iou(boxes_a: ArrayLike, boxes_b: ArrayLike) -> ArrayLike:
+    """Pairwise IoU of (N, 4) and (M, 4) boxes -> (N, M).
+
+    Pairs whose union is empty (two empty boxes) get IoU 0.
+    """
+    if _is_tensor(boxes_a):
+        boxes_b = torch.as_tensor(boxes_b,
+                                  dtype=boxes_a.dtype,
+                                  device=boxes_a.device)
+        lt = torch.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
+        rb = torch.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
+        wh = (rb - lt).clamp(min=0)
+        inter = wh[..., 0] * wh[..., 1]
+        union = box_area(boxes_a)[:, None] + box_area(boxes_b)[None] - inter
+        return torch.where(union > 0, inter / union.clamp(min=1e-12),
+                           torch.zeros_like(inter))
+    boxes_a = np.asarray(boxes_a, dtype=np.float64)
+    boxes_b = np.asarray(boxes_b, dtype=np.float64)
+    lt = np.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
+    rb = np.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
+    wh = np.clip(rb - lt, 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    union = box_area(boxes_a)[:, None] + box_area(boxes_b)[None] - inter
+    with np.errstate(divide='ignore', invalid='ignore'):
+        iou = np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    return iou
+
+
+def whole_box(width: float, height: float) -> np.ndarray:
+    """The (1, 4) float32 box covering a whole ``width`` x ``height`` image."""
+    return np.array([[0, 0, width, height]], dtype=np.float32)
+
+
+def overlaps_window(boxes: np.ndarray, window: Sequence[float]) -> np.ndarray:
+    """Bool mask of boxes overlapping ``window`` with positive area."""
+    x1, y1, x2, y2 = window
+    return ((np.minimum(boxes[:, 2], x2) > np.maximum(boxes[:, 0], x1))
+            & (np.minimum(boxes[:, 3], y2) > np.maximum(boxes[:, 1], y1)))
+
+
+def clip_to_window(boxes: np.ndarray,
+                   window: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """Intersect boxes with ``window``.
+
+    Returns:
+        (clipped boxes in the same frame, keep mask of boxes that overlap the
+        window with positive area). Boxes outside keep a degenerate clipped
+        value; callers select with the mask.
+    """
+    x1, y1, x2, y2 = window
+    low = np.array([x1, y1, x1, y1], dtype=boxes.dtype)
+    high = np.array([x2, y2, x2, y2], dtype=boxes.dtype)
+    clipped = np.minimum(np.maximum(boxes, low), high)
+    return clipped, overlaps_window(boxes, window)
+
+
+def map_to_view(boxes: np.ndarray, crop: Sequence[float],
+                view_size: Tuple[int, int]) -> np.ndarray:
+    """Map source-image boxes into a view made by cropping then resizing.
+
+    Args:
+        boxes: (N, 4) boxes in source pixels (already clipped to ``crop``).
+        crop: the crop window (x1, y1, x2, y2) in source pixels.
+        view_size: (width, height) of the view after resizing the crop.
+    """
+    cx1, cy1, cx2, cy2 = crop
+    out_w, out_h = view_size
+    scale = np.array([out_w / (cx2 - cx1), out_h / (cy2 - cy1)] * 2,
+                     dtype=np.float64)
+    offset = np.array([cx1, cy1, cx1, cy1], dtype=np.float64)
+    return ((boxes - offset) * scale).astype(np.float32)
+
+
+def resize_boxes(boxes: np.ndarray, src_size: Tuple[int, int],
+                 dst_size: Tuple[int, int]) -> np.ndarray:
+    """Scale boxes of a ``src_size`` (w, h) image to a resized ``dst_size``."""
+    return map_to_view(boxes, (0, 0, src_size[0], src_size[1]), dst_size)
+
+
+def flip_horizontal(boxes: np.ndarray, width: float) -> np.ndarray:
+    """Mirror boxes of a ``width``-wide image left-right: x -> width - x."""
+    flipped = boxes.copy()
+    flipped[:, 0] = width - boxes[:, 2]
+    flipped[:, 2] = width - boxes[:, 0]
+    return flipped
+
+
+def jitter_boxes(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """SoCo's box jitter with given draws ``offsets`` = (N, 4) u values.
+
+    x1' = x1 + u0 * w, y1' = y1 + u1 * h, w' = w * (1 + u2), h' = h * (1 + u3)
+    (spec 2); rows of ``offsets`` that are zero leave their box unchanged.
+    """
+    w, h = box_widths_heights(boxes)
+    x1 = boxes[:, 0] + offsets[:, 0] * w
+    y1 = boxes[:, 1] + offsets[:, 1] * h
+    new_w = w * (1 + offsets[:, 2])
+    new_h = h * (1 + offsets[:, 3])
+    return np.stack([x1, y1, x1 + new_w, y1 + new_h],
+                    axis=1).astype(boxes.dtype)
+
+
+def random_resized_crop_window(
+        width: int,
+        height: int,
+        scale: Tuple[float, float],
+        ratio: Tuple[float, float],
+        uniform,
+        randint,
+        num_attempts: int = 10) -> Tuple[int, int, int, int]:
+    """A crop window drawn with torchvision's ``RandomResizedCrop`` rule.
+
+    Up to ``num_attempts`` draws of an area fraction ``U(scale)`` and a
+    log-uniform aspect ratio (w / h) in ``ratio``; the first that fits is
+    placed uniformly. If none fits: the centre crop of the whole image with the
+    aspect ratio clamped into ``ratio``.
+
+    Args:
+        uniform, randint: the random source, ``np.random.uniform`` and
+            ``np.random.randint`` signatures (passed in so this stays pure).
+
+    Returns:
+        (x1, y1, x2, y2) integer window in source pixels.
+    """
+    area = width * height
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(num_attempts):
+        target_area = area * uniform(scale[0], scale[1])
+        aspect = math.exp(uniform(log_ratio[0], log_ratio[1]))
+        crop_w = int(round(math.sqrt(target_area * aspect)))
+        crop_h = int(round(math.sqrt(target_area / aspect)))
+        if 0 < crop_w <= width and 0 < crop_h <= height:
+            y1 = int(randint(0, height - crop_h + 1))
+            x1 = int(randint(0, width - crop_w + 1))
+            return x1, y1, x1 + crop_w, y1 + crop_h
+    in_ratio = width / height
+    if in_ratio < min(ratio):
+        crop_w = width
+        crop_h = int(round(crop_w / min(ratio)))
+    elif in_ratio > max(ratio):
+        crop_h = height
+        crop_w = int(round(crop_h * max(ratio)))
+    else:
+        crop_w, crop_h = width, height
+    y1 = (height - crop_h) // 2
+    x1 = (width - crop_w) // 2
+    return x1, y1, x1 + crop_w, y1 + crop_h
+
+
+def assign_boxes_to_levels(
+        boxes: ArrayLike,
+        ranges: Sequence[float] = SOCO_LEVEL_RANGES) -> ArrayLike:
+    """SoCo's scale-aware level of each box (spec 3), -1 when unassigned.
+
+    With s = sqrt(w * h) in view pixels, the level is the first ``i`` with
+    ``s <= ranges[i]`` (P2 = 0, ..., P5 = 3 for the default ranges); boxes
+    larger than ``ranges[-1]`` get -1.
+
+    Returns:
+        int64 levels, (N,), numpy or torch like ``boxes``.
+    """
+    if _is_tensor(boxes):
+        scale = box_area(boxes).sqrt()
+        bounds = torch.as_tensor(ranges,
+                                 dtype=scale.dtype,
+                                 device=scale.device)
+        levels = torch.bucketize(scale, bounds, right=False)
+        return torch.where(levels >= len(ranges), torch.full_like(levels, -1),
+                           levels).long()
+    scale = np.sqrt(box_area(np.asarray(boxes, dtype=np.float64)))
+    levels = np.searchsorted(np.asarray(ranges, dtype=np.float64),
+                             scale,
+                             side='left')
+    return np.where(levels >= len(ranges), -1, levels).astype(np.int64)
+
+
+def map_roi_levels_mmdet(boxes: ArrayLike,
+                         num_levels: int = 4,
+                         finest_scale: float = 56) -> ArrayLike:
+    """MMDetection's ``SingleRoIExtractor.map_roi_levels``; all assigned.
+
+    level = floor(log2(sqrt(w * h) / finest_scale + 1e-6)), clamped to
+    ``[0, num_levels - 1]``: for the default, P2 below 112, P3 below 224,
+    P4 below 448, P5 above (the FPN paper's rule). Use it to switch SoCo's
+    scale-aware assignment off.
+    """
+    if _is_tensor(boxes):
+        scale = box_area(boxes).sqrt()
+        levels = torch.floor(torch.log2(scale / finest_scale + 1e-6))
+        return levels.clamp(min=0, max=num_levels - 1).long()
+    scale = np.sqrt(box_area(np.asarray(boxes, dtype=np.float64)))
+    with np.errstate(divide='ignore'):
+        levels = np.floor(np.log2(scale / finest_scale + 1e-6))
+    return np.clip(levels, 0, num_levels - 1).astype(np.int64)

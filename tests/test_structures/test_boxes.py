@@ -1,0 +1,140 @@
+"""Tests of the pure box geometry in ``mmsoco.structures.boxes``."""
+import math
+
+import numpy as np
+import torch
+
+from mmsoco.structures.boxes import (assign_boxes_to_levels, box_area, box_iou,
+                                     clip_to_window, flip_horizontal,
+                                     jitter_boxes, map_roi_levels_mmdet,
+                                     map_to_view, overlaps_window,
+                                     random_resized_crop_window, resize_boxes,
+                                     whole_box)
+
+
+def test_area_and_iou_hand_worked():
+    a = np.array([[0, 0, 10, 10], [5, 5, 15, 15]], dtype=np.float32)
+    b = np.array([[0, 0, 10, 10], [10, 10, 20, 20], [2, 2, 2, 8]],
+                 dtype=np.float32)
+    np.testing.assert_allclose(box_area(a), [100, 100])
+    iou = box_iou(a, b)
+    # [5,15]x[5,15] vs [0,10]^2: inter 25, union 175.
+    expected = np.array([[1, 0, 0], [25 / 175, 25 / 175, 0]])
+    np.testing.assert_allclose(iou, expected, rtol=1e-6)
+    iou_t = box_iou(torch.from_numpy(a), torch.from_numpy(b))
+    assert isinstance(iou_t, torch.Tensor)
+    np.testing.assert_allclose(iou_t.numpy(), expected, rtol=1e-6)
+    # two empty boxes: IoU 0, not NaN
+    empty = np.zeros((1, 4), dtype=np.float32)
+    assert box_iou(empty, empty)[0, 0] == 0
+
+
+def test_clip_and_overlap():
+    boxes = np.array([[-5, -5, 5, 5], [20, 20, 30, 30], [10, 0, 12, 4]],
+                     dtype=np.float32)
+    clipped, keep = clip_to_window(boxes, (0, 0, 10, 10))
+    # the third box only touches the window's edge: zero-area overlap, dropped
+    assert keep.tolist() == [True, False, False]
+    np.testing.assert_array_equal(clipped[0], [0, 0, 5, 5])
+    assert overlaps_window(boxes,
+                           (0, 0, 11, 11)).tolist() == [True, False, True]
+
+
+def test_map_to_view_crop_and_resize():
+    # crop [100, 50) .. [300, 150) -> 100x50 view: scale 0.5 both ways
+    box = np.array([[150, 60, 250, 100]], dtype=np.float32)
+    out = map_to_view(box, (100, 50, 300, 150), (100, 50))
+    np.testing.assert_allclose(out, [[25, 5, 75, 25]])
+    # non-uniform scale: whole 500x375 image to 224x224
+    out = resize_boxes(np.array([[0, 0, 500, 375]], np.float32), (500, 375),
+                       (224, 224))
+    np.testing.assert_allclose(out, whole_box(224, 224))
+
+
+def test_flip_is_involution_and_mirrors():
+    box = np.array([[2, 3, 7, 9]], dtype=np.float32)
+    flipped = flip_horizontal(box, 10)
+    np.testing.assert_array_equal(flipped, [[3, 3, 8, 9]])
+    np.testing.assert_array_equal(flip_horizontal(flipped, 10), box)
+
+
+def test_jitter_formula():
+    box = np.array([[10, 20, 30, 60]], dtype=np.float32)  # w=20, h=40
+    u = np.array([[0.1, -0.1, 0.05, -0.05]])
+    out = jitter_boxes(box, u)
+    # x1 = 10 + 2, y1 = 20 - 4, w = 21, h = 38
+    np.testing.assert_allclose(out, [[12, 16, 33, 54]], rtol=1e-6)
+    np.testing.assert_array_equal(jitter_boxes(box, np.zeros((1, 4))), box)
+
+
+class _Scripted:
+    """A random source replaying given draws."""
+
+    def __init__(self, uniforms, ints=()):
+        self.uniforms = list(uniforms)
+        self.ints = list(ints)
+
+    def uniform(self, low, high):
+        return self.uniforms.pop(0)
+
+    def randint(self, low, high):
+        value = self.ints.pop(0)
+        assert low <= value < high
+        return value
+
+
+def test_random_resized_crop_first_fit():
+    # area fraction 0.25 of 400x400, ratio 1 -> 200x200, placed at (y=10, x=30)
+    rng = _Scripted([0.25, 0.0], [10, 30])
+    window = random_resized_crop_window(400, 400, (0.08, 1), (3 / 4, 4 / 3),
+                                        rng.uniform, rng.randint)
+    assert window == (30, 10, 230, 210)
+
+
+def test_random_resized_crop_fallback_centre():
+    # every attempt too big (area 1.0, ratio 4/3 on a 100x300 tall image)
+    draws = [1.0, math.log(4 / 3)] * 10
+    rng = _Scripted(draws)
+    window = random_resized_crop_window(100, 300, (0.08, 1), (3 / 4, 4 / 3),
+                                        rng.uniform, rng.randint)
+    # in_ratio 1/3 < 3/4: w = 100, h = round(100 / 0.75) = 133, centred
+    assert window == (0, 83, 100, 216)
+
+
+def test_random_resized_crop_always_inside():
+    np.random.seed(0)
+    for w, h in [(500, 375), (64, 480), (33, 17), (1, 1)]:
+        for _ in range(50):
+            x1, y1, x2, y2 = random_resized_crop_window(
+                w, h, (0.5, 1.0), (3 / 4, 4 / 3), np.random.uniform,
+                np.random.randint)
+            assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+
+
+def test_soco_levels_boundaries():
+    sides = [1, 48, 48.5, 96, 97, 192, 193, 224, 224.01, 300]
+    boxes = np.array([[0, 0, s, s] for s in sides], dtype=np.float64)
+    expected = [0, 0, 1, 1, 2, 2, 3, 3, -1, -1]
+    assert assign_boxes_to_levels(boxes).tolist() == expected
+    levels_t = assign_boxes_to_levels(torch.tensor(boxes, dtype=torch.float32))
+    assert levels_t.dtype == torch.int64
+    assert levels_t.tolist() == expected
+    # non-square: sqrt(24 * 96) = 48 -> P2
+    assert assign_boxes_to_levels(np.array([[0, 0, 24, 96]])).tolist() == [0]
+
+
+def test_mmdet_levels_match_mmdet():
+    from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+    extractor = SingleRoIExtractor(roi_layer=dict(type='RoIAlign',
+                                                  output_size=7,
+                                                  sampling_ratio=0),
+                                   out_channels=8,
+                                   featmap_strides=[4, 8, 16, 32])
+    torch.manual_seed(0)
+    xy = torch.rand(200, 2) * 100
+    wh = torch.rand(200, 2) * 600 + 1
+    boxes = torch.cat([xy, xy + wh], dim=1)
+    rois = torch.cat([torch.zeros(200, 1), boxes], dim=1)
+    expected = extractor.map_roi_levels(rois, 4)
+    assert torch.equal(map_roi_levels_mmdet(boxes), expected)
+    assert map_roi_levels_mmdet(boxes.numpy()).tolist() == expected.tolist()

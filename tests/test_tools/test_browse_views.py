@@ -1,0 +1,67 @@
+"""tools/analysis_tools/browse_views.py: mosaics of views and their boxes."""
+import importlib.util
+import os.path as osp
+
+import cv2
+import numpy as np
+
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+
+
+def _tool():
+    path = osp.join(REPO, 'tools', 'analysis_tools', 'browse_views.py')
+    spec = importlib.util.spec_from_file_location('browse_views', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_same_id_same_colour_at_the_box():
+    tool = _tool()
+    views = [
+        dict(img=np.zeros((64, 64, 3), np.uint8),
+             bboxes=np.array([[10, 20, 30, 40]], np.float32),
+             proposal_ids=np.array([7]),
+             flip=False,
+             crop=(0, 0, 64, 48)),
+        dict(img=np.zeros((32, 32, 3), np.uint8),
+             bboxes=np.array([[2, 4, 12, 16], [0, 0, 32, 32]], np.float32),
+             proposal_ids=np.array([7, -1]),
+             flip=True,
+             crop=(0, 0, 64, 48)),
+    ]
+    results = dict(img=np.zeros((48, 64, 3), np.uint8),
+                   views=views,
+                   proposals=np.array([[8, 8, 40, 40], [0, 0, 4, 4]],
+                                      np.float32),
+                   proposal_ids=np.array([7, 3]))
+    mosaic = tool.render_views(results, height=64)
+    colour = tool.colour_for_id(7)
+    assert colour != tool.colour_for_id(3)
+    assert tool.colour_for_id(-1) == (255, 255, 255)
+    # panel 0: source scaled 64/48; proposal 7's top edge at y = 8 * 4/3
+    y, x = int(round(8 * 64 / 48)), int(round(20 * 64 / 48))
+    assert tuple(mosaic[y, x]) == colour
+    # panel 1 starts after the 85-px source panel and a 4-px gap
+    x0 = int(round(64 * 64 / 48)) + 4
+    assert tuple(mosaic[20, x0 + 20]) == colour  # top edge of V1's box
+    x1 = x0 + 64 + 4
+    assert tuple(mosaic[4, x1 + 6]) == colour  # V2's box, same colour
+    assert mosaic.shape[0] == 64
+
+
+def test_cli_writes_pngs(demo_data_root, tmp_path):
+    tool = _tool()
+    out = tmp_path / 'views'
+    config = osp.join(REPO, 'configs', '_base_', 'datasets', 'soco_demo.py')
+    rc = tool.main([
+        config, '--output-dir',
+        str(out), '--num', '2', '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_data_root}/',
+        f'train_dataloader.dataset.pipeline.1.cache_dir={tmp_path}/cache'
+    ])
+    assert rc == 0
+    pngs = sorted(out.glob('*.png'))
+    assert len(pngs) == 2
+    img = cv2.imread(str(pngs[0]))
+    assert img is not None and img.shape[0] == 224
