@@ -1,0 +1,14 @@
+# Faster R-CNN R50-C4 (SyncBN) 24k iterations on VOC07+12, supervised baseline:
+# backbone and res5 from torchvision's ImageNet ResNet-50, everything else as
+# the SoCo twin.
+_base_ = [
+    './_base_/faster-rcnn_r50-c4-syncbn_24k_voc0712.py',
+]
+# res5 is the RoI shared head in C4: it takes torchvision's layer4.
+model = dict(
+    backbone=dict(
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    roi_head=dict(
+        shared_head=dict(
+            init_cfg=dict(
+                type='Pretrained', checkpoint='torchvision://resnet50'))))

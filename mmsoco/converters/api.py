@@ -1,0 +1,94 @@
+"""File-to-file conversions behind ``tools/model_converters/*.py``.
+
+Each function reads a SoCo (or BYOL) checkpoint weights-only, converts it,
+checks the result against the destination architecture, writes the output
+atomically and returns the key report the tool prints.
+"""
+from typing import Optional
+
+from .backbone import extract_backbone
+from .checks import (DEFAULT_ARCH_CONFIGS, arch_destination_shapes,
+                     check_against_destination, detector_destination_shapes)
+from .detectron2 import detectron2_checkpoint, mmdet_to_detectron2
+from .io import load_state_dict, save_checkpoint_atomic, save_pickle_atomic
+from .soco_to_mmdet import soco_to_mmdet
+
+
+def _convert_checked(src: str, net: str, arch: Optional[str],
+                     config: Optional[str], arch_config: Optional[str]):
+    state_dict = load_state_dict(src)
+    converted, report = soco_to_mmdet(state_dict, net=net, arch=arch)
+    arch = 'c4' if any(
+        k.startswith('roi_head.shared_head.') for k in converted) else 'fpn'
+    if config is not None:
+        destination = detector_destination_shapes(config)
+        against = config
+    else:
+        against = arch_config or DEFAULT_ARCH_CONFIGS[arch]
+        destination = arch_destination_shapes(against)
+    extra = check_against_destination(converted, destination)
+    text = report.format()
+    text += f'\nchecked against {against}: {len(destination)} tensors, ' \
+            'all present with matching shapes'
+    if extra:
+        text += f'\nnot in the destination (kept): {len(extra)} keys, e.g. ' \
+                + ', '.join(extra[:5])
+    return converted, arch, text
+
+
+def convert_to_mmdet(src: str,
+                     dst: str,
+                     net: str = 'online',
+                     arch: Optional[str] = None,
+                     config: Optional[str] = None,
+                     arch_config: Optional[str] = None) -> str:
+    """SoCo checkpoint -> mmdet checkpoint for ``load_from``."""
+    converted, arch, text = _convert_checked(src, net, arch, config,
+                                             arch_config)
+    save_checkpoint_atomic(
+        dict(
+            meta=dict(source=str(src), net=net, arch=arch,
+                      converter='mmsoco soco2mmdet'),
+            state_dict=converted), dst)
+    return text + f'\nwrote {dst}'
+
+
+def convert_to_detectron2(src: str,
+                          dst: str,
+                          net: str = 'online',
+                          arch: Optional[str] = None,
+                          config: Optional[str] = None,
+                          arch_config: Optional[str] = None) -> str:
+    """SoCo checkpoint -> detectron2 ``.pkl`` (``MODEL.WEIGHTS``)."""
+    converted, arch, text = _convert_checked(src, net, arch, config,
+                                             arch_config)
+    model, counts = mmdet_to_detectron2(converted, arch)
+    save_pickle_atomic(detectron2_checkpoint(model), dst)
+    text += '\ndetectron2 names: ' + ', '.join(
+        f'{k}: {v}' for k, v in sorted(counts.items()))
+    return text + f'\nwrote {dst}'
+
+
+def export_backbone(src: str,
+                    dst: str,
+                    net: str = 'online',
+                    torchvision: bool = False) -> str:
+    """SoCo / BYOL checkpoint -> ResNet weights.
+
+    mmdet layout (default): ``{'meta', 'state_dict'}`` for a backbone's
+    ``init_cfg=dict(type='Pretrained', checkpoint=...)``. torchvision layout:
+    a bare state dict for ``torchvision.models.resnet50().load_state_dict(
+    ..., strict=False)`` (only the classifier ``fc`` is missing).
+    """
+    state_dict = load_state_dict(src)
+    backbone, counts = extract_backbone(state_dict, net, torchvision)
+    if torchvision:
+        save_checkpoint_atomic(dict(backbone), dst)
+    else:
+        save_checkpoint_atomic(
+            dict(meta=dict(source=str(src), net=net,
+                           converter='mmsoco extract_backbone'),
+                 state_dict=backbone), dst)
+    lines = [f'{k}: {v}' for k, v in sorted(counts.items())]
+    return '\n'.join(lines) + f'\nwrote {dst} ({len(backbone)} tensors, ' \
+        f'{"torchvision" if torchvision else "mmdet"} names)'

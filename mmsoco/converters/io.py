@@ -1,0 +1,140 @@
+"""Reading SoCo checkpoints and writing converted weights (SOCO_SPEC section 5).
+
+Every writer is atomic: the file is written next to its destination under a
+temporary name and moved into place with :func:`os.replace`, so an interrupted
+conversion never leaves a file that looks complete.
+"""
+import importlib
+import os
+import os.path as osp
+import pickle
+import tempfile
+import zipfile
+from typing import Any, Callable, Dict
+
+import numpy as np
+import torch
+
+from mmsoco.utils.checkpoint import (UnsafeCheckpointError,
+                                     load_checkpoint_weights_only)
+
+
+class ConversionError(ValueError):
+    """A checkpoint cannot be converted; the message names the file or key."""
+
+
+def _looks_like_torch_file(filename: str) -> bool:
+    """torch.save writes a zip archive (or, legacy, a protocol-2+ pickle)."""
+    if zipfile.is_zipfile(filename):
+        return True
+    with open(filename, 'rb') as f:
+        return f.read(1) == b'\x80'
+
+
+def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
+    """Load the ``state_dict`` of an mmengine checkpoint, weights only.
+
+    Raises:
+        FileNotFoundError: ``filename`` does not exist.
+        ConversionError: the file is not a torch checkpoint, holds no
+            ``state_dict``, or its ``state_dict`` is not a dict of tensors.
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    if not _looks_like_torch_file(filename):
+        raise ConversionError(
+            f'{filename} is not a readable torch checkpoint (neither a '
+            'torch.save zip archive nor a pickle)')
+    try:
+        checkpoint = load_checkpoint_weights_only(filename, map_location='cpu')
+    except UnsafeCheckpointError as err:
+        raise ConversionError(str(err)) from None
+    except Exception as err:  # torch raises many types for non-checkpoints
+        raise ConversionError(
+            f'{filename} is not a readable torch checkpoint '
+            f'({type(err).__name__}: {err})') from None
+    if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
+        if isinstance(checkpoint, dict):
+            found = sorted(map(str, checkpoint))[:8]
+        else:
+            found = type(checkpoint).__name__
+        raise ConversionError(
+            f'{filename} has no "state_dict" (found {found}); expected an '
+            'mmengine checkpoint written by mmsoco training')
+    state_dict = checkpoint['state_dict']
+    if not isinstance(state_dict, dict):
+        raise ConversionError(
+            f'"state_dict" of {filename} is a {type(state_dict).__name__}, '
+            'not a dict of tensors')
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise ConversionError(
+                f'{filename}: state_dict["{key}"] is a '
+                f'{type(value).__name__}, not a tensor')
+    return state_dict
+
+
+def _write_atomic(filename: str, write: Callable[[Any], None]) -> None:
+    out_dir = osp.dirname(osp.abspath(filename))
+    os.makedirs(out_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=out_dir, prefix=f'.{osp.basename(filename)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+        os.replace(tmp, filename)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_checkpoint_atomic(checkpoint: dict, filename: str) -> None:
+    """``torch.save`` plain tensors / dicts / strings, atomically."""
+    _write_atomic(filename, lambda f: torch.save(checkpoint, f))
+
+
+def save_pickle_atomic(obj: Any, filename: str) -> None:
+    """``pickle.dump`` (detectron2's ``.pkl`` weight format), atomically."""
+    # protocol 4: no out-of-band buffers, readable by any Python 3.8+.
+    _write_atomic(filename, lambda f: pickle.dump(obj, f, protocol=4))
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickles dicts, strings, numbers and numpy arrays; nothing else."""
+
+    _ALLOWED = {
+        ('numpy', 'ndarray'), ('numpy', 'dtype'),
+        ('numpy.core.multiarray', '_reconstruct'),
+        ('numpy._core.multiarray', '_reconstruct'),
+        ('numpy.core.multiarray', 'scalar'),
+        ('numpy._core.multiarray', 'scalar'),
+        # protocol-5 pickles of contiguous arrays
+        ('numpy.core.numeric', '_frombuffer'),
+        ('numpy._core.numeric', '_frombuffer'),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return getattr(importlib.import_module(module), name)
+        if module == 'numpy.dtypes':
+            # numpy 2 pickles an array's dtype as its class (Float32DType, ...)
+            cls = getattr(importlib.import_module(module), name, None)
+            if isinstance(cls, type) and issubclass(cls, np.dtype):
+                return cls
+        raise pickle.UnpicklingError(
+            f'global {module}.{name} is not allowed in a detectron2 weight '
+            'file')
+
+
+def load_detectron2_pickle(filename: str) -> dict:
+    """Load a detectron2 ``.pkl`` weight file without running code.
+
+    detectron2 itself reads these files with plain ``pickle``; this loader only
+    accepts the numpy globals such a file needs, so tests and users can inspect
+    one safely.
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    with open(filename, 'rb') as f:
+        return _NumpyOnlyUnpickler(f, encoding='latin1').load()

@@ -1,0 +1,109 @@
+"""Mini-COCO annotation splits for the low-data transfer benchmark
+(SOCO_SPEC section 5): 1%, 5% and 10% of COCO train2017.
+
+One seeded permutation of the image ids is drawn and each split takes its
+first ``round(fraction * N)`` images, so the splits are nested (the 1% images
+are part of the 5% split, which is part of the 10% one) and reproducible from
+``(source file, seed)`` alone. Every annotation of a chosen image is kept;
+``categories``, ``info`` and ``licenses`` are copied, and
+``info['mmsoco_subset']`` records how the split was made. Files are written
+atomically.
+"""
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, Sequence
+
+import numpy as np
+
+DEFAULT_FRACTIONS = (0.01, 0.05, 0.10)
+
+
+def split_name(fraction: float) -> str:
+    """``0.01 -> '1pct'``, ``0.005 -> '0.5pct'``: the file-name tag."""
+    return f'{round(fraction * 100, 6):g}pct'
+
+
+def load_coco_json(ann_file: str) -> dict:
+    """Read a COCO annotation file, with errors naming the file and key."""
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'annotation file {ann_file} not found')
+    try:
+        with open(ann_file, encoding='utf-8') as f:
+            coco = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f'{ann_file} is not valid JSON: {err}') from None
+    if not isinstance(coco, dict):
+        raise ValueError(f'{ann_file}: expected a COCO dict at the top level')
+    for key in ('images', 'annotations', 'categories'):
+        if not isinstance(coco.get(key), list):
+            raise ValueError(f'{ann_file}: key "{key}" is missing or not a '
+                             'list; not a COCO instances file')
+    for i, img in enumerate(coco['images']):
+        if not isinstance(img, dict) or 'id' not in img:
+            raise ValueError(f'{ann_file}: images[{i}] has no "id"')
+    for i, ann in enumerate(coco['annotations']):
+        if not isinstance(ann, dict) or 'image_id' not in ann:
+            raise ValueError(f'{ann_file}: annotations[{i}] has no '
+                             '"image_id"')
+    return coco
+
+
+def select_subset(coco: dict, fraction: float, seed: int) -> dict:
+    """The COCO dict restricted to a seeded ``fraction`` of its images."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f'fraction must be in (0, 1], got {fraction}')
+    ids = sorted(img['id'] for img in coco['images'])
+    if not ids:
+        raise ValueError('the annotation file has no images')
+    order = np.random.default_rng(seed).permutation(len(ids))
+    num = max(1, int(round(fraction * len(ids))))
+    chosen = {ids[i] for i in order[:num]}
+    subset = {k: v for k, v in coco.items()
+              if k not in ('images', 'annotations')}
+    subset['info'] = dict(coco.get('info') or {})
+    subset['info']['mmsoco_subset'] = dict(
+        fraction=fraction, seed=seed, num_images=num,
+        num_source_images=len(ids))
+    subset['images'] = [img for img in coco['images'] if img['id'] in chosen]
+    subset['annotations'] = [
+        ann for ann in coco['annotations'] if ann['image_id'] in chosen
+    ]
+    return subset
+
+
+def _dump_json_atomic(obj: dict, filename: str) -> None:
+    out_dir = osp.dirname(osp.abspath(filename))
+    os.makedirs(out_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp',
+                               prefix=f'.{osp.basename(filename)}.')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            json.dump(obj, f)
+        os.replace(tmp, filename)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def make_mini_coco(ann_file: str,
+                   out_dir: str,
+                   fractions: Sequence[float] = DEFAULT_FRACTIONS,
+                   seed: int = 0,
+                   prefix: str = 'instances_train2017') -> Dict[str, dict]:
+    """Write ``{out_dir}/{prefix}_{N}pct.json`` for every fraction.
+
+    Returns:
+        ``{output path: info['mmsoco_subset'] plus num_annotations}``.
+    """
+    coco = load_coco_json(ann_file)
+    written = {}
+    for fraction in fractions:
+        subset = select_subset(coco, fraction, seed)
+        path = osp.join(out_dir, f'{prefix}_{split_name(fraction)}.json')
+        _dump_json_atomic(subset, path)
+        written[path] = dict(subset['info']['mmsoco_subset'],
+                             num_annotations=len(subset['annotations']))
+    return written

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Usage: [GPUS=8 GPUS_PER_NODE=8] tools/benchmarks/mmdet/slurm_finetune.sh \
+#            PARTITION JOB_NAME CONFIG PRETRAIN [train.py args...]
+#
+# The slurm twin of dist_finetune.sh: converts PRETRAIN (`none` for the
+# scratch / supervised twins) on this node, trains with tools/slurm_train.sh
+# (`--cfg-options load_from=<converted>`), then tests the last checkpoint with
+# srun + tools/test.py --launcher=slurm. WORK_DIR (env) defaults to
+# work_dirs/<config name>/<pretrain name>; a --cfg-options group among the
+# extra args goes to both train and test.
+set -euo pipefail
+if [ $# -lt 4 ]; then
+    sed -n 2,3p "$0" >&2
+    exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+PRETRAIN=$4
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-""}
+PYTHON=${PYTHON:-python}
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+CONFIG_NAME=$(basename "${CONFIG%.*}")
+PRETRAIN_NAME=$(basename "${PRETRAIN%.*}")
+WORK_DIR=${WORK_DIR:-work_dirs/${CONFIG_NAME}/${PRETRAIN_NAME}}
+mkdir -p "$WORK_DIR"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+TRAIN_ARGS=()
+CFG_OPTIONS=()
+IN_CFG=0
+for arg in "${@:5}"; do
+    if [ "$arg" = "--cfg-options" ]; then
+        IN_CFG=1
+        continue
+    fi
+    if [ $IN_CFG = 1 ] && [[ "$arg" != --* ]]; then
+        CFG_OPTIONS+=("$arg")
+        continue
+    fi
+    IN_CFG=0
+    TRAIN_ARGS+=("$arg")
+done
+
+TRAIN_CFG_OPTIONS=("${CFG_OPTIONS[@]+"${CFG_OPTIONS[@]}"}")
+if [ "$PRETRAIN" != "none" ]; then
+    CONVERTED="$WORK_DIR/${PRETRAIN_NAME}_mmdet.pth"
+    "$PYTHON" "$ROOT/tools/model_converters/soco2mmdet.py" \
+        "$PRETRAIN" "$CONVERTED" --config "$CONFIG"
+    TRAIN_CFG_OPTIONS+=("load_from=$CONVERTED")
+fi
+if [ ${#TRAIN_CFG_OPTIONS[@]} -gt 0 ]; then
+    TRAIN_ARGS+=(--cfg-options "${TRAIN_CFG_OPTIONS[@]}")
+fi
+
+GPUS=$GPUS GPUS_PER_NODE=$GPUS_PER_NODE CPUS_PER_TASK=$CPUS_PER_TASK \
+    SRUN_ARGS="$SRUN_ARGS" PYTHON="$PYTHON" \
+    bash "$ROOT/tools/slurm_train.sh" "$PARTITION" "$JOB_NAME" "$CONFIG" \
+    "$WORK_DIR" "${TRAIN_ARGS[@]+"${TRAIN_ARGS[@]}"}"
+
+CHECKPOINT=$(cat "$WORK_DIR/last_checkpoint")
+TEST_ARGS=(--work-dir "$WORK_DIR")
+if [ ${#CFG_OPTIONS[@]} -gt 0 ]; then
+    TEST_ARGS+=(--cfg-options "${CFG_OPTIONS[@]}")
+fi
+# shellcheck disable=SC2086
+srun -p "$PARTITION" \
+    --job-name="${JOB_NAME}_test" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    ${SRUN_ARGS} \
+    "$PYTHON" -u "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" \
+    --launcher=slurm "${TEST_ARGS[@]}"

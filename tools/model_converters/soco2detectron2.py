@@ -1,0 +1,50 @@
+"""Convert a SoCo checkpoint into detectron2 weights (``.pkl``).
+
+    python tools/model_converters/soco2detectron2.py IN OUT.pkl
+        [--net online|target] [--arch fpn|c4]
+        [--config DETECTOR_CONFIG | --arch-config ARCH_BASE]
+
+Writes ``{'model': {name: numpy array}, '__author__': 'mmsoco',
+'matching_heuristics': False}`` with detectron2's names
+(backbone.bottom_up.*, backbone.fpn_*, roi_heads.box_head.*,
+roi_heads.res5.*), for ``MODEL.WEIGHTS``. detectron2 reads it with pickle;
+:func:`mmsoco.converters.load_detectron2_pickle` reads it without running
+code. Checks and exit codes as soco2mmdet.py.
+"""
+import argparse
+import sys
+
+from mmsoco.converters import ConversionError, convert_to_detectron2
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='SoCo checkpoint (mmengine .pth)')
+    parser.add_argument('dst', help='output detectron2 weights (.pkl)')
+    parser.add_argument('--net', choices=['online', 'target'],
+                        default='online')
+    parser.add_argument('--arch', choices=['fpn', 'c4'],
+                        help='architecture; detected from the keys if unset')
+    check = parser.add_mutually_exclusive_group()
+    check.add_argument('--config', help='mmdet fine-tuning config to check '
+                       'the converted shapes against')
+    check.add_argument('--arch-config', help='architecture base file to '
+                       'check against')
+    args = parser.parse_args(argv)
+    if not args.dst.endswith('.pkl'):
+        parser.error('detectron2 reads weights from a .pkl file: OUT must '
+                     'end with .pkl')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        print(convert_to_detectron2(args.src, args.dst, args.net, args.arch,
+                                    args.config, args.arch_config))
+    except (ConversionError, FileNotFoundError) as err:
+        sys.exit(f'soco2detectron2: error: {err}')
+
+
+if __name__ == '__main__':
+    main()
