@@ -48,6 +48,15 @@ def _loss_curve(work_dir):
     return curve
 
 
+def _point_at_demo_data(cfg, root):
+    """Use ``root`` for the images and for the on-the-fly proposal cache."""
+    dataset = cfg.train_dataloader.dataset
+    dataset.data_root = root
+    for step in dataset.pipeline:
+        if step.get('type') == 'SelectiveSearchProposals':
+            step['cache_dir'] = osp.join(root, 'proposal_cache')
+
+
 def main():
     args = parse_args()
     from mmsoco.datasets.demo import ensure_demo_dataset
@@ -60,7 +69,7 @@ def main():
               'Only the demo data was prepared.')
         return 1
 
-    from mmengine.config import DictAction  # noqa: F401
+    from mmengine.config import DictAction
 
     import mmsoco  # noqa: F401
     from mmsoco.utils import register_all_modules
@@ -73,7 +82,7 @@ def main():
         cfg_options = parser.parse_args(['--o', *args.cfg_options]).o
     register_all_modules(init_default_scope=False)
     cfg = load_launch_config(DEMO_CONFIG, 'none', cfg_options, args.work_dir)
-    cfg.data_root = str(root)
+    _point_at_demo_data(cfg, str(root))
     runner = build_runner(cfg)
     runner.train()
 

@@ -40,6 +40,7 @@ import argparse
 import os.path as osp
 import sys
 
+from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
 from mmsoco.proposals.generation import (DEFAULT_CHUNK_SIZE,
                                          DEFAULT_MAX_PIXELS, format_summary,
                                          generate, merge_shards)
@@ -88,10 +89,12 @@ def parse_args(argv=None):
                         metavar='I/N', help='run shard I of N (default 0/1)')
     parser.add_argument('--resume', action='store_true',
                         help='continue a killed run, keeping finished chunks')
-    parser.add_argument('--max-side', type=int, default=None,
+    parser.add_argument('--max-side', type=int, default=RECOMMENDED_MAX_SIDE,
                         help='shrink images so their longer side is at most '
-                        'this for the search (default: native size, as the '
-                        'reference)')
+                        'this for the search; boxes stay in original pixels '
+                        f'(default {RECOMMENDED_MAX_SIDE}: the reference\'s '
+                        'recall at ~18x its speed, see benchmarks/README.md); '
+                        '0 searches at native size, as the reference')
     parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
                         help='refuse (list as failed) images with more '
                         f'pixels (default {DEFAULT_MAX_PIXELS})')
@@ -155,7 +158,7 @@ def main(argv=None) -> int:
         else:
             img_root, out_dir = args.paths
             rule = None if args.rule.lower() == 'none' else args.rule
-            params = dict(max_side=args.max_side, rule=rule,
+            params = dict(max_side=args.max_side or None, rule=rule,
                           dedup=not args.no_dedup, color_mode=args.color_mode,
                           max_pixels=args.max_pixels)
             summary = generate(img_root, out_dir, args.ann_file, params,

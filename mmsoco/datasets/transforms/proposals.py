@@ -16,10 +16,13 @@ import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
 from mmsoco.registry import TRANSFORMS
 
-#: ``compute_proposals`` arguments used when none are configured: SoCo's.
-DEFAULT_COMPUTE_CFG = dict(max_side=None, rule='ratio3size0308', dedup=True,
+#: ``compute_proposals`` arguments used when none are configured: SoCo's
+#: filter, searched at the recommended max_side (the reference's recall at
+#: ~18x its speed, benchmarks/README.md).
+DEFAULT_COMPUTE_CFG = dict(max_side=RECOMMENDED_MAX_SIDE, rule='ratio3size0308', dedup=True,
                            color_mode='reference')
 
 

@@ -1,0 +1,1 @@
+from .momentum_update_hook import MomentumUpdateHook  # noqa: F401

@@ -1,0 +1,1 @@
+from .lars import LARS  # noqa: F401

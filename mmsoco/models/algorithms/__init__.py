@@ -1,0 +1,4 @@
+from .byol import BYOL
+from .soco import SoCo
+
+__all__ = ['SoCo', 'BYOL']

@@ -1,0 +1,3 @@
+from .cosine_similarity import CosineSimilarityLoss
+
+__all__ = ['CosineSimilarityLoss']

@@ -1,0 +1,3 @@
+from .mlp import ProjectionMLP
+
+__all__ = ['ProjectionMLP']

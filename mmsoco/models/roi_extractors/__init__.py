@@ -1,0 +1,3 @@
+from .scale_aware import ScaleAwareRoIExtractor
+
+__all__ = ['ScaleAwareRoIExtractor']
