@@ -1,0 +1,199 @@
+"""Train-step cost of SoCo R50-FPN against the BYOL R50 baseline (SOCO_SPEC sections 3-4).
+
+One process, fp32, CPU by default. For each model: forward + backward + LARS
+step + EMA target update (``train_step`` then ``update_target``) on the same
+synthetic batch: B images x views 224 / 224 / 112 with SoCo's pairs
+(V1, V2), (V1, V3) and K=4 boxes per pair (V1 carries 8, V2 and V3 4 each),
+box sizes drawn like selective-search proposals that passed
+``ratio3size0308`` (sqrt(area) 0.3-0.8 of the source image, V2/V3 crops
+magnify them), so some V2 boxes exceed 224 and are dropped as in training.
+
+Models: SoCo (ours: each box on its own FPN level), SoCo with
+``mode='all_levels'`` (the reference: every box on every level through RoIAlign,
+head, projector and predictor), BYOL R50 (whole views, global pooling). Steps
+are interleaved model by model, the time per image is the median over runs.
+FLOPs come from ``mmengine.analysis.FlopAnalyzer`` on each network's forward
+(online with predictor, target without); a train step is counted as
+3 x online forward (forward + backward) + target forward.
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/train_step.py --batch 8 \
+        --threads 2 --runs 5
+"""
+import argparse
+import copy
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+import mmsoco.models  # noqa: F401
+from mmsoco.registry import MODELS
+from mmsoco.structures import SoCoDataSample
+
+VIEW_SIZES = (224, 224, 112)
+PAIRS = [(0, 1), (0, 2)]
+K = 4
+
+
+def cpu_norms(cfg):
+    """SyncBN -> BN (and BN1d in the MLPs): one CPU process, no group."""
+    cfg = copy.deepcopy(cfg)
+    for key in ('backbone', 'neck', 'bbox_head', 'shared_head'):
+        if key in cfg and 'norm_cfg' in cfg[key]:
+            cfg[key].norm_cfg = dict(type='BN', requires_grad=True)
+    for key in ('projector', 'predictor'):
+        cfg[key].norm_cfg = dict(type='BN1d')
+    cfg.data_preprocessor = None
+    return cfg
+
+
+def random_boxes(gen, n, view, crop_scale):
+    """n boxes whose sqrt(area) is 0.3-0.8 of the image, seen in ``view``."""
+    rel = 0.3 + 0.5 * torch.rand(n, generator=gen)
+    side = rel * view / crop_scale ** 0.5
+    aspect = torch.exp((torch.rand(n, generator=gen) - 0.5) * 2.0)
+    w, h = side * aspect.sqrt(), side / aspect.sqrt()
+    x1 = torch.rand(n, generator=gen) * (view - w).clamp(min=0)
+    y1 = torch.rand(n, generator=gen) * (view - h).clamp(min=0)
+    boxes = torch.stack([x1, y1, x1 + w, y1 + h], 1)
+    return boxes.clamp(0, view)
+
+
+def make_batch(batch, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    inputs = [torch.randn(batch, 3, s, s, generator=gen) for s in VIEW_SIZES]
+    samples = []
+    for _ in range(batch):
+        sample = SoCoDataSample(metainfo=dict(view_pairs=PAIRS))
+        scale = 0.5 + 0.5 * torch.rand(2, generator=gen)
+        sample.bboxes = [
+            random_boxes(gen, 2 * K, VIEW_SIZES[0], 1.0),
+            random_boxes(gen, K, VIEW_SIZES[1], float(scale[0])),
+            random_boxes(gen, K, VIEW_SIZES[2], float(scale[1])),
+        ]
+        rows = torch.arange(K)
+        sample.pair_matches = [
+            torch.stack([rows, rows], 1),
+            torch.stack([rows + K, rows], 1)
+        ]
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def build(cfg_path, **extractor):
+    cfg = Config.fromfile(cfg_path)
+    model_cfg = cpu_norms(cfg.model)
+    if extractor:
+        model_cfg.roi_extractor.update(extractor)
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    model.train()
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    return model, optim
+
+
+def step(model, optim, batch):
+    model.train_step(batch, optim)
+    model.update_target(1, 100)
+
+
+class _Embed(nn.Module):
+    """Forward of one network over every view, for the FLOP counter."""
+
+    def __init__(self, model, samples, online):
+        super().__init__()
+        self.model, self.samples, self.online = model, samples, online
+
+    def forward(self, *inputs):
+        model = self.model
+        net = model._online_parts() if self.online else model.target
+        outs = []
+        for v, img in enumerate(inputs):
+            if hasattr(model, 'roi_extractor'):
+                rois, levels = model._view_rois(self.samples, v,
+                                                img.device)[:2]
+                outs.append(model._embed(net, img, rois, levels,
+                                         self.online))
+            else:
+                z = model._embed(net, img)
+                outs.append(model.predictor(z) if self.online else z)
+        return tuple(outs)
+
+
+def train_flops(model, batch):
+    from mmengine.analysis import FlopAnalyzer
+    counts = {}
+    for online in (True, False):
+        wrapper = _Embed(model, batch['data_samples'], online)
+        analyzer = FlopAnalyzer(wrapper, tuple(batch['inputs']))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        counts['online' if online else 'target'] = analyzer.total()
+    counts['train'] = 3 * counts['online'] + counts['target']
+    return counts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--json', help='write the results here')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    init_default_scope('mmsoco')
+
+    models = {
+        'SoCo R50-FPN (ours)': build('configs/soco/soco_r50fpn_400e.py'),
+        'SoCo R50-FPN all-levels (reference)':
+        build('configs/soco/soco_r50fpn_400e.py', mode='all_levels'),
+        'BYOL R50': build('configs/baselines/byol_r50_400e.py'),
+    }
+    batch = make_batch(args.batch)
+    flops = {}
+    with torch.no_grad():
+        for name, (model, _) in models.items():
+            flops[name] = train_flops(model, batch)
+    for name, (model, optim) in models.items():  # warm-up
+        step(model, optim, batch)
+    times = {name: [] for name in models}
+    for _ in range(args.runs):
+        for name, (model, optim) in models.items():
+            start = time.perf_counter()
+            step(model, optim, batch)
+            times[name].append((time.perf_counter() - start) / args.batch)
+
+    base = 'BYOL R50'
+    ours = 'SoCo R50-FPN (ours)'
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print(f'batch {args.batch}, {args.threads} threads, {args.runs} runs, '
+          f'fp32, device cpu')
+    print('| model | s / image (median) | time vs BYOL | train GFLOPs / '
+          'image | FLOPs vs BYOL | time ratio / FLOP ratio |')
+    print('|---|---|---|---|---|---|')
+    results = {}
+    for name in models:
+        t_ratio = med[name] / med[base]
+        f_ratio = flops[name]['train'] / flops[base]['train']
+        gflops = flops[name]['train'] / args.batch / 1e9
+        print(f'| {name} | {med[name]:.3f} | {t_ratio:.2f}x | {gflops:.1f} '
+              f'| {f_ratio:.2f}x | {t_ratio / f_ratio:.2f} |')
+        results[name] = dict(
+            seconds_per_image=med[name], runs=times[name],
+            flops=flops[name], time_vs_byol=t_ratio, flops_vs_byol=f_ratio)
+    ref = 'SoCo R50-FPN all-levels (reference)'
+    print(f'all-levels / ours: time {med[ref] / med[ours]:.2f}x, FLOPs '
+          f'{flops[ref]["train"] / flops[ours]["train"]:.2f}x')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

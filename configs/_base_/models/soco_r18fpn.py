@@ -1,0 +1,38 @@
+# The CPU-sized SoCo: ResNet-18 + FPN + narrow 4conv1fc (r18_fpn_4conv1fc.py,
+# plain BN), small projector / predictor. For the demo and tests.
+_base_ = ['./r18_fpn_4conv1fc.py']
+
+model = dict(
+    type='SoCo',
+    # ImageNet mean / std, BGR -> RGB by default; the runnable configs take
+    # the dataset base's `data_preprocessor`.
+    data_preprocessor=dict(type='SoCoDataPreprocessor'),
+    backbone={{_base_.backbone}},
+    neck={{_base_.neck}},
+    bbox_head={{_base_.bbox_head_trunk}},
+    roi_extractor=dict(
+        type='ScaleAwareRoIExtractor',
+        roi_layer=dict(
+            type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True),
+        out_channels={{_base_.neck.out_channels}},
+        featmap_strides=[4, 8, 16, 32],
+        level_mapping='scale_aware',
+        scale_ranges=(48, 96, 192, 224),
+        oversize='drop'),
+    projector=dict(
+        type='ProjectionMLP',
+        in_channels={{_base_.bbox_head_trunk.fc_out_channels}},
+        hid_channels=1024,
+        out_channels=128,
+        norm_cfg=dict(type='BN1d')),
+    predictor=dict(
+        type='ProjectionMLP',
+        in_channels=128,
+        hid_channels=1024,
+        out_channels=128,
+        norm_cfg=dict(type='BN1d')),
+    loss=dict(type='CosineSimilarityLoss'),
+    base_momentum=0.99,
+    end_momentum=1.0)
+
+custom_hooks = [dict(type='MomentumUpdateHook')]

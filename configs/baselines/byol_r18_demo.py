@@ -1,0 +1,16 @@
+# BYOL twin of configs/soco/soco_r18fpn_demo.py: same data, schedule and
+# ResNet-18, image-level instead of object-level.
+_base_ = [
+    '../_base_/models/byol_r18.py',
+    '../_base_/datasets/soco_demo.py',
+    '../_base_/schedules/lars_coslr_demo.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(data_preprocessor={{_base_.data_preprocessor}})
+train_dataloader = dict(batch_size=16, num_workers=2)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
+log_processor = dict(window_size=10)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

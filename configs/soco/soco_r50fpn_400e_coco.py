@@ -1,0 +1,12 @@
+# SoCo R50-FPN pretrained on COCO train2017 + unlabeled2017 (images only) for
+# 400 epochs. 8 GPUs x 256 (lr 8.0); for 16 x 128 see soco_r50fpn_100e.py.
+_base_ = [
+    '../_base_/models/soco_r50fpn.py',
+    '../_base_/datasets/soco_fpn_coco.py',
+    '../_base_/schedules/lars_coslr_400e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(data_preprocessor={{_base_.data_preprocessor}})
+train_dataloader = dict(batch_size=256)
+default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=3))

@@ -1,0 +1,150 @@
+"""What SoCo and its image-level baseline (BYOL) share (SOCO_SPEC section 4).
+
+An online network with a predictor, a momentum target without it, a symmetric
+regression loss over the configured view pairs, and the EMA update
+(:mod:`mmsoco.models.utils.ema`, driven by ``MomentumUpdateHook``).
+"""
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from mmsoco.models.utils.ema import (build_momentum_target,
+                                     copy_online_to_target_, cosine_momentum,
+                                     momentum_update_)
+from mmsoco.registry import MODELS
+
+
+class BaseMomentumModel(BaseModel):
+    """Online network + predictor, EMA target, symmetric loss over view pairs.
+
+    Subclasses build their online parts, then call :meth:`_init_target` with
+    the names of the parts the target copies (everything but the predictor),
+    and implement :meth:`loss`.
+
+    Args:
+        loss (dict): Regression loss config. Defaults to
+            ``CosineSimilarityLoss``.
+        base_momentum (float): EMA momentum at step 0. Defaults to 0.99.
+        end_momentum (float): EMA momentum at the last step. Defaults to 1.
+        view_pairs (Sequence[tuple], optional): Pairs of views to contrast
+            when the data samples do not say (they normally do, in their
+            ``view_pairs`` metainfo). Defaults to (0, i) for every other view.
+        data_preprocessor (dict, optional): e.g. ``SoCoDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 loss: dict = dict(type='CosineSimilarityLoss'),
+                 base_momentum: float = 0.99,
+                 end_momentum: float = 1.0,
+                 view_pairs: Optional[Sequence[Tuple[int, int]]] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not 0 <= base_momentum <= end_momentum <= 1:
+            raise ValueError('need 0 <= base_momentum <= end_momentum <= 1, '
+                             f'got {base_momentum}, {end_momentum}')
+        self.criterion = MODELS.build(loss)
+        self.base_momentum = base_momentum
+        self.end_momentum = end_momentum
+        self.default_view_pairs = None if view_pairs is None else [
+            tuple(pair) for pair in view_pairs
+        ]
+        self._target_names: Tuple[str, ...] = ()
+        self._steps_without_update = 0
+
+    # ----------------------------------------------------------- target ---
+    def _init_target(self, names: Sequence[str]) -> None:
+        self._target_names = tuple(names)
+        self.target = build_momentum_target(self._online_parts())
+
+    def _online_parts(self) -> nn.ModuleDict:
+        """The online modules the target mirrors, under the target's names."""
+        return nn.ModuleDict(
+            OrderedDict((name, getattr(self, name))
+                        for name in self._target_names))
+
+    def init_weights(self) -> None:
+        """Initialise the online network, then start the target as its copy."""
+        super().init_weights()
+        copy_online_to_target_(self.target, self._online_parts())
+
+    def update_target(self, step: int, total_steps: int) -> float:
+        """EMA step after ``step`` of ``total_steps`` optimiser steps.
+
+        Returns:
+            float: The momentum used.
+        """
+        momentum = cosine_momentum(step, total_steps, self.base_momentum,
+                                   self.end_momentum)
+        momentum_update_(self.target, self._online_parts(), momentum)
+        self._steps_without_update = 0
+        return momentum
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
+        if self._steps_without_update == 1:
+            # A config without MomentumUpdateHook would train against a
+            # frozen random target without any error: say so, once.
+            print_log(
+                f'{type(self).__name__}: the target network was not updated '
+                'after the last train step; add dict(type='
+                "'MomentumUpdateHook') to custom_hooks.",
+                logger='current',
+                level=30)
+        self._steps_without_update += 1
+        return super().train_step(data, optim_wrapper)
+
+    # ------------------------------------------------------------ views ---
+    def view_pairs(self, data_samples: Optional[list],
+                   num_views: int) -> List[Tuple[int, int]]:
+        """The contrasted view pairs: the samples' ``view_pairs`` metainfo."""
+        pairs = None
+        if data_samples:
+            pairs = data_samples[0].metainfo.get('view_pairs', None)
+            for sample in data_samples[1:]:
+                other = sample.metainfo.get('view_pairs', None)
+                if other is not None and [tuple(p) for p in other] != \
+                        [tuple(p) for p in pairs]:
+                    raise ValueError(
+                        'all samples of a batch must share view_pairs; '
+                        f'{sample.metainfo.get("img_path", "?")} has {other} '
+                        f'but the first sample has {pairs}')
+        if pairs is None:
+            pairs = self.default_view_pairs or [(0, v)
+                                                for v in range(1, num_views)]
+        pairs = [tuple(int(i) for i in pair) for pair in pairs]
+        for a, b in pairs:
+            if not (0 <= a < num_views and 0 <= b < num_views) or a == b:
+                raise ValueError(f'view pair {(a, b)} is invalid for '
+                                 f'{num_views} views')
+        return pairs
+
+    def symmetric_pair_losses(self, a: int, b: int, preds: Dict[int, Tensor],
+                              projs: Dict[int, Tensor], index_a: Tensor,
+                              index_b: Tensor) -> Dict[str, Tensor]:
+        """``loss_v{a}_v{b}`` and ``loss_v{b}_v{a}`` over matched rows."""
+        return {
+            f'loss_v{a}_v{b}':
+            self.criterion(preds[a][index_a], projs[b][index_b]),
+            f'loss_v{b}_v{a}':
+            self.criterion(preds[b][index_b], projs[a][index_a]),
+        }
+
+    def forward(self,
+                inputs: List[Tensor],
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        """``mode='loss'``: dict of losses; ``'tensor'``: online embeddings."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(inputs, data_samples)
+        raise RuntimeError(
+            f'{type(self).__name__} is a pretraining model and has no '
+            f'{mode!r} mode; convert its checkpoint to a detector instead '
+            '(tools/model_converters/soco2mmdet.py).')

@@ -1,0 +1,178 @@
+"""Scale-aware RoI feature extraction of SoCo (SOCO_SPEC section 3).
+
+SoCo puts each box on ONE FPN level chosen by its size in view pixels
+(s = sqrt(w * h): P2 if s <= 48, P3 if <= 96, P4 if <= 192, P5 if <= 224,
+larger boxes unassigned) and RoIAligns it there. The two views of a pair may put
+the same proposal on different levels; that cross-scale pair is a positive.
+
+The reference aligns every box on every level and masks afterwards, which makes
+the R-CNN head do 4x the work. Here each box is aligned on its own level only;
+``mode='all_levels'`` keeps the reference's computation for benchmarking
+(identical output, 4x RoIAlign; the algorithm then also runs the head per level).
+The level rule itself lives in :mod:`mmsoco.structures.boxes`.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
+from torch import Tensor
+
+from mmsoco.registry import MODELS
+from mmsoco.structures.boxes import (SOCO_LEVEL_RANGES, assign_boxes_to_levels,
+                                     map_roi_levels_mmdet)
+
+LEVEL_MAPPINGS = ('scale_aware', 'mmdet', 'fixed')
+OVERSIZE_POLICIES = ('drop', 'clamp')
+MODES = ('per_level', 'all_levels')
+
+
+@MODELS.register_module()
+class ScaleAwareRoIExtractor(BaseRoIExtractor):
+    """RoIAlign each box on the one feature level its size selects.
+
+    mmdet's RoI-extractor interface: ``forward(feats, rois)`` with ``rois`` of
+    shape (n, 5) ``[batch_idx, x1, y1, x2, y2]`` returns (n, C, s, s) features.
+    Boxes the level rule leaves unassigned (``oversize='drop'``) get zero
+    features; :meth:`assign` reports them (level -1) so callers can leave them
+    out of every pair.
+
+    Args:
+        roi_layer (dict): RoI layer config, e.g. ``dict(type='RoIAlign',
+            output_size=7, sampling_ratio=0, aligned=True)``.
+        out_channels (int): Channels of the input feature maps.
+        featmap_strides (list[int]): Strides of the input feature maps.
+        level_mapping (str): ``'scale_aware'`` (SoCo's ranges),
+            ``'mmdet'`` (mmdet's ``finest_scale`` rule, every box assigned) or
+            ``'fixed'`` (every box on ``fixed_level``; scale-awareness off).
+        scale_ranges (Sequence[float]): Upper bounds of sqrt(area) per level
+            for ``'scale_aware'``; one per feature map.
+        finest_scale (float): mmdet's rule parameter. Defaults to 56.
+        fixed_level (int): The level for ``'fixed'``. Defaults to 0.
+        oversize (str): Boxes above the last range: ``'drop'`` (level -1,
+            zero features) or ``'clamp'`` (the top level).
+        mode (str): ``'per_level'`` (each box on its level only) or
+            ``'all_levels'`` (the reference: every box on every level, then
+            masked; the same output at ~L x the RoIAlign work).
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 roi_layer: dict,
+                 out_channels: int,
+                 featmap_strides: List[int],
+                 level_mapping: str = 'scale_aware',
+                 scale_ranges: Sequence[float] = SOCO_LEVEL_RANGES,
+                 finest_scale: float = 56,
+                 fixed_level: int = 0,
+                 oversize: str = 'drop',
+                 mode: str = 'per_level',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            roi_layer=roi_layer,
+            out_channels=out_channels,
+            featmap_strides=featmap_strides,
+            init_cfg=init_cfg)
+        if level_mapping not in LEVEL_MAPPINGS:
+            raise ValueError(f'level_mapping must be one of {LEVEL_MAPPINGS}, '
+                             f'got {level_mapping!r}')
+        if oversize not in OVERSIZE_POLICIES:
+            raise ValueError(f'oversize must be one of {OVERSIZE_POLICIES}, '
+                             f'got {oversize!r}')
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if level_mapping == 'scale_aware' and \
+                len(scale_ranges) != self.num_inputs:
+            raise ValueError(
+                f'scale_ranges {tuple(scale_ranges)} needs one bound per '
+                f'feature map ({self.num_inputs} featmap_strides)')
+        if level_mapping == 'fixed' and \
+                not 0 <= fixed_level < self.num_inputs:
+            raise ValueError(f'fixed_level {fixed_level} is not a level of '
+                             f'{self.num_inputs} feature maps')
+        if list(scale_ranges) != sorted(scale_ranges):
+            raise ValueError(f'scale_ranges must increase: {scale_ranges}')
+        self.level_mapping = level_mapping
+        self.scale_ranges = tuple(float(r) for r in scale_ranges)
+        self.finest_scale = finest_scale
+        self.fixed_level = fixed_level
+        self.oversize = oversize
+        self.mode = mode
+
+    def assign(self, rois: Tensor) -> Tensor:
+        """Feature level of each RoI, (n,) int64; -1 marks a dropped RoI."""
+        boxes = rois[:, 1:5]
+        if self.level_mapping == 'fixed':
+            return torch.full((rois.size(0), ),
+                              self.fixed_level,
+                              dtype=torch.long,
+                              device=rois.device)
+        if self.level_mapping == 'mmdet':
+            return map_roi_levels_mmdet(boxes, self.num_inputs,
+                                        self.finest_scale)
+        levels = assign_boxes_to_levels(boxes, self.scale_ranges)
+        if self.oversize == 'clamp':
+            levels = torch.where(levels < 0,
+                                 torch.full_like(levels, self.num_inputs - 1),
+                                 levels)
+        return levels
+
+    def forward(self,
+                feats: Tuple[Tensor],
+                rois: Tensor,
+                roi_scale_factor: Optional[float] = None,
+                levels: Optional[Tensor] = None) -> Tensor:
+        """RoI features, (n, C, s, s); dropped RoIs are zeros.
+
+        Args:
+            feats (tuple[Tensor]): One feature map per stride.
+            rois (Tensor): (n, 5) ``[batch_idx, x1, y1, x2, y2]`` in input
+                pixels.
+            roi_scale_factor (float, optional): Rescale RoIs about their
+                centres after level assignment, as mmdet does.
+            levels (Tensor, optional): Precomputed :meth:`assign` output.
+        """
+        if levels is None:
+            levels = self.assign(rois)
+        rois = rois.type_as(feats[0])
+        if roi_scale_factor is not None:
+            rois = self.roi_rescale(rois, roi_scale_factor)
+        if self.mode == 'all_levels':
+            return select_levels(self.forward_all_levels(feats, rois), levels)
+        out_size = self.roi_layers[0].output_size
+        roi_feats = feats[0].new_zeros(rois.size(0), self.out_channels,
+                                       *out_size)
+        for i in range(self.num_inputs):
+            inds = (levels == i).nonzero(as_tuple=False).squeeze(1)
+            if inds.numel() > 0:
+                roi_feats[inds] = self.roi_layers[i](feats[i], rois[inds])
+            else:
+                # Keep every level in the graph: an unused level would leave
+                # its FPN parameters without gradient on this rank only, which
+                # stalls DDP (mmdet's SingleRoIExtractor does the same).
+                roi_feats = roi_feats + feats[i].sum() * 0.
+        return roi_feats
+
+    def forward_all_levels(self, feats: Tuple[Tensor], rois: Tensor) -> Tensor:
+        """The reference's computation: every RoI on every level, (L, n, C, s, s)."""
+        rois = rois.type_as(feats[0])
+        return torch.stack([
+            layer(feat, rois)
+            for layer, feat in zip(self.roi_layers, feats[:self.num_inputs])
+        ])
+
+
+def select_levels(per_level: Tensor, levels: Tensor) -> Tensor:
+    """Pick row ``levels[k]`` of ``per_level[:, k]``; zeros where level is -1.
+
+    Args:
+        per_level (Tensor): (L, n, ...) values of every RoI on every level.
+        levels (Tensor): (n,) level per RoI, -1 for dropped ones.
+
+    Returns:
+        Tensor: (n, ...).
+    """
+    index = levels.clamp(min=0)
+    picked = per_level[index, torch.arange(levels.numel(),
+                                           device=levels.device)]
+    keep = (levels >= 0).view(-1, *([1] * (picked.dim() - 1)))
+    return picked * keep.to(picked.dtype)

@@ -1,0 +1,120 @@
+"""ScaleAwareRoIExtractor: level rule at the thresholds, per-level RoIAlign."""
+import pytest
+import torch
+from mmcv.ops import RoIAlign
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+
+from mmsoco.models.roi_extractors import ScaleAwareRoIExtractor
+
+ROI_LAYER = dict(type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True)
+STRIDES = [4, 8, 16, 32]
+
+
+def _extractor(**kwargs):
+    return ScaleAwareRoIExtractor(
+        roi_layer=ROI_LAYER, out_channels=3, featmap_strides=STRIDES,
+        **kwargs)
+
+
+def _square_rois(sides, batch_idx=0):
+    sides = torch.tensor(sides, dtype=torch.float64)
+    zeros = torch.zeros_like(sides)
+    return torch.stack(
+        [zeros + batch_idx, zeros + 1, zeros + 2, sides + 1, sides + 2], 1)
+
+
+def _feats(size=64, batch=2, channels=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return tuple(
+        torch.randn(batch, channels, size // s, size // s, generator=gen)
+        for s in STRIDES)
+
+
+def test_levels_at_the_exact_thresholds():
+    # sqrt(area) of a square is its side: 48 is still P2, a hair above is P3.
+    sides = [1, 48, 48.0001, 96, 96.0001, 192, 192.0001, 224, 224.0001, 500]
+    expected = [0, 0, 1, 1, 2, 2, 3, 3, -1, -1]
+    levels = _extractor().assign(_square_rois(sides))
+    assert levels.tolist() == expected
+    clamped = _extractor(oversize='clamp').assign(_square_rois(sides))
+    assert clamped.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 3, 3]
+
+
+def test_non_square_boxes_use_sqrt_area():
+    # 24 x 96 has sqrt(area) 48 -> P2; 24 x 96.01 -> P3.
+    rois = torch.tensor([[0, 0, 0, 24, 96], [0, 0, 0, 24, 96.01]],
+                        dtype=torch.float64)
+    assert _extractor().assign(rois).tolist() == [0, 1]
+
+
+def test_configurable_ranges_and_switches():
+    rois = _square_rois([10, 20, 30, 40, 50])
+    ext = _extractor(scale_ranges=(10, 20, 30, 40))
+    assert ext.assign(rois).tolist() == [0, 1, 2, 3, -1]
+    fixed = _extractor(level_mapping='fixed', fixed_level=2)
+    assert fixed.assign(rois).tolist() == [2] * 5
+
+
+def test_mmdet_mapping_matches_mmdet():
+    sides = torch.linspace(4, 900, 57).tolist()
+    rois = _square_rois(sides).float()
+    ours = _extractor(level_mapping='mmdet').assign(rois)
+    mmdet_ext = SingleRoIExtractor(
+        roi_layer=ROI_LAYER, out_channels=3, featmap_strides=STRIDES)
+    assert torch.equal(ours, mmdet_ext.map_roi_levels(rois, 4))
+
+
+def test_each_box_is_aligned_on_its_own_level_only():
+    feats = _feats()
+    rois = torch.tensor([[0, 3., 5., 30., 27.],  # s ~ 27 -> P2
+                         [1, 0., 0., 60., 50.],  # s ~ 55 -> P3
+                         [0, 2., 2., 63., 63.],  # s = 61 -> P3
+                         [1, 1., 1., 20., 9.]])  # P2
+    ext = _extractor(scale_ranges=(32, 64, 128, 224))
+    levels = ext.assign(rois)
+    assert levels.tolist() == [0, 1, 1, 0]
+    out = ext(feats, rois)
+    for k in range(len(rois)):
+        lvl = int(levels[k])
+        align = RoIAlign((7, 7), spatial_scale=1 / STRIDES[lvl],
+                         sampling_ratio=0, aligned=True)
+        expected = align(feats[lvl], rois[k:k + 1])
+        assert torch.allclose(out[k:k + 1], expected, atol=1e-6)
+        other = RoIAlign((7, 7), spatial_scale=1 / STRIDES[lvl ^ 1],
+                         sampling_ratio=0, aligned=True)
+        assert not torch.allclose(out[k:k + 1],
+                                  other(feats[lvl ^ 1], rois[k:k + 1]))
+
+
+def test_dropped_boxes_get_zero_features_and_all_levels_is_identical():
+    feats = _feats(size=128)
+    rois = torch.tensor([[0, 0., 0., 40., 40.], [1, 0., 0., 127., 127.],
+                         [0, 10., 10., 90., 70.], [1, 5., 5., 15., 25.]])
+    ext = _extractor(scale_ranges=(32, 64, 96, 112))
+    assert ext.assign(rois).tolist() == [1, -1, 2, 0]
+    out = ext(feats, rois)
+    assert torch.count_nonzero(out[1]) == 0
+    ref = _extractor(scale_ranges=(32, 64, 96, 112), mode='all_levels')
+    assert torch.equal(ref(feats, rois), out)
+    assert ref.forward_all_levels(feats, rois).shape == (4, 4, 3, 7, 7)
+
+
+def test_unused_levels_stay_in_the_graph():
+    feats = tuple(f.requires_grad_() for f in _feats())
+    rois = _square_rois([10, 12], batch_idx=0).float()  # both on P2
+    _extractor()(feats, rois).sum().backward()
+    assert all(f.grad is not None for f in feats)
+    assert torch.count_nonzero(feats[3].grad) == 0
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(level_mapping='nope'),
+    dict(oversize='keep'),
+    dict(mode='sometimes'),
+    dict(scale_ranges=(48, 96, 192)),
+    dict(scale_ranges=(96, 48, 192, 224)),
+    dict(level_mapping='fixed', fixed_level=4),
+])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        _extractor(**kwargs)
