@@ -14,6 +14,8 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'soco', 'soco_r18fpn_demo.py')
 CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'soco2mmdet.py')
+FINETUNE_CONFIG = 'configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py'
+
 
 
 def parse_args():
@@ -98,10 +100,13 @@ def main():
     ckpt = open(ckpt_file).read().strip() if osp.isfile(ckpt_file) else None
     print(f'checkpoint: {ckpt}')
     if ckpt and osp.isfile(CONVERTER):
-        out = osp.join(args.work_dir, 'mmdet_init.pth')
-        print('next: convert it for MMDetection fine-tuning:\n'
+        out = osp.relpath(osp.join(args.work_dir, 'mmdet.pth'), REPO)
+        print('next: convert it and fine-tune the matching Mask R-CNN on '
+              'the demo data:\n'
               f'  .venv/bin/python tools/model_converters/soco2mmdet.py '
-              f'{osp.relpath(ckpt, REPO)} {osp.relpath(out, REPO)}')
+              f'{osp.relpath(ckpt, REPO)} {out} --config {FINETUNE_CONFIG}\n'
+              f'  .venv/bin/python tools/train.py {FINETUNE_CONFIG} '
+              f'--cfg-options load_from={out}')
     return 0
 
 
