@@ -1,25 +1,35 @@
 """A small CPU transfer study on the demo data (SOCO_SPEC section 5, in
-miniature): does SoCo pretraining help the detector fine-tuned from it?
+miniature): scratch vs BYOL vs SoCo initialisation of the same detector.
 
-1. pretrain SoCo with configs/soco/soco_r18fpn_demo.py on the demo images
-   (tools/train.py; skipped when the checkpoint exists);
-2. convert it (mmsoco.converters.convert_to_mmdet, checked against the
-   detector);
-3. fine-tune configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py twice with the
-   same seed and schedule, from the converted SoCo weights and from scratch,
-   and compare COCO bbox / segm mAP on the demo val split.
+1. pretrain SoCo (configs/soco/soco_r18fpn_demo.py) and BYOL
+   (configs/baselines/byol_r18_demo.py) once each, on the same unlabeled
+   images (the demo train split) for the same budget (epochs, batch size,
+   views, optimiser and schedule; checked before anything runs);
+2. convert them for the detector: SoCo with ``convert_to_mmdet`` (backbone,
+   FPN and box-head trunk), BYOL with ``extract_backbone`` (its only
+   transferable part), each checked against the detector's tensor shapes;
+3. fine-tune configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py from scratch,
+   from BYOL and from SoCo on a small labeled split (a seeded subset of the
+   demo train split), with the same schedule, once per fine-tuning seed, and
+   evaluate COCO box AP on the demo val split;
+4. report mean and spread over the seeds per initialisation (and, with
+   ``--write-readme``, in benchmarks/README.md).
 
 Each stage runs tools/train.py in a subprocess (a fresh Runner each) and is
-resumable: a stage whose result file exists is not run again.
+resumable: a stage whose result file exists is not run again. The study's
+parameters are recorded in ``WORK_DIR/study.json``; rerunning the same work
+dir with different ones is refused (the old results would be mixed in),
+except for ``--seeds``, which may grow.
 
-    python benchmarks/transfer_demo.py [--pretrain-epochs 20] \
-        [--finetune-iters 300] [--write-readme]
+    python benchmarks/transfer_demo.py --seeds 0 1 2 --write-readme
 
-With the demo's default 300 images this takes tens of minutes on 2 cores.
+The default run (300 images, 20 pretraining epochs, 300 fine-tuning
+iterations, 3 seeds) takes roughly 1.5-2 hours on 2 quiet CPU cores.
 """
 import argparse
 import glob
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -27,32 +37,343 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SOCO_CONFIG = osp.join(REPO, 'configs', 'soco', 'soco_r18fpn_demo.py')
+PRETRAIN_CONFIGS = {
+    'soco': osp.join(REPO, 'configs', 'soco', 'soco_r18fpn_demo.py'),
+    'byol': osp.join(REPO, 'configs', 'baselines', 'byol_r18_demo.py'),
+}
 DET_CONFIG = osp.join(REPO, 'configs', 'benchmarks', 'mmdet',
                       'mask-rcnn_r18-fpn_demo.py')
 README = osp.join(REPO, 'benchmarks', 'README.md')
 BEGIN, END = '<!-- transfer_demo:begin -->', '<!-- transfer_demo:end -->'
 
+#: Initialisations in the order of the paper's claim (worst to best).
+INITS = ('scratch', 'byol', 'soco')
+#: (logged key, column name) of the metrics reported.
+METRICS = (('coco/bbox_mAP', 'bbox mAP'), ('coco/bbox_mAP_50', 'bbox AP50'),
+           ('coco/segm_mAP', 'segm mAP'))
+#: Study parameters that must not change inside one work dir.
+STUDY_KEYS = ('data_root', 'num_images', 'pretrain_epochs', 'pretrain_seed',
+              'finetune_iters', 'num_labeled', 'split_seed', 'img_scale')
+#: Below these lengths the numbers mean nothing: the README says so.
+REAL_MIN_PRETRAIN_EPOCHS, REAL_MIN_FINETUNE_ITERS = 10, 100
+DEFAULT_COMMAND = ('.venv/bin/python benchmarks/transfer_demo.py '
+                   '--seeds 0 1 2 --write-readme')
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/transfer_demo')
+    parser.add_argument('--data-root', default=None,
+                        help='demo dataset folder (default: '
+                        'mmsoco.datasets.demo.default_demo_dir(), i.e. '
+                        'data/demo); generated there when missing, and '
+                        'REGENERATED when it was made with another '
+                        '--num-images')
     parser.add_argument('--num-images', type=int, default=300,
-                        help='demo images to generate when data/demo is '
-                        'missing')
+                        help='demo images (80%% train, 20%% val)')
     parser.add_argument('--pretrain-epochs', type=int, default=20)
+    parser.add_argument('--pretrain-seed', type=int, default=0)
     parser.add_argument('--finetune-iters', type=int, default=300)
+    parser.add_argument('--num-labeled', type=int, default=60,
+                        help='labeled train images for fine-tuning, a seeded '
+                        'subset of the train split (0: the whole split)')
+    parser.add_argument('--split-seed', type=int, default=0,
+                        help='seed of the labeled subset (one subset for all '
+                        'fine-tuning seeds)')
     parser.add_argument('--img-scale', type=int, default=320)
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                        help='fine-tuning seeds')
+    parser.add_argument('--note', default=None,
+                        help='markdown file put under the table in the '
+                        'README (the discussion of the result)')
     parser.add_argument('--write-readme', action='store_true')
     args = parser.parse_args(argv)
     if args.pretrain_epochs < 2:
         parser.error('--pretrain-epochs must be >= 2 (warm-up + cosine)')
     if args.finetune_iters < 1:
         parser.error('--finetune-iters must be >= 1')
+    if args.num_labeled < 0:
+        parser.error('--num-labeled must be >= 0')
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds repeats a seed: {args.seeds}')
+    if args.note is not None and not osp.isfile(args.note):
+        parser.error(f'--note {args.note}: no such file')
     return args
 
 
+# ---------------------------------------------------------------------------
+# Pure parts: labeled split, configs, budget check, aggregation, report.
+# ---------------------------------------------------------------------------
+def labeled_subset(coco, num_images, seed):
+    """The COCO dict restricted to ``num_images`` images drawn with ``seed``
+    (all of them when ``num_images`` is 0), annotations following."""
+    import numpy as np
+    images = sorted(coco['images'], key=lambda img: img['id'])
+    if num_images > len(images):
+        raise ValueError(f'--num-labeled {num_images}: the train split has '
+                         f'only {len(images)} images')
+    if num_images and num_images < len(images):
+        picked = np.random.default_rng(seed).choice(
+            len(images), size=num_images, replace=False)
+        images = [images[i] for i in sorted(picked)]
+    ids = {img['id'] for img in images}
+    return dict(coco, images=images,
+                annotations=[a for a in coco['annotations']
+                             if a['image_id'] in ids])
+
+
+def pretrain_cfg_changes(cfg, data_root, epochs, seed):
+    """Point a demo pretraining config at ``data_root`` and give it
+    ``epochs`` epochs (warm-up a tenth, then cosine), one checkpoint at the
+    end. Mutates and returns ``cfg`` (an mmengine Config or dict)."""
+    data_root = data_root.rstrip('/') + '/'
+    warmup = max(1, epochs // 10)
+    dataset = cfg['train_dataloader']['dataset']
+    dataset['data_root'] = data_root
+    for step in dataset['pipeline']:
+        if step.get('cache_dir') is not None:  # proposals cached per dataset
+            step['cache_dir'] = data_root + 'proposal_cache'
+    cfg['train_cfg'] = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
+    cfg['param_scheduler'] = [
+        dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0,
+             end=warmup, convert_to_iter_based=True),
+        dict(type='CosineAnnealingLR', T_max=max(1, epochs - warmup),
+             eta_min=1e-6, by_epoch=True, begin=warmup, end=epochs,
+             convert_to_iter_based=True)]
+    cfg['default_hooks']['checkpoint'].update(interval=epochs,
+                                              max_keep_ckpts=1)
+    cfg['randomness'] = dict(seed=seed)
+    return cfg
+
+
+def pretrain_budget(cfg):
+    """What must be equal for two pretrainings to have the same budget:
+    images, views (the whole pipeline), batch size, optimiser, schedule."""
+    loader = cfg['train_dataloader']
+    return dict(dataset=loader['dataset'], batch_size=loader['batch_size'],
+                drop_last=loader.get('drop_last'),
+                sampler=loader.get('sampler'), train_cfg=cfg['train_cfg'],
+                param_scheduler=cfg['param_scheduler'],
+                optim_wrapper=cfg['optim_wrapper'])
+
+
+def check_same_budget(cfgs):
+    """Raise unless every pretraining config has the same budget."""
+    budgets = {name: _plain(pretrain_budget(cfg))
+               for name, cfg in cfgs.items()}
+    first, *others = budgets
+    for name in others:
+        diff = [k for k in budgets[first]
+                if budgets[first][k] != budgets[name][k]]
+        if diff:
+            raise ValueError(f'{first} and {name} pretrainings differ in '
+                             f'{diff}: not the same budget')
+    return budgets[first]
+
+
+def finetune_cfg_changes(cfg, data_root, train_ann, iters, img_scale, seed,
+                         load_from):
+    """Point the demo detector config at ``data_root`` / the labeled split
+    ``train_ann``, iteration-based for ``iters`` iterations (linear warm-up,
+    x0.1 at 3/4), images resized to ``img_scale``, one evaluation at the end.
+    Mutates and returns ``cfg``."""
+    data_root = data_root.rstrip('/') + '/'
+    val_ann = data_root + 'annotations/instances_val.json'
+    train = cfg['train_dataloader']
+    train['dataset'].update(data_root=data_root, ann_file=train_ann)
+    train['sampler'] = dict(type='InfiniteSampler', shuffle=True)
+    for loader in ('val_dataloader', 'test_dataloader'):
+        cfg[loader]['dataset'].update(data_root=data_root, ann_file=val_ann)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for step in cfg[loader]['dataset']['pipeline']:
+            if step['type'] == 'Resize':
+                step['scale'] = (img_scale, img_scale)
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        cfg[evaluator].update(ann_file=val_ann, metric=['bbox', 'segm'])
+    cfg['train_cfg'] = dict(type='IterBasedTrainLoop', max_iters=iters,
+                            val_interval=iters)
+    cfg['param_scheduler'] = [
+        dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+             end=min(50, iters)),
+        dict(type='MultiStepLR', by_epoch=False, begin=0, end=iters,
+             milestones=[max(1, int(iters * 0.75))], gamma=0.1)]
+    cfg['default_hooks']['checkpoint'] = dict(
+        type='CheckpointHook', by_epoch=False, interval=iters)
+    cfg['default_hooks']['logger'] = dict(type='LoggerHook', interval=20)
+    cfg['log_processor'] = dict(type='LogProcessor', by_epoch=False)
+    cfg['randomness'] = dict(seed=seed)
+    cfg['load_from'] = load_from
+    return cfg
+
+
+def summarize(per_seed):
+    """``{init: [metrics of one seed, ...]}`` -> ``{init: {key: stats}}``
+    with stats ``dict(mean, std, min, max, n)`` over the seeds; ``std`` is the
+    sample standard deviation (n - 1), NaN for a single seed."""
+    summary = {}
+    for init, rows in per_seed.items():
+        summary[init] = {}
+        for key, _ in METRICS:
+            values = [float(row[key]) for row in rows if key in row]
+            n = len(values)
+            if not n:
+                continue
+            mean = sum(values) / n
+            std = math.sqrt(sum((v - mean)**2 for v in values) /
+                            (n - 1)) if n > 1 else float('nan')
+            summary[init][key] = dict(mean=mean, std=std, min=min(values),
+                                      max=max(values), n=n)
+    return summary
+
+
+def ordering(summary, key='coco/bbox_mAP'):
+    """Inits sorted by mean ``key``, best first, and whether each step of
+    that order is separated: the better init's worst seed above the worse
+    init's best seed."""
+    ranked = sorted((i for i in summary if key in summary[i]),
+                    key=lambda i: -summary[i][key]['mean'])
+    separated = [summary[a][key]['min'] > summary[b][key]['max']
+                 for a, b in zip(ranked, ranked[1:])]
+    return ranked, separated
+
+
+def _cell(stats):
+    if stats['n'] == 1:
+        return f'{100 * stats["mean"]:.1f}'
+    return (f'{100 * stats["mean"]:.1f} ± {100 * stats["std"]:.1f} '
+            f'({100 * stats["min"]:.1f}–{100 * stats["max"]:.1f})')
+
+
+def format_table(summary):
+    """Markdown table: one row per init, mean ± std (min–max) in AP points."""
+    lines = ['| init | seeds | ' + ' | '.join(c for _, c in METRICS) + ' |',
+             '|---|---|' + '---|' * len(METRICS)]
+    for init in INITS:
+        if init not in summary:
+            continue
+        n = max(s['n'] for s in summary[init].values())
+        lines.append(f'| {init} | {n} | ' + ' | '.join(
+            _cell(summary[init][k]) if k in summary[init] else '-'
+            for k, _ in METRICS) + ' |')
+    return '\n'.join(lines)
+
+
+def command_line(args):
+    """The command that reproduces this run."""
+    parts = ['.venv/bin/python benchmarks/transfer_demo.py']
+    if args.data_root_given:
+        parts.append(f'--data-root {args.data_root}')
+    parts += [f'--num-images {args.num_images}',
+              f'--pretrain-epochs {args.pretrain_epochs}',
+              f'--finetune-iters {args.finetune_iters}',
+              f'--num-labeled {args.num_labeled}',
+              f'--img-scale {args.img_scale}',
+              '--seeds ' + ' '.join(str(s) for s in args.seeds),
+              '--write-readme']
+    return ' '.join(parts)
+
+
+def is_plumbing_check(args):
+    return (args.pretrain_epochs < REAL_MIN_PRETRAIN_EPOCHS
+            or args.finetune_iters < REAL_MIN_FINETUNE_ITERS)
+
+
+def format_section(summary, args, facts, note=None):
+    """The README section: setup, command, table, observed ordering."""
+    labeled = (f'{args.num_labeled} of the {facts["num_train"]} demo train '
+               f'images ({facts["num_labeled_objects"]} objects), drawn with '
+               f'seed {args.split_seed}, the same subset for every run'
+               if args.num_labeled else
+               f'all {facts["num_train"]} demo train images')
+    seeds = ' '.join(str(s) for s in args.seeds)
+    lines = [
+        '## Transfer on the demo data (`benchmarks/transfer_demo.py`)', '',
+        f'Command: `{command_line(args)}`', '',
+        f'- Data: `make_demo_dataset(num_images={args.num_images}, seed=0)`:'
+        f' {facts["num_train"]} train / {facts["num_val"]} val images.',
+        f'- Pretraining, once per method (seed {args.pretrain_seed}), on the '
+        f'{facts["num_train"]} train images without labels, with the same '
+        f'budget: {args.pretrain_epochs} epochs at batch '
+        f'{facts["batch_size"]} ({facts["pretrain_iters"]} iterations), the '
+        'same views (112/112/64, SoCo\'s box pipeline) and LARS schedule. '
+        'SoCo: soco_r18fpn_demo.py (ResNet-18 + FPN + 4conv1fc); BYOL: '
+        'byol_r18_demo.py (the same ResNet-18, image-level).',
+        '- What transfers: SoCo backbone + FPN + box-head trunk '
+        '(`convert_to_mmdet`); BYOL the backbone only (`extract_backbone`, '
+        'all it has); scratch nothing (mmdet default init).',
+        '- Fine-tuning: Mask R-CNN R18-FPN (mask-rcnn_r18-fpn_demo.py, plain '
+        f'BN), {args.finetune_iters} iterations at batch 2 (lr 0.0025, '
+        f'linear warm-up, x0.1 at 3/4), images at {args.img_scale} px, on '
+        f'{labeled}; evaluated on the {facts["num_val"]} val images.',
+        f'- Fine-tuning seeds {seeds}, the same for every init (they set the '
+        'non-transferred weights, data order and flips).', '',
+    ]
+    if is_plumbing_check(args):
+        lines += [
+            '**Plumbing check only** (pretrain x2 -> convert -> fine-tune x3 '
+            'inits x seeds -> evaluate -> aggregate ran end to end); at this '
+            'length the numbers mean nothing and say nothing about the '
+            'ordering. The study proper is the default command, not yet run: '
+            f'`{DEFAULT_COMMAND}` (300 images, 20 pretraining epochs, 300 '
+            'fine-tuning iterations, 60 labeled images, seeds 0 1 2).', '']
+    lines += ['AP in points, mean ± sample std (min–max) over the '
+              'fine-tuning seeds:', '', format_table(summary), '']
+    if not is_plumbing_check(args):
+        ranked, separated = ordering(summary)
+        observed = ranked[0] + ''.join(
+            (' > ' if sep else ' ≳ ') + b
+            for b, sep in zip(ranked[1:], separated))
+        matches = ranked == ['soco', 'byol', 'scratch']
+        lines += [
+            f'Observed ordering by mean bbox mAP: {observed} ("≳": the seed '
+            'ranges overlap, so the step is not resolved). The paper\'s '
+            'ordering is soco > byol > scratch: '
+            + ('the means follow it' + (', every step separated.'
+                                        if all(separated) else
+                                        ', but not every step is separated '
+                                        'beyond the seed spread.')
+               if matches else 'this study does NOT show it.'
+               + ('' if note else ' Why is not discussed yet (add it with '
+                  '`--note FILE`).')), '']
+    if note:
+        lines += [note.strip(), '']
+    return '\n'.join(lines).rstrip('\n')
+
+
+def replace_section(text, body):
+    """``text`` with the transfer_demo section's body replaced by ``body``
+    (appended when the markers are missing); the rest is kept byte for
+    byte."""
+    block = f'{BEGIN}\n{body}\n{END}'
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        return head + block + rest.split(END, 1)[1]
+    if BEGIN in text or END in text:
+        raise ValueError(f'{README}: only one of {BEGIN} / {END} present')
+    return text.rstrip('\n') + '\n\n' + block + '\n'
+
+
+def check_study_params(recorded, current):
+    """Raise when the work dir's recorded study parameters differ."""
+    diff = {k: (recorded.get(k), current[k]) for k in current
+            if recorded.get(k) != current[k]}
+    if diff:
+        raise ValueError(
+            'the work dir holds a study with other parameters ('
+            + ', '.join(f'{k}: {a!r} there, {b!r} now'
+                        for k, (a, b) in diff.items())
+            + '); use another --work-dir')
+
+
+def _plain(obj):
+    """Config objects -> plain dicts / lists (tuples as lists) for ==."""
+    return json.loads(json.dumps(obj.to_dict() if hasattr(obj, 'to_dict')
+                                 else obj, default=list))
+
+
+# ---------------------------------------------------------------------------
+# Stages (side effects).
+# ---------------------------------------------------------------------------
 def _write(path, text):
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:
@@ -60,64 +381,10 @@ def _write(path, text):
     os.replace(tmp, path)
 
 
-def pretrain_config(work_dir, epochs, seed):
-    """A config over the demo SoCo config with a shorter / longer schedule."""
-    warmup = max(1, epochs // 10)
-    text = f"""_base_ = {SOCO_CONFIG!r}
-max_epochs = {epochs}
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs={epochs})
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0,
-         end={warmup}, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max={max(1, epochs - warmup)},
-         eta_min=1e-6, by_epoch=True, begin={warmup}, end={epochs},
-         convert_to_iter_based=True),
-]
-default_hooks = dict(checkpoint=dict(interval={epochs}, max_keep_ckpts=1))
-randomness = dict(seed={seed})
-"""
-    path = osp.join(work_dir, 'pretrain.py')
-    _write(path, text)
-    return path
-
-
-def finetune_config(work_dir, arm, iters, img_scale, seed, load_from):
-    """The demo detector config, iteration-based, one evaluation at the end."""
-    step = max(1, int(iters * 0.75))
-    text = f"""_base_ = {DET_CONFIG!r}
-img_scale = ({img_scale}, {img_scale})
-train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')]))
-_test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
-                                          'img_shape', 'scale_factor'))]
-val_dataloader = dict(dataset=dict(pipeline=_test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=_test_pipeline))
-val_evaluator = dict(metric=['bbox', 'segm'])
-test_evaluator = dict(metric=['bbox', 'segm'])
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters={iters},
-                 val_interval={iters})
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end={min(50, iters)}),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end={iters},
-         milestones=[{step}], gamma=0.1)]
-train_dataloader.update(sampler=dict(type='InfiniteSampler', shuffle=True))
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval={iters}),
-                     logger=dict(interval=20))
-log_processor = dict(by_epoch=False)
-randomness = dict(seed={seed})
-load_from = {load_from!r}
-"""
-    path = osp.join(work_dir, f'finetune_{arm}.py')
-    _write(path, text)
+def _dump_config(cfg, path):
+    tmp = path[:-len('.py')] + '.tmp.py'  # Config.dump reads the suffix
+    cfg.dump(tmp)
+    os.replace(tmp, path)
     return path
 
 
@@ -145,94 +412,126 @@ def last_metrics(work_dir):
     return found
 
 
-def ensure_demo_data(num_images):
-    from mmsoco.datasets.demo import default_demo_dir, make_demo_dataset
-    root = default_demo_dir()
-    if not osp.isfile(osp.join(root, 'annotations', 'instances_val.json')):
-        make_demo_dataset(root, num_images=num_images, seed=0, progress=True)
-    return str(root)
+def prepare_labeled_split(data_root, work_dir, num_labeled, split_seed):
+    src = osp.join(data_root, 'annotations', 'instances_train.json')
+    with open(src) as f:
+        coco = json.load(f)
+    dst = osp.join(work_dir, 'labeled_train.json')
+    if not osp.isfile(dst):
+        _write(dst, json.dumps(labeled_subset(coco, num_labeled, split_seed)))
+    with open(dst) as f:
+        subset = json.load(f)
+    return dst, dict(num_train=len(coco['images']),
+                     num_labeled_objects=len(subset['annotations']))
+
+
+def pretrain(work_dir, data_root, args):
+    """Both pretrainings (same budget, checked first) -> checkpoints."""
+    from mmengine.config import Config
+    cfgs = {name: pretrain_cfg_changes(Config.fromfile(path), data_root,
+                                       args.pretrain_epochs,
+                                       args.pretrain_seed)
+            for name, path in PRETRAIN_CONFIGS.items()}
+    budget = check_same_budget(cfgs)
+    ckpts = {}
+    for name, cfg in cfgs.items():
+        run_dir = osp.join(work_dir, f'pretrain_{name}')
+        ckpts[name] = osp.join(run_dir, f'epoch_{args.pretrain_epochs}.pth')
+        if not osp.isfile(ckpts[name]):
+            run_train(_dump_config(
+                cfg, osp.join(work_dir, f'pretrain_{name}.py')), run_dir)
+    return ckpts, budget
+
+
+def convert(work_dir, ckpts):
+    """Pretraining checkpoints -> detector checkpoints for ``load_from``."""
+    from mmsoco.converters import (check_against_destination,
+                                   convert_to_mmdet,
+                                   detector_destination_shapes,
+                                   extract_backbone, load_state_dict,
+                                   save_checkpoint_atomic)
+    out = dict(soco=osp.join(work_dir, 'soco_mmdet.pth'),
+               byol=osp.join(work_dir, 'byol_mmdet.pth'))
+    if not osp.isfile(out['soco']):
+        print(convert_to_mmdet(ckpts['soco'], out['soco'], config=DET_CONFIG))
+    if not osp.isfile(out['byol']):
+        backbone, counts = extract_backbone(load_state_dict(ckpts['byol']))
+        converted = {'backbone.' + k: v for k, v in backbone.items()}
+        destination = {k: v for k, v in
+                       detector_destination_shapes(DET_CONFIG).items()
+                       if k.startswith('backbone.')}
+        check_against_destination(converted, destination)
+        save_checkpoint_atomic(
+            dict(meta=dict(source=ckpts['byol'],
+                           converter='mmsoco extract_backbone'),
+                 state_dict=converted), out['byol'])
+        print(f'BYOL backbone: {dict(counts)}; {len(destination)} detector '
+              f'backbone tensors filled; wrote {out["byol"]}')
+    return out
+
+
+def finetune(work_dir, data_root, train_ann, inits, args):
+    """One fine-tuning per (seed, init) -> ``{init: [metrics per seed]}``."""
+    from mmengine.config import Config
+    per_seed = {init: [] for init in inits}
+    for seed in args.seeds:
+        for init, load_from in inits.items():
+            name = f'{init}_seed{seed}'
+            result_file = osp.join(work_dir, f'result_{name}.json')
+            if not osp.isfile(result_file):
+                run_dir = osp.join(work_dir, f'finetune_{name}')
+                cfg = finetune_cfg_changes(
+                    Config.fromfile(DET_CONFIG), data_root, train_ann,
+                    args.finetune_iters, args.img_scale, seed, load_from)
+                run_train(_dump_config(
+                    cfg, osp.join(work_dir, f'finetune_{name}.py')), run_dir)
+                _write(result_file, json.dumps(
+                    dict(last_metrics(run_dir), init=init, seed=seed)))
+            with open(result_file) as f:
+                per_seed[init].append(json.load(f))
+    return per_seed
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmsoco.datasets.demo import default_demo_dir, ensure_demo_dataset
+    args.data_root_given = args.data_root is not None
+    data_root = osp.abspath(args.data_root or str(default_demo_dir()))
+    args.data_root = args.data_root or osp.relpath(data_root, REPO)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    ensure_demo_data(args.num_images)
+
+    params = {k: getattr(args, k) for k in STUDY_KEYS}
+    params['data_root'] = data_root
+    params_file = osp.join(work_dir, 'study.json')
+    if osp.isfile(params_file):
+        with open(params_file) as f:
+            check_study_params(json.load(f), params)
+    else:
+        _write(params_file, json.dumps(params, indent=1))
+
     start = time.perf_counter()
+    ensure_demo_dataset(data_root, num_images=args.num_images, seed=0)
+    with open(osp.join(data_root, 'annotations', 'instances_val.json')) as f:
+        num_val = len(json.load(f)['images'])
+    train_ann, facts = prepare_labeled_split(data_root, work_dir,
+                                             args.num_labeled,
+                                             args.split_seed)
+    ckpts, budget = pretrain(work_dir, data_root, args)
+    inits = dict(scratch=None, **convert(work_dir, ckpts))
+    per_seed = finetune(work_dir, data_root, train_ann, inits, args)
 
-    pre_dir = osp.join(work_dir, 'pretrain')
-    soco_ckpt = osp.join(pre_dir, f'epoch_{args.pretrain_epochs}.pth')
-    if not osp.isfile(soco_ckpt):
-        run_train(pretrain_config(work_dir, args.pretrain_epochs, args.seed),
-                  pre_dir)
-    converted = osp.join(work_dir, 'soco_mmdet.pth')
-    if not osp.isfile(converted):
-        from mmsoco.converters import convert_to_mmdet
-        print(convert_to_mmdet(soco_ckpt, converted, config=DET_CONFIG))
-
-    results = {}
-    for arm, load_from in (('soco', converted), ('scratch', None)):
-        result_file = osp.join(work_dir, f'result_{arm}.json')
-        if not osp.isfile(result_file):
-            arm_dir = osp.join(work_dir, f'finetune_{arm}')
-            run_train(finetune_config(work_dir, arm, args.finetune_iters,
-                                      args.img_scale, args.seed, load_from),
-                      arm_dir)
-            _write(result_file, json.dumps(last_metrics(arm_dir)))
-        with open(result_file) as f:
-            results[arm] = json.load(f)
-
-    table = format_table(results, args)
-    print(table)
+    batch = budget['batch_size']
+    facts.update(num_val=num_val, batch_size=batch,
+                 pretrain_iters=args.pretrain_epochs *
+                 (facts['num_train'] // batch))  # the loader drops the rest
+    note = open(args.note).read() if args.note else None
+    section = format_section(summarize(per_seed), args, facts, note)
+    print(section)
     print(f'({time.perf_counter() - start:.0f} s this run)')
     if args.write_readme:
-        write_readme(table)
-
-
-def format_table(results, args):
-    keys = [('coco/bbox_mAP', 'bbox mAP'), ('coco/bbox_mAP_50', 'bbox AP50'),
-            ('coco/segm_mAP', 'segm mAP'), ('coco/segm_mAP_50', 'segm AP50')]
-    lines = [
-        '## Transfer on the demo data (`benchmarks/transfer_demo.py`)', '',
-        'Command: `.venv/bin/python benchmarks/transfer_demo.py '
-        f'--pretrain-epochs {args.pretrain_epochs} --finetune-iters '
-        f'{args.finetune_iters} --img-scale {args.img_scale} --seed '
-        f'{args.seed} --write-readme`', '',
-        'Mask R-CNN R18-FPN (mask-rcnn_r18-fpn_demo.py) fine-tuned for '
-        f'{args.finetune_iters} iterations at batch 2 on the demo train '
-        'split, evaluated on its val split; SoCo = initialised from '
-        f'soco_r18fpn_demo.py pretrained {args.pretrain_epochs} epochs on '
-        'the same images (no labels), converted with soco2mmdet. One seed: '
-        'a smoke-scale comparison, not a result.', '',
-    ]
-    if args.finetune_iters < 100 or args.pretrain_epochs < 10:
-        lines += [
-            '**Plumbing check only** (pretrain -> convert -> fine-tune -> '
-            'evaluate ran end to end); at this length the numbers mean nothing. '
-            'The study proper is the default command: '
-            '`.venv/bin/python benchmarks/transfer_demo.py --write-readme` '
-            '(20 pretraining epochs, 300 fine-tuning iterations; not yet '
-            'run).', ''
-        ]
-    lines += [
-        '| init | ' + ' | '.join(k[1] for k in keys) + ' |',
-        '|---|' + '---|' * len(keys)
-    ]
-    for arm, row in results.items():
-        lines.append(f'| {arm} | ' + ' | '.join(
-            f'{100 * row.get(k, float("nan")):.1f}' for k, _ in keys) + ' |')
-    return '\n'.join(lines)
-
-
-def write_readme(table):
-    text = open(README).read() if osp.isfile(README) else '# Benchmarks\n'
-    block = f'{BEGIN}\n{table}\n{END}'
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip('\n') + '\n\n' + block + '\n'
-    _write(README, text)
+        text = open(README).read() if osp.isfile(README) else '# Benchmarks\n'
+        _write(README, replace_section(text, section))
 
 
 if __name__ == '__main__':

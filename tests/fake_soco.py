@@ -1,7 +1,7 @@
 """Fake SoCo / BYOL checkpoints built from the real building blocks.
 
 The key layout is the contract of /work/notes/layout.md: online ``backbone.*``
-(mmdet ResNet), ``neck.*`` (mmdet FPN), ``bbox_head.*`` (ConvFCBBoxHead's
+(mmdet ResNet), ``neck.*`` (mmdet FPN), ``bbox_head.*`` (Shared4Conv1FCBBoxHead's
 shared part) or ``shared_head.*`` (mmdet ResLayer, C4), ``projector.*``,
 ``predictor.*``; the EMA target under ``target.*`` without a predictor. Every
 tensor gets random values (online and target differ), so a test that finds
@@ -33,7 +33,8 @@ def build_parts(arch_config):
         parts['neck'] = MODELS.build(cfg.neck)
     if 'bbox_head_trunk' in cfg:
         parts['bbox_head'] = MODELS.build(
-            dict(type='ConvFCBBoxHead', num_classes=1, **cfg.bbox_head_trunk))
+            dict(type='Shared4Conv1FCBBoxHead', num_classes=1,
+                 **cfg.bbox_head_trunk))
         feat = cfg.bbox_head_trunk.fc_out_channels
     if 'shared_head' in cfg:
         parts['shared_head'] = MODELS.build(cfg.shared_head)

@@ -55,7 +55,8 @@ def arch_destination_shapes(arch_config: str) -> Dict[str, torch.Size]:
         shapes.update(_shapes(MODELS.build(cfg.neck), 'neck.'))
     if 'bbox_head_trunk' in cfg:
         head = MODELS.build(
-            dict(type='ConvFCBBoxHead', num_classes=1, **cfg.bbox_head_trunk))
+            dict(type='Shared4Conv1FCBBoxHead', num_classes=1,
+                 **cfg.bbox_head_trunk))
         shapes.update(
             _shapes(head, 'roi_head.bbox_head.', keep=('shared_', )))
     if 'shared_head' in cfg:

@@ -99,13 +99,9 @@ def test_config_resolves_with_the_recipe(name):
             arch.neck, 'num_outs')
         assert model.neck.num_outs == 5  # + parameter-free P6
         head = model.roi_head.bbox_head
-        assert head.type == 'ConvFCBBoxHead'
+        assert head.type == 'Shared4Conv1FCBBoxHead'
         for key, value in arch.bbox_head_trunk.items():
             assert head[key] == value, key
-        assert (head.num_shared_convs, head.num_shared_fcs) == (4, 1)
-        for key in ('num_cls_convs', 'num_cls_fcs', 'num_reg_convs',
-                    'num_reg_fcs'):
-            assert head.get(key, 0) == 0
         channels = arch.neck.out_channels
         assert model.rpn_head.in_channels == channels
         assert model.roi_head.bbox_roi_extractor.out_channels == channels

@@ -23,9 +23,8 @@ neck = dict(
     norm_cfg=norm_cfg,
     upsample_cfg=dict(mode='nearest'))
 
+# Shared4Conv1FCBBoxHead's arguments, as in r50_fpn_4conv1fc.py.
 bbox_head_trunk = dict(
-    num_shared_convs=4,
-    num_shared_fcs=1,
     in_channels=64,
     conv_out_channels=64,
     fc_out_channels=256,

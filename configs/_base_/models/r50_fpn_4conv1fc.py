@@ -27,11 +27,12 @@ neck = dict(
     upsample_cfg=dict(mode='nearest'))
 
 # The shared trunk of mmdet's Shared4Conv1FCBBoxHead: 4 x (3x3 conv, BN, ReLU),
-# flatten, FC, ReLU. Keys are those of ConvFCBBoxHead so that conversion is a
-# pure prefix change (shared_convs.{0..3}.conv/bn, shared_fcs.0).
+# flatten, FC, ReLU. These are that class's own arguments (it fixes the 4 convs
+# and 1 fc itself; SoCo's ConvFCFeatureHead defaults to the same counts), so the
+# detector uses it as `dict(type='Shared4Conv1FCBBoxHead', **bbox_head_trunk)`.
+# Parameter names match (shared_convs.{0..3}.conv/bn, shared_fcs.0), so
+# conversion is a pure prefix change.
 bbox_head_trunk = dict(
-    num_shared_convs=4,
-    num_shared_fcs=1,
     in_channels=256,
     conv_out_channels=256,
     fc_out_channels=1024,

@@ -24,7 +24,8 @@ model = dict(
         feat_channels={{_base_.neck.out_channels}}),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels={{_base_.neck.out_channels}}),
-        bbox_head=dict(type='ConvFCBBoxHead', num_classes=len(classes)),
+        bbox_head=dict(
+            type='Shared4Conv1FCBBoxHead', num_classes=len(classes)),
         mask_roi_extractor=dict(out_channels={{_base_.neck.out_channels}}),
         mask_head=dict(
             in_channels={{_base_.neck.out_channels}},

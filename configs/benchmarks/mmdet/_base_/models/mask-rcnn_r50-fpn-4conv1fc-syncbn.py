@@ -15,10 +15,9 @@ model = dict(
         feat_channels={{_base_.neck.out_channels}}),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels={{_base_.neck.out_channels}}),
-        # ConvFCBBoxHead with the trunk's num_shared_convs=4 /
-        # num_shared_fcs=1 is exactly mmdet's Shared4Conv1FCBBoxHead (which
-        # would refuse the trunk's explicit conv / fc counts).
-        bbox_head=dict(type='ConvFCBBoxHead'),
+        # The 4conv1fc head SoCo pretrains; its settings come whole from
+        # the architecture base's bbox_head_trunk.
+        bbox_head=dict(type='Shared4Conv1FCBBoxHead'),
         mask_roi_extractor=dict(out_channels={{_base_.neck.out_channels}}),
         mask_head=dict(
             in_channels={{_base_.neck.out_channels}},
