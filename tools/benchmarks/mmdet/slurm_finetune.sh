@@ -22,50 +22,16 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-CONFIG_NAME=$(basename "${CONFIG%.*}")
-PRETRAIN_NAME=$(basename "${PRETRAIN%.*}")
-WORK_DIR=${WORK_DIR:-work_dirs/${CONFIG_NAME}/${PRETRAIN_NAME}}
-mkdir -p "$WORK_DIR"
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-
-TRAIN_ARGS=()
-CFG_OPTIONS=()
-IN_CFG=0
-for arg in "${@:5}"; do
-    if [ "$arg" = "--cfg-options" ]; then
-        IN_CFG=1
-        continue
-    fi
-    if [ $IN_CFG = 1 ] && [[ "$arg" != --* ]]; then
-        CFG_OPTIONS+=("$arg")
-        continue
-    fi
-    IN_CFG=0
-    TRAIN_ARGS+=("$arg")
-done
-
-TRAIN_CFG_OPTIONS=("${CFG_OPTIONS[@]+"${CFG_OPTIONS[@]}"}")
-if [ "$PRETRAIN" != "none" ]; then
-    CONVERTED="$WORK_DIR/${PRETRAIN_NAME}_mmdet.pth"
-    "$PYTHON" "$ROOT/tools/model_converters/soco2mmdet.py" \
-        "$PRETRAIN" "$CONVERTED" --config "$CONFIG"
-    TRAIN_CFG_OPTIONS+=("load_from=$CONVERTED")
-fi
-if [ ${#TRAIN_CFG_OPTIONS[@]} -gt 0 ]; then
-    TRAIN_ARGS+=(--cfg-options "${TRAIN_CFG_OPTIONS[@]}")
-fi
+# shellcheck source=_finetune_common.sh
+source "$(dirname "$0")/_finetune_common.sh"
+prepare_finetune "${@:5}"
 
 GPUS=$GPUS GPUS_PER_NODE=$GPUS_PER_NODE CPUS_PER_TASK=$CPUS_PER_TASK \
     SRUN_ARGS="$SRUN_ARGS" PYTHON="$PYTHON" \
     bash "$ROOT/tools/slurm_train.sh" "$PARTITION" "$JOB_NAME" "$CONFIG" \
     "$WORK_DIR" "${TRAIN_ARGS[@]+"${TRAIN_ARGS[@]}"}"
 
-CHECKPOINT=$(cat "$WORK_DIR/last_checkpoint")
-TEST_ARGS=(--work-dir "$WORK_DIR")
-if [ ${#CFG_OPTIONS[@]} -gt 0 ]; then
-    TEST_ARGS+=(--cfg-options "${CFG_OPTIONS[@]}")
-fi
+CHECKPOINT=$(last_checkpoint)
 # shellcheck disable=SC2086
 srun -p "$PARTITION" \
     --job-name="${JOB_NAME}_test" \
