@@ -98,6 +98,11 @@ class SoCoImageDataset(BaseDataset):
             built; the unreadable ones are dropped with a warning (``'skip'``)
             or refused with an error listing them (``'error'``). Slow on big
             datasets. Defaults to False.
+        check_proposals_at_start (bool): when the pipeline reads proposals
+            from a store (``SelectiveSearchProposals(store_path=...)``), refuse
+            at start, naming them, the images the store lacks, rather than
+            failing at the first one mid-epoch. One key lookup per image
+            (~25 us). Defaults to True.
         img_extensions (Sequence[str]): extensions of the folder scan.
     """
 
@@ -108,6 +113,7 @@ class SoCoImageDataset(BaseDataset):
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  on_bad_image: str = 'skip',
                  check_images_at_start: bool = False,
+                 check_proposals_at_start: bool = True,
                  img_extensions: Sequence[str] = IMG_EXTENSIONS,
                  **kwargs) -> None:
         if on_bad_image not in ('skip', 'error'):
@@ -115,6 +121,7 @@ class SoCoImageDataset(BaseDataset):
                              f'{on_bad_image!r}')
         self.on_bad_image = on_bad_image
         self.check_images_at_start = check_images_at_start
+        self.check_proposals_at_start = check_proposals_at_start
         self.img_extensions = tuple(e.lower() for e in img_extensions)
         self.ann_files = [ann_file] if isinstance(ann_file,
                                                   str) else list(ann_file)
@@ -169,7 +176,23 @@ class SoCoImageDataset(BaseDataset):
         return data_list
 
     def filter_data(self) -> List[dict]:
-        """With ``check_images_at_start``, drop or refuse unreadable images."""
+        """Drop or refuse unreadable images (``check_images_at_start``), then
+        refuse images missing from the proposal store
+        (``check_proposals_at_start``)."""
+        data_list = self._drop_unreadable_images()
+        if self.check_proposals_at_start:
+            self._check_proposal_store(data_list)
+        return data_list
+
+    def _check_proposal_store(self, data_list: List[dict]) -> None:
+        for transform in getattr(self.pipeline, 'transforms', []):
+            check = getattr(transform, 'check_images', None)
+            if callable(check):
+                check((info['img_path'] for info in data_list),
+                      source=f'{type(self).__name__} ({len(data_list)} '
+                      'images)')
+
+    def _drop_unreadable_images(self) -> List[dict]:
         if not self.check_images_at_start:
             return self.data_list
         from mmengine.utils import track_iter_progress

@@ -189,3 +189,31 @@ def test_demo_pipeline_end_to_end(demo_data_root, tmp_path):
         for (a, b), rows in zip(sample.view_pairs, sample.pair_matches):
             assert torch.equal(sample.proposal_ids[a][rows[:, 0]],
                                sample.proposal_ids[b][rows[:, 1]])
+
+
+def test_images_missing_from_the_proposal_store_are_refused_at_start(
+        tmp_path):
+    """Not three days into the run: building the dataset names them."""
+    from mmsoco.proposals import write_store
+    _write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
+    store = str(tmp_path / 'store')
+    box = np.array([[0, 0, 8, 8]], dtype=np.float32)
+    write_store(store, [('a.png', box, (16, 12)), ('c.png', box, (16, 12))])
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='SelectiveSearchProposals', store_path=store,
+             img_root=str(tmp_path / 'img'))
+    ]
+    with pytest.raises(KeyError, match="'b.png'"):
+        _build(data_prefix=dict(img_path=str(tmp_path / 'img')),
+               pipeline=pipeline)
+    # The check can be switched off (e.g. a store known to be complete).
+    dataset = _build(data_prefix=dict(img_path=str(tmp_path / 'img')),
+                     pipeline=pipeline, check_proposals_at_start=False)
+    assert len(dataset) == 3
+    # Complete store: builds, and the stored box comes out.
+    write_store(store, [('a.png', box, (16, 12)), ('b.png', box, (16, 12)),
+                        ('c.png', box, (16, 12))], overwrite=True)
+    dataset = _build(data_prefix=dict(img_path=str(tmp_path / 'img')),
+                     pipeline=pipeline)
+    np.testing.assert_array_equal(dataset[1]['proposals'], box)
