@@ -9,9 +9,11 @@ miniature): scratch vs BYOL vs SoCo initialisation of the same detector.
    FPN and box-head trunk), BYOL with ``extract_backbone`` (its only
    transferable part), each checked against the detector's tensor shapes;
 3. fine-tune configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py from scratch,
-   from BYOL and from SoCo on a small labeled split (a seeded subset of the
-   demo train split), with the same schedule, once per fine-tuning seed, and
-   evaluate COCO box AP on the demo val split;
+   from BYOL and from SoCo on a small labeled split (by default 60 of the 240
+   train images, a seeded subset fixed across runs: labels scarce, unlabeled
+   images four times as many, the setting pretraining is meant for; chosen
+   before any result), with the same schedule, once per fine-tuning seed,
+   and evaluate COCO box AP on the demo val split;
 4. report mean and spread over the seeds per initialisation (and, with
    ``--write-readme``, in benchmarks/README.md).
 
@@ -23,8 +25,15 @@ except for ``--seeds``, which may grow.
 
     python benchmarks/transfer_demo.py --seeds 0 1 2 --write-readme
 
-The default run (300 images, 20 pretraining epochs, 300 fine-tuning
-iterations, 3 seeds) takes roughly 1.5-2 hours on 2 quiet CPU cores.
+The default run (300 images, 20 pretraining epochs = 300 iterations per
+method, 300 fine-tuning iterations x 3 inits x 3 seeds) takes about 45 min
+on 2 quiet CPU cores (measured, early iterations, load average < 1: SoCo
+pretraining 0.9 s per iteration, fine-tuning 0.7 s; so ~5 + ~4 min of
+pretraining and ~4 min per fine-tuning run with its evaluation, 9 runs).
+The time scales badly with other jobs on the cores: at load average ~4 the
+same steps took 7-10 s (SoCo), 5 s (BYOL) and 5.4-7 s (fine-tuning) per
+iteration, which would make it ~6 hours. Being resumable, it can be run in
+parts: e.g. ``--seeds 0`` first, then ``--seeds 0 1 2``.
 """
 import argparse
 import glob
@@ -128,6 +137,7 @@ def pretrain_cfg_changes(cfg, data_root, epochs, seed):
     end. Mutates and returns ``cfg`` (an mmengine Config or dict)."""
     data_root = data_root.rstrip('/') + '/'
     warmup = max(1, epochs // 10)
+    cfg['data_root'] = data_root  # only read at parse time; kept truthful
     dataset = cfg['train_dataloader']['dataset']
     dataset['data_root'] = data_root
     for step in dataset['pipeline']:
@@ -179,6 +189,7 @@ def finetune_cfg_changes(cfg, data_root, train_ann, iters, img_scale, seed,
     Mutates and returns ``cfg``."""
     data_root = data_root.rstrip('/') + '/'
     val_ann = data_root + 'annotations/instances_val.json'
+    cfg['data_root'] = data_root  # only read at parse time; kept truthful
     train = cfg['train_dataloader']
     train['dataset'].update(data_root=data_root, ann_file=train_ann)
     train['sampler'] = dict(type='InfiniteSampler', shuffle=True)
@@ -278,8 +289,9 @@ def is_plumbing_check(args):
             or args.finetune_iters < REAL_MIN_FINETUNE_ITERS)
 
 
-def format_section(summary, args, facts, note=None):
-    """The README section: setup, command, table, observed ordering."""
+def format_section(summary, args, facts, note=None, no_detections=None):
+    """The README section: setup, command, table, observed ordering;
+    ``no_detections``: :func:`count_no_detections` of the runs."""
     labeled = (f'{args.num_labeled} of the {facts["num_train"]} demo train '
                f'images ({facts["num_labeled_objects"]} objects), drawn with '
                f'seed {args.split_seed}, the same subset for every run'
@@ -315,9 +327,17 @@ def format_section(summary, args, facts, note=None):
             'length the numbers mean nothing and say nothing about the '
             'ordering. The study proper is the default command, not yet run: '
             f'`{DEFAULT_COMMAND}` (300 images, 20 pretraining epochs, 300 '
-            'fine-tuning iterations, 60 labeled images, seeds 0 1 2).', '']
+            'fine-tuning iterations, 60 labeled images, seeds 0 1 2; about '
+            '45 min on 2 quiet CPU cores, hours under load: see the '
+            'script\'s docstring).', '']
     lines += ['AP in points, mean ± sample std (min–max) over the '
               'fine-tuning seeds:', '', format_table(summary), '']
+    if no_detections:
+        lines += ['Runs that kept no detection above the score threshold on '
+                  'the whole val split (AP 0 by definition, counted as 0 '
+                  'above): ' + ', '.join(
+                      f'{init} {n} of {len(args.seeds)}'
+                      for init, n in no_detections.items()) + '.', '']
     if not is_plumbing_check(args):
         ranked, separated = ordering(summary)
         observed = ranked[0] + ''.join(
@@ -397,8 +417,21 @@ def run_train(config, work_dir):
     subprocess.run(cmd, check=True, cwd=REPO, env=env)
 
 
+#: mmdet's CocoMetric logs this (and returns no metrics) when the detector
+#: kept no box above its score threshold on the whole val split.
+EMPTY_RESULTS_MESSAGE = 'The testing results of the whole dataset is empty'
+
+
+def no_detection_metrics():
+    """The metrics of a run that detected nothing: AP 0 by definition (no
+    true positives), flagged so the report can count such runs."""
+    return dict({key: 0.0 for key, _ in METRICS}, no_detections=True)
+
+
 def last_metrics(work_dir):
-    """The last logged line holding COCO metrics (mmengine scalars.json)."""
+    """The last logged line holding COCO metrics (mmengine scalars.json);
+    :func:`no_detection_metrics` when the evaluation ran and found no
+    detection at all (mmdet's message in the run's log), else an error."""
     found = None
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                           'scalars.json'))):
@@ -407,9 +440,21 @@ def last_metrics(work_dir):
                 row = json.loads(line)
                 if 'coco/bbox_mAP' in row:
                     found = row
-    if found is None:
-        raise RuntimeError(f'no COCO metrics logged under {work_dir}')
-    return found
+    if found is not None:
+        return found
+    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
+    if logs and EMPTY_RESULTS_MESSAGE in open(logs[-1]).read():
+        print(f'{work_dir}: no detection on the val split, AP counted as 0',
+              flush=True)
+        return no_detection_metrics()
+    raise RuntimeError(f'no COCO metrics logged under {work_dir}')
+
+
+def count_no_detections(per_seed):
+    """``{init: number of its runs that detected nothing}`` (non-zero only)."""
+    counts = {init: sum(bool(row.get('no_detections')) for row in rows)
+              for init, rows in per_seed.items()}
+    return {init: n for init, n in counts.items() if n}
 
 
 def prepare_labeled_split(data_root, work_dir, num_labeled, split_seed):
@@ -526,7 +571,8 @@ def main(argv=None):
                  pretrain_iters=args.pretrain_epochs *
                  (facts['num_train'] // batch))  # the loader drops the rest
     note = open(args.note).read() if args.note else None
-    section = format_section(summarize(per_seed), args, facts, note)
+    section = format_section(summarize(per_seed), args, facts, note,
+                             count_no_detections(per_seed))
     print(section)
     print(f'({time.perf_counter() - start:.0f} s this run)')
     if args.write_readme:
