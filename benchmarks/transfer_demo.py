@@ -34,6 +34,13 @@ The time scales badly with other jobs on the cores: at load average ~4 the
 same steps took 7-10 s (SoCo), 5 s (BYOL) and 5.4-7 s (fine-tuning) per
 iteration, which would make it ~6 hours. Being resumable, it can be run in
 parts: e.g. ``--seeds 0`` first, then ``--seeds 0 1 2``.
+
+A second study with other parameters (say a longer fine-tuning) needs its
+own ``--work-dir``; ``--readme-tag TAG`` then writes its README section
+beside the default study's instead of over it. Its pretrainings are the
+default's when the pretraining parameters match: copy (or link) the
+``pretrain_*`` folders and ``*_mmdet.pth`` into the new work dir to skip
+recomputing them.
 """
 import argparse
 import glob
@@ -41,6 +48,7 @@ import json
 import math
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
@@ -54,6 +62,17 @@ DET_CONFIG = osp.join(REPO, 'configs', 'benchmarks', 'mmdet',
                       'mask-rcnn_r18-fpn_demo.py')
 README = osp.join(REPO, 'benchmarks', 'README.md')
 BEGIN, END = '<!-- transfer_demo:begin -->', '<!-- transfer_demo:end -->'
+
+
+def markers(tag=''):
+    """The README markers of a study's section: the default study's
+    (``BEGIN``, ``END``) or, with ``--readme-tag TAG``, its own pair, so that
+    a second study (e.g. a longer fine-tuning) is reported beside the first
+    instead of replacing it."""
+    if not tag:
+        return BEGIN, END
+    return (f'<!-- transfer_demo:{tag}:begin -->',
+            f'<!-- transfer_demo:{tag}:end -->')
 
 #: Initialisations in the order of the paper's claim (worst to best).
 INITS = ('scratch', 'byol', 'soco')
@@ -96,7 +115,14 @@ def parse_args(argv=None):
                         help='markdown file put under the table in the '
                         'README (the discussion of the result)')
     parser.add_argument('--write-readme', action='store_true')
+    parser.add_argument('--readme-tag', default='',
+                        help='write the README section between this tag\'s '
+                        'own markers (<!-- transfer_demo:TAG:begin/end -->) '
+                        'instead of the default study\'s')
     args = parser.parse_args(argv)
+    if args.readme_tag and not re.fullmatch(r'[\w.-]+', args.readme_tag):
+        parser.error(f'--readme-tag {args.readme_tag!r}: use letters, '
+                     'digits, "_", "-" or "."')
     if args.pretrain_epochs < 2:
         parser.error('--pretrain-epochs must be >= 2 (warm-up + cosine)')
     if args.finetune_iters < 1:
@@ -281,6 +307,8 @@ def command_line(args):
               f'--img-scale {args.img_scale}',
               '--seeds ' + ' '.join(str(s) for s in args.seeds),
               '--write-readme']
+    if getattr(args, 'readme_tag', ''):
+        parts.append(f'--readme-tag {args.readme_tag}')
     return ' '.join(parts)
 
 
@@ -299,7 +327,10 @@ def format_section(summary, args, facts, note=None, no_detections=None):
                f'all {facts["num_train"]} demo train images')
     seeds = ' '.join(str(s) for s in args.seeds)
     lines = [
-        '## Transfer on the demo data (`benchmarks/transfer_demo.py`)', '',
+        '## Transfer on the demo data'
+        + (f', {args.finetune_iters} fine-tuning iterations'
+           if getattr(args, 'readme_tag', '') else '')
+        + ' (`benchmarks/transfer_demo.py`)', '',
         f'Command: `{command_line(args)}`', '',
         f'- Data: `make_demo_dataset(num_images={args.num_images}, seed=0)`:'
         f' {facts["num_train"]} train / {facts["num_val"]} val images.',
@@ -360,16 +391,17 @@ def format_section(summary, args, facts, note=None, no_detections=None):
     return '\n'.join(lines).rstrip('\n')
 
 
-def replace_section(text, body):
-    """``text`` with the transfer_demo section's body replaced by ``body``
-    (appended when the markers are missing); the rest is kept byte for
-    byte."""
-    block = f'{BEGIN}\n{body}\n{END}'
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        return head + block + rest.split(END, 1)[1]
-    if BEGIN in text or END in text:
-        raise ValueError(f'{README}: only one of {BEGIN} / {END} present')
+def replace_section(text, body, tag=''):
+    """``text`` with the body of the transfer_demo section of ``tag`` (see
+    :func:`markers`) replaced by ``body`` (appended when its markers are
+    missing); the rest is kept byte for byte."""
+    begin, end = markers(tag)
+    block = f'{begin}\n{body}\n{end}'
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        return head + block + rest.split(end, 1)[1]
+    if begin in text or end in text:
+        raise ValueError(f'{README}: only one of {begin} / {end} present')
     return text.rstrip('\n') + '\n\n' + block + '\n'
 
 
@@ -577,7 +609,7 @@ def main(argv=None):
     print(f'({time.perf_counter() - start:.0f} s this run)')
     if args.write_readme:
         text = open(README).read() if osp.isfile(README) else '# Benchmarks\n'
-        _write(README, replace_section(text, section))
+        _write(README, replace_section(text, section, args.readme_tag))
 
 
 if __name__ == '__main__':

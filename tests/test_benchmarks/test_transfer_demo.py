@@ -131,6 +131,33 @@ def test_replace_section_appends_or_refuses_half_markers():
         td.replace_section(f'# B\n{td.BEGIN}\nold\n', 'x')
 
 
+def test_tagged_section_lives_beside_the_default_one():
+    text = f'# B\n\n{td.BEGIN}\nfirst study\n{td.END}\n'
+    both = td.replace_section(text, 'second study', tag='long')
+    assert both == (text + '\n<!-- transfer_demo:long:begin -->\n'
+                    'second study\n<!-- transfer_demo:long:end -->\n')
+    # rewriting either one leaves the other untouched
+    again = td.replace_section(both, 'second, rerun', tag='long')
+    assert f'{td.BEGIN}\nfirst study\n{td.END}' in again
+    assert 'second, rerun' in again and 'second study' not in again
+    first = td.replace_section(again, 'first, rerun')
+    assert 'second, rerun' in first and 'first study' not in first
+
+
+def test_readme_tag_is_checked_and_reproduced():
+    args = td.parse_args(['--readme-tag', 'ft1000', '--seeds', '0', '1'])
+    assert args.readme_tag == 'ft1000'
+    with pytest.raises(SystemExit):
+        td.parse_args(['--readme-tag', 'a b'])
+    tagged = _args(readme_tag='ft1000', finetune_iters=1000)
+    assert td.command_line(tagged).endswith('--write-readme '
+                                            '--readme-tag ft1000')
+    summary = td.summarize({init: _rows([0.1, 0.2]) for init in td.INITS})
+    section = td.format_section(summary, tagged, _FACTS)
+    assert section.startswith('## Transfer on the demo data, 1000 '
+                              'fine-tuning iterations')
+
+
 def _args(**kw):
     args = dict(num_images=300, pretrain_epochs=20, pretrain_seed=0,
                 finetune_iters=300, num_labeled=60, split_seed=0,
