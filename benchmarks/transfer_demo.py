@@ -79,6 +79,12 @@ INITS = ('scratch', 'byol', 'soco')
 #: (logged key, column name) of the metrics reported.
 METRICS = (('coco/bbox_mAP', 'bbox mAP'), ('coco/bbox_mAP_50', 'bbox AP50'),
            ('coco/segm_mAP', 'segm mAP'))
+#: A second, evaluation-free measure of transfer: the mean logged training
+#: loss of the fine-tuning over its last quarter (after the lr step), i.e.
+#: how far each init gets in fitting the labeled split for the same budget.
+#: Lower is better; it is reported beside AP, never instead of it.
+TRAIN_LOSS = ('final_train_loss', 'train loss, last 1/4')
+FINAL_LOSS_FRACTION = 0.25
 #: Study parameters that must not change inside one work dir.
 STUDY_KEYS = ('data_root', 'num_images', 'pretrain_epochs', 'pretrain_seed',
               'finetune_iters', 'num_labeled', 'split_seed', 'img_scale')
@@ -250,7 +256,7 @@ def summarize(per_seed):
     summary = {}
     for init, rows in per_seed.items():
         summary[init] = {}
-        for key, _ in METRICS:
+        for key, _ in METRICS + (TRAIN_LOSS,):
             values = [float(row[key]) for row in rows if key in row]
             n = len(values)
             if not n:
@@ -274,24 +280,30 @@ def ordering(summary, key='coco/bbox_mAP'):
     return ranked, separated
 
 
-def _cell(stats):
+def _cell(stats, scale=100, digits=1):
+    def num(value):
+        return f'{scale * value:.{digits}f}'
     if stats['n'] == 1:
-        return f'{100 * stats["mean"]:.1f}'
-    return (f'{100 * stats["mean"]:.1f} ± {100 * stats["std"]:.1f} '
-            f'({100 * stats["min"]:.1f}–{100 * stats["max"]:.1f})')
+        return num(stats['mean'])
+    return (f'{num(stats["mean"])} ± {num(stats["std"])} '
+            f'({num(stats["min"])}–{num(stats["max"])})')
 
 
 def format_table(summary):
-    """Markdown table: one row per init, mean ± std (min–max) in AP points."""
-    lines = ['| init | seeds | ' + ' | '.join(c for _, c in METRICS) + ' |',
-             '|---|---|' + '---|' * len(METRICS)]
+    """Markdown table: one row per init, mean ± std (min–max), AP in points,
+    then the final fine-tuning loss (:data:`TRAIN_LOSS`) where known."""
+    columns = [(key, name, dict()) for key, name in METRICS]
+    if any(TRAIN_LOSS[0] in stats for stats in summary.values()):
+        columns.append((*TRAIN_LOSS, dict(scale=1, digits=3)))
+    lines = ['| init | seeds | ' + ' | '.join(c for _, c, _ in columns)
+             + ' |', '|---|---|' + '---|' * len(columns)]
     for init in INITS:
         if init not in summary:
             continue
         n = max(s['n'] for s in summary[init].values())
         lines.append(f'| {init} | {n} | ' + ' | '.join(
-            _cell(summary[init][k]) if k in summary[init] else '-'
-            for k, _ in METRICS) + ' |')
+            _cell(summary[init][k], **fmt) if k in summary[init] else '-'
+            for k, _, fmt in columns) + ' |')
     return '\n'.join(lines)
 
 
@@ -361,8 +373,11 @@ def format_section(summary, args, facts, note=None, no_detections=None):
             'fine-tuning iterations, 60 labeled images, seeds 0 1 2; about '
             '45 min on 2 quiet CPU cores, hours under load: see the '
             'script\'s docstring).', '']
-    lines += ['AP in points, mean ± sample std (min–max) over the '
-              'fine-tuning seeds:', '', format_table(summary), '']
+    lines += ['Mean ± sample std (min–max) over the fine-tuning seeds; AP in '
+              'points; "train loss" is the mean logged fine-tuning loss over '
+              'the last quarter of the iterations (after the lr step; lower: '
+              'the detector fits its labeled split further in the same '
+              'budget):', '', format_table(summary), '']
     if no_detections:
         lines += ['Runs that kept no detection above the score threshold on '
                   'the whole val split (AP 0 by definition, counted as 0 '
@@ -482,6 +497,22 @@ def last_metrics(work_dir):
     raise RuntimeError(f'no COCO metrics logged under {work_dir}')
 
 
+def final_train_loss(work_dir, iters, fraction=FINAL_LOSS_FRACTION):
+    """Mean logged training ``loss`` of the run in ``work_dir`` over its last
+    ``fraction`` of ``iters`` iterations (None when nothing was logged
+    there, e.g. a run shorter than the logging interval)."""
+    first = iters - fraction * iters
+    values = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row and row.get('step', 0) > first:
+                    values.append(float(row['loss']))
+    return sum(values) / len(values) if values else None
+
+
 def count_no_detections(per_seed):
     """``{init: number of its runs that detected nothing}`` (non-zero only)."""
     counts = {init: sum(bool(row.get('no_detections')) for row in rows)
@@ -565,7 +596,12 @@ def finetune(work_dir, data_root, train_ann, inits, args):
                 _write(result_file, json.dumps(
                     dict(last_metrics(run_dir), init=init, seed=seed)))
             with open(result_file) as f:
-                per_seed[init].append(json.load(f))
+                row = json.load(f)
+            loss = final_train_loss(osp.join(work_dir, f'finetune_{name}'),
+                                    args.finetune_iters)
+            if loss is not None:
+                row[TRAIN_LOSS[0]] = loss
+            per_seed[init].append(row)
     return per_seed
 
 

@@ -131,6 +131,35 @@ def test_replace_section_appends_or_refuses_half_markers():
         td.replace_section(f'# B\n{td.BEGIN}\nold\n', 'x')
 
 
+def test_final_train_loss_averages_the_last_quarter(tmp_path):
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    rows = [dict(loss=10.0 - step / 20, step=step, iter=step)
+            for step in range(20, 101, 20)]           # 9.0 8.0 7.0 6.0 5.0
+    rows.insert(3, {'coco/bbox_mAP': 0.1, 'step': 0})  # a val line
+    (vis / 'scalars.json').write_text(
+        ''.join(__import__('json').dumps(r) + '\n' for r in rows))
+    # 100 iterations: the last quarter is steps 76-100 -> the 80 and 100 logs
+    assert td.final_train_loss(str(tmp_path), 100) == pytest.approx(5.5)
+    assert td.final_train_loss(str(tmp_path), 100, fraction=0.5) == \
+        pytest.approx(6.0)                              # steps 60 80 100
+    assert td.final_train_loss(str(tmp_path / 'none'), 100) is None
+
+
+def test_table_reports_train_loss_unscaled_beside_ap():
+    per_seed = {'scratch': [{'coco/bbox_mAP': 0.01, 'final_train_loss': 1.2},
+                            {'coco/bbox_mAP': 0.03, 'final_train_loss': 1.0}],
+                'soco': [{'coco/bbox_mAP': 0.05, 'final_train_loss': 0.9}]}
+    table = td.format_table(td.summarize(per_seed)).splitlines()
+    assert table[0].endswith('| train loss, last 1/4 |')
+    assert table[2] == ('| scratch | 2 | 2.0 ± 1.4 (1.0–3.0) | - | - | '
+                        '1.100 ± 0.141 (1.000–1.200) |')
+    assert table[3] == '| soco | 1 | 5.0 | - | - | 0.900 |'
+    # without losses the column is left out
+    assert 'train loss' not in td.format_table(td.summarize(
+        {'soco': _rows([0.1])}))
+
+
 def test_tagged_section_lives_beside_the_default_one():
     text = f'# B\n\n{td.BEGIN}\nfirst study\n{td.END}\n'
     both = td.replace_section(text, 'second study', tag='long')
