@@ -35,6 +35,11 @@ same steps took 7-10 s (SoCo), 5 s (BYOL) and 5.4-7 s (fine-tuning) per
 iteration, which would make it ~6 hours. Being resumable, it can be run in
 parts: e.g. ``--seeds 0`` first, then ``--seeds 0 1 2``.
 
+Measured (both studies in benchmarks/README.md): the default run, resumed
+after two seeds, finished its last 3 fine-tunings in 885 s; the second
+study (``--finetune-iters 1000 --seeds 0 1``, pretrainings reused) took
+5203 s for its 6 fine-tunings (0.8-0.9 s per iteration, load average < 1).
+
 A second study with other parameters (say a longer fine-tuning) needs its
 own ``--work-dir``; ``--readme-tag TAG`` then writes its README section
 beside the default study's instead of over it. Its pretrainings are the
@@ -74,6 +79,7 @@ def markers(tag=''):
     return (f'<!-- transfer_demo:{tag}:begin -->',
             f'<!-- transfer_demo:{tag}:end -->')
 
+DEFAULT_WORK_DIR = 'work_dirs/transfer_demo'
 #: Initialisations in the order of the paper's claim (worst to best).
 INITS = ('scratch', 'byol', 'soco')
 #: (logged key, column name) of the metrics reported.
@@ -96,7 +102,7 @@ DEFAULT_COMMAND = ('.venv/bin/python benchmarks/transfer_demo.py '
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/transfer_demo')
+    parser.add_argument('--work-dir', default=DEFAULT_WORK_DIR)
     parser.add_argument('--data-root', default=None,
                         help='demo dataset folder (default: '
                         'mmsoco.datasets.demo.default_demo_dir(), i.e. '
@@ -310,6 +316,8 @@ def format_table(summary):
 def command_line(args):
     """The command that reproduces this run."""
     parts = ['.venv/bin/python benchmarks/transfer_demo.py']
+    if getattr(args, 'work_dir', DEFAULT_WORK_DIR) != DEFAULT_WORK_DIR:
+        parts.append(f'--work-dir {args.work_dir}')  # one study per dir
     if args.data_root_given:
         parts.append(f'--data-root {args.data_root}')
     parts += [f'--num-images {args.num_images}',
@@ -391,8 +399,9 @@ def format_section(summary, args, facts, note=None, no_detections=None):
             for b, sep in zip(ranked[1:], separated))
         matches = ranked == ['soco', 'byol', 'scratch']
         lines += [
-            f'Observed ordering by mean bbox mAP: {observed} ("≳": the seed '
-            'ranges overlap, so the step is not resolved). The paper\'s '
+            f'Observed ordering by mean bbox mAP: {observed}'
+            + ('' if all(separated) else ' ("≳": the seed ranges overlap, '
+               'so the step is not resolved)') + '. The paper\'s '
             'ordering is soco > byol > scratch: '
             + ('the means follow it' + (', every step separated.'
                                         if all(separated) else

@@ -178,9 +178,13 @@ def test_readme_tag_is_checked_and_reproduced():
     assert args.readme_tag == 'ft1000'
     with pytest.raises(SystemExit):
         td.parse_args(['--readme-tag', 'a b'])
-    tagged = _args(readme_tag='ft1000', finetune_iters=1000)
+    tagged = _args(readme_tag='ft1000', finetune_iters=1000,
+                   work_dir='work_dirs/ft1000')
     assert td.command_line(tagged).endswith('--write-readme '
                                             '--readme-tag ft1000')
+    # a second study lives in its own work dir: the command names it
+    assert '--work-dir work_dirs/ft1000 ' in td.command_line(tagged)
+    assert '--work-dir' not in td.command_line(_args())
     summary = td.summarize({init: _rows([0.1, 0.2]) for init in td.INITS})
     section = td.format_section(summary, tagged, _FACTS)
     assert section.startswith('## Transfer on the demo data, 1000 '
@@ -208,6 +212,7 @@ def test_section_of_a_real_run_states_the_ordering():
     assert 'Plumbing check' not in section
     assert '--seeds 0 1 2 --write-readme' in section
     assert 'scratch > soco > byol' in section
+    assert '("≳"' not in section  # every step separated: no legend
     assert 'does NOT show it' in section
     assert 'add it with `--note FILE`' in section
     with_note = td.format_section(summary, _args(), _FACTS, note='Because.')
