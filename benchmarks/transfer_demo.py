@@ -79,6 +79,7 @@ def markers(tag=''):
     return (f'<!-- transfer_demo:{tag}:begin -->',
             f'<!-- transfer_demo:{tag}:end -->')
 
+
 DEFAULT_WORK_DIR = 'work_dirs/transfer_demo'
 #: Initialisations in the order of the paper's claim (worst to best).
 INITS = ('scratch', 'byol', 'soco')
@@ -316,7 +317,7 @@ def format_table(summary):
 def command_line(args):
     """The command that reproduces this run."""
     parts = ['.venv/bin/python benchmarks/transfer_demo.py']
-    if getattr(args, 'work_dir', DEFAULT_WORK_DIR) != DEFAULT_WORK_DIR:
+    if args.work_dir != DEFAULT_WORK_DIR:
         parts.append(f'--work-dir {args.work_dir}')  # one study per dir
     if args.data_root_given:
         parts.append(f'--data-root {args.data_root}')
@@ -327,7 +328,7 @@ def command_line(args):
               f'--img-scale {args.img_scale}',
               '--seeds ' + ' '.join(str(s) for s in args.seeds),
               '--write-readme']
-    if getattr(args, 'readme_tag', ''):
+    if args.readme_tag:
         parts.append(f'--readme-tag {args.readme_tag}')
     return ' '.join(parts)
 
@@ -349,7 +350,7 @@ def format_section(summary, args, facts, note=None, no_detections=None):
     lines = [
         '## Transfer on the demo data'
         + (f', {args.finetune_iters} fine-tuning iterations'
-           if getattr(args, 'readme_tag', '') else '')
+           if args.readme_tag else '')
         + ' (`benchmarks/transfer_demo.py`)', '',
         f'Command: `{command_line(args)}`', '',
         f'- Data: `make_demo_dataset(num_images={args.num_images}, seed=0)`:'
@@ -473,6 +474,16 @@ def run_train(config, work_dir):
     subprocess.run(cmd, check=True, cwd=REPO, env=env)
 
 
+def _logged_rows(work_dir):
+    """Every row mmengine logged for the run in ``work_dir`` (its
+    ``*/vis_data/scalars.json``, one per launch of the run, in order)."""
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                yield json.loads(line)
+
+
 #: mmdet's CocoMetric logs this (and returns no metrics) when the detector
 #: kept no box above its score threshold on the whole val split.
 EMPTY_RESULTS_MESSAGE = 'The testing results of the whole dataset is empty'
@@ -489,13 +500,9 @@ def last_metrics(work_dir):
     :func:`no_detection_metrics` when the evaluation ran and found no
     detection at all (mmdet's message in the run's log), else an error."""
     found = None
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'coco/bbox_mAP' in row:
-                    found = row
+    for row in _logged_rows(work_dir):
+        if 'coco/bbox_mAP' in row:
+            found = row
     if found is not None:
         return found
     logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
@@ -511,14 +518,8 @@ def final_train_loss(work_dir, iters, fraction=FINAL_LOSS_FRACTION):
     ``fraction`` of ``iters`` iterations (None when nothing was logged
     there, e.g. a run shorter than the logging interval)."""
     first = iters - fraction * iters
-    values = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'loss' in row and row.get('step', 0) > first:
-                    values.append(float(row['loss']))
+    values = [float(row['loss']) for row in _logged_rows(work_dir)
+              if 'loss' in row and row.get('step', 0) > first]
     return sum(values) / len(values) if values else None
 
 
@@ -595,8 +596,8 @@ def finetune(work_dir, data_root, train_ann, inits, args):
         for init, load_from in inits.items():
             name = f'{init}_seed{seed}'
             result_file = osp.join(work_dir, f'result_{name}.json')
+            run_dir = osp.join(work_dir, f'finetune_{name}')
             if not osp.isfile(result_file):
-                run_dir = osp.join(work_dir, f'finetune_{name}')
                 cfg = finetune_cfg_changes(
                     Config.fromfile(DET_CONFIG), data_root, train_ann,
                     args.finetune_iters, args.img_scale, seed, load_from)
@@ -606,8 +607,7 @@ def finetune(work_dir, data_root, train_ann, inits, args):
                     dict(last_metrics(run_dir), init=init, seed=seed)))
             with open(result_file) as f:
                 row = json.load(f)
-            loss = final_train_loss(osp.join(work_dir, f'finetune_{name}'),
-                                    args.finetune_iters)
+            loss = final_train_loss(run_dir, args.finetune_iters)
             if loss is not None:
                 row[TRAIN_LOSS[0]] = loss
             per_seed[init].append(row)

@@ -132,16 +132,13 @@ def test_replace_section_appends_or_refuses_half_markers():
 
 
 def test_final_train_loss_averages_the_last_quarter(tmp_path):
-    vis = tmp_path / '20260101_000000' / 'vis_data'
-    vis.mkdir(parents=True)
     rows = [dict(loss=10.0 - step / 20, step=step, iter=step)
             for step in range(20, 101, 20)]           # 9.0 8.0 7.0 6.0 5.0
     rows.insert(3, {'coco/bbox_mAP': 0.1, 'step': 0})  # a val line
-    (vis / 'scalars.json').write_text(
-        ''.join(__import__('json').dumps(r) + '\n' for r in rows))
+    run = _fake_run(tmp_path, 'x', rows)
     # 100 iterations: the last quarter is steps 76-100 -> the 80 and 100 logs
-    assert td.final_train_loss(str(tmp_path), 100) == pytest.approx(5.5)
-    assert td.final_train_loss(str(tmp_path), 100, fraction=0.5) == \
+    assert td.final_train_loss(run, 100) == pytest.approx(5.5)
+    assert td.final_train_loss(run, 100, fraction=0.5) == \
         pytest.approx(6.0)                              # steps 60 80 100
     assert td.final_train_loss(str(tmp_path / 'none'), 100) is None
 
@@ -195,7 +192,8 @@ def _args(**kw):
     args = dict(num_images=300, pretrain_epochs=20, pretrain_seed=0,
                 finetune_iters=300, num_labeled=60, split_seed=0,
                 img_scale=320, seeds=[0, 1, 2], data_root='data/demo',
-                data_root_given=False)
+                data_root_given=False, work_dir=td.DEFAULT_WORK_DIR,
+                readme_tag='')
     args.update(kw)
     return argparse.Namespace(**args)
 
