@@ -11,7 +11,7 @@ model = dict(
     data_preprocessor=dict(type='SoCoDataPreprocessor'),
     backbone={{_base_.backbone}},
     neck={{_base_.neck}},
-    bbox_head={{_base_.bbox_head_trunk}},  # built as ConvFCFeatureHead
+    bbox_head=dict(type='ConvFCFeatureHead', **_base_.bbox_head_trunk),
     roi_extractor=dict(
         type='ScaleAwareRoIExtractor',
         roi_layer=dict(

@@ -1,26 +1,27 @@
-"""Drives the EMA target's cosine momentum schedule (SOCO_SPEC section 4).
+"""Calls the EMA target's update after each optimiser step (docs/method.md section 4.2).
 
-A hook rather than code in ``train_step`` because the schedule's two numbers
-belong to the runner: k is ``runner.iter`` (checkpointed and restored by
-mmengine, so ``--resume`` continues the schedule exactly, the reference's bug)
-and K is ``runner.max_iters`` (known only once the dataset and batch size are).
-It runs after the optimiser step of each iteration and before the checkpoint
-hook (NORMAL priority < VERY_LOW), so a saved checkpoint holds the updated
-target.
+The schedule and the update belong to :class:`~mmsoco.models.utils.
+CosineEMATarget` (the model's ``target``); this hook only supplies what the
+runner knows: whether the iteration's ``update_params`` stepped the optimiser
+(it does not while accumulating gradients) and the total number of optimiser
+steps. It runs after the optimiser step of each iteration and before the
+checkpoint hook (NORMAL priority < VERY_LOW), so a saved checkpoint holds the
+updated target.
 """
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmsoco.models.utils.ema import accumulative_counts, optimizer_steps
 from mmsoco.registry import HOOKS
 
 
 @HOOKS.register_module()
 class MomentumUpdateHook(Hook):
-    """After every train iteration: ``model.update_target(k, K)``.
+    """After every optimiser step: ``model.update_target(total_steps)``.
 
-    k = runner.iter + 1 optimiser steps done, K = runner.max_iters. The model
-    (``SoCo``, ``BYOL``) computes tau_k with its own base / end momentum;
-    the hook logs it as ``momentum``.
+    SoCo (https://arxiv.org/abs/2106.02637), section 3.3: the target network
+    follows the online one by EMA with cosine-increasing momentum. The
+    momentum used is logged as ``momentum``.
     """
 
     priority = 'NORMAL'
@@ -30,8 +31,12 @@ class MomentumUpdateHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
-        momentum = model.update_target(runner.iter + 1, runner.max_iters)
+        optim_wrapper = runner.optim_wrapper
+        if not optim_wrapper.should_update():
+            return  # accumulating: this iteration did not step
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        total = optimizer_steps(runner.max_iters,
+                                accumulative_counts(optim_wrapper))
+        momentum = model.update_target(total)
         runner.message_hub.update_scalar('train/momentum', momentum)

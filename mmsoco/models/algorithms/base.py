@@ -1,8 +1,9 @@
-"""What SoCo and its image-level baseline (BYOL) share (SOCO_SPEC section 4).
+"""What SoCo and its image-level baseline (BYOL) share (docs/method.md section 4).
 
-An online network with a predictor, a momentum target without it, a symmetric
-regression loss over the configured view pairs, and the EMA update
-(:mod:`mmsoco.models.utils.ema`, driven by ``MomentumUpdateHook``).
+An online network with a predictor, a momentum target without it
+(:class:`~mmsoco.models.utils.CosineEMATarget`, which owns its schedule and
+its update; ``MomentumUpdateHook`` calls it after each optimiser step), and a
+symmetric regression loss over the configured view pairs.
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -12,9 +13,8 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from mmsoco.models.utils.ema import (build_momentum_target,
-                                     copy_online_to_target_, cosine_momentum,
-                                     momentum_update_)
+from mmsoco.models.utils.box_sets import MatchedRows
+from mmsoco.models.utils.ema import CosineEMATarget, accumulative_counts
 from mmsoco.registry import MODELS
 
 
@@ -46,9 +46,6 @@ class BaseMomentumModel(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if not 0 <= base_momentum <= end_momentum <= 1:
-            raise ValueError('need 0 <= base_momentum <= end_momentum <= 1, '
-                             f'got {base_momentum}, {end_momentum}')
         self.criterion = MODELS.build(loss)
         self.base_momentum = base_momentum
         self.end_momentum = end_momentum
@@ -61,7 +58,8 @@ class BaseMomentumModel(BaseModel):
     # ----------------------------------------------------------- target ---
     def _init_target(self, names: Sequence[str]) -> None:
         self._target_names = tuple(names)
-        self.target = build_momentum_target(self._online_parts())
+        self.target = CosineEMATarget(self._online_parts(),
+                                      self.base_momentum, self.end_momentum)
 
     def _online_parts(self) -> nn.ModuleDict:
         """The online modules the target mirrors, under the target's names."""
@@ -72,24 +70,23 @@ class BaseMomentumModel(BaseModel):
     def init_weights(self) -> None:
         """Initialise the online network, then start the target as its copy."""
         super().init_weights()
-        copy_online_to_target_(self.target, self._online_parts())
+        self.target.reset(self._online_parts())
 
-    def update_target(self, step: int, total_steps: int) -> float:
-        """EMA step after ``step`` of ``total_steps`` optimiser steps.
+    def update_target(self, total_steps: int) -> float:
+        """One EMA step after an optimiser step (of ``total_steps``).
 
         Returns:
             float: The momentum used.
         """
-        momentum = cosine_momentum(step, total_steps, self.base_momentum,
-                                   self.end_momentum)
-        momentum_update_(self.target, self._online_parts(), momentum)
         self._steps_without_update = 0
-        return momentum
+        return self.target.step(self._online_parts(), total_steps)
 
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
-        if self._steps_without_update == 1:
+        if self._steps_without_update == accumulative_counts(optim_wrapper):
             # A config without MomentumUpdateHook would train against a
-            # frozen random target without any error: say so, once.
+            # frozen random target without any error: say so, once (the hook
+            # updates after every optimiser step, i.e. every
+            # accumulative_counts train steps).
             print_log(
                 f'{type(self).__name__}: the target network was not updated '
                 'after the last train step; add dict(type='
@@ -124,15 +121,23 @@ class BaseMomentumModel(BaseModel):
                                  f'{num_views} views')
         return pairs
 
-    def symmetric_pair_losses(self, a: int, b: int, preds: Dict[int, Tensor],
-                              projs: Dict[int, Tensor], index_a: Tensor,
-                              index_b: Tensor) -> Dict[str, Tensor]:
-        """``loss_v{a}_v{b}`` and ``loss_v{b}_v{a}`` over matched rows."""
+    def symmetric_pair_losses(self, a: int, b: int, pred_a: Tensor,
+                              proj_a: Tensor, pred_b: Tensor, proj_b: Tensor,
+                              rows: MatchedRows,
+                              num_images: int) -> Dict[str, Tensor]:
+        """``loss_v{a}_v{b}`` and ``loss_v{b}_v{a}`` over the matched rows.
+
+        ``pred_a`` / ``proj_a`` are the online predictions / target
+        projections of view a's rows (``rows.first`` indexes them), likewise
+        for b (``rows.second``); the loss is normalised per image.
+        """
         return {
             f'loss_v{a}_v{b}':
-            self.criterion(preds[a][index_a], projs[b][index_b]),
+            self.criterion(pred_a[rows.first], proj_b[rows.second],
+                           rows.image, num_images),
             f'loss_v{b}_v{a}':
-            self.criterion(preds[b][index_b], projs[a][index_a]),
+            self.criterion(pred_b[rows.second], proj_a[rows.first],
+                           rows.image, num_images),
         }
 
     def forward(self,

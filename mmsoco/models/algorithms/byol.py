@@ -1,4 +1,4 @@
-"""The image-level baseline built from SoCo's parts: BYOL (SOCO_SPEC section 4).
+"""The image-level baseline built from SoCo's parts: BYOL (docs/method.md section 4).
 
 Same data (views), same projector/predictor, same loss, EMA and optimiser as
 SoCo, but each view is one box covering the whole view: backbone -> global
@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmsoco.models.utils.box_sets import MatchedRows
 from mmsoco.registry import MODELS
 from .base import BaseMomentumModel
 
@@ -21,6 +22,10 @@ from .base import BaseMomentumModel
 @MODELS.register_module()
 class BYOL(BaseMomentumModel):
     """Image-level BYOL over the configured view pairs.
+
+    BYOL (https://arxiv.org/abs/2006.07733), the image-level baseline of
+    SoCo (https://arxiv.org/abs/2106.02637), section 4: each view is one
+    box covering the whole view.
 
     Args:
         backbone (dict): e.g. mmdet ``ResNet``; its last output is pooled.
@@ -53,11 +58,14 @@ class BYOL(BaseMomentumModel):
                  for v in views}
         with torch.no_grad():
             projs = {v: self._embed(self.target, inputs[v]) for v in views}
-        rows = torch.arange(inputs[0].size(0), device=inputs[0].device)
+        batch = inputs[0].size(0)
+        rows = torch.arange(batch, device=inputs[0].device)
+        one_per_image = MatchedRows(rows, rows, rows)
         losses = {}
         for a, b in pairs:
             losses.update(
-                self.symmetric_pair_losses(a, b, preds, projs, rows, rows))
+                self.symmetric_pair_losses(a, b, preds[a], projs[a], preds[b],
+                                           projs[b], one_per_image, batch))
         return losses
 
     def extract_feat(self, inputs: List[Tensor],

@@ -1,18 +1,33 @@
-"""SoCo: Selective Object COntrastive pretraining (SOCO_SPEC sections 3 and 4).
+"""SoCo: Selective Object COntrastive pretraining (docs/method.md sections 3 and 4).
 
 Online network: backbone -> FPN -> scale-aware RoIAlign -> 4conv1fc head ->
 projector -> predictor (C4 variant: backbone C4 -> RoIAlign 14x14 -> res5 +
 average pooling -> projector -> predictor). The target is the EMA copy
-without the predictor. Every view passes both networks; for each configured
-view pair (a, b) the loss is, over the matched box pairs (``pair_matches``
-rows (i, j)), L(a -> b) + L(b -> a) with
-L(a -> b) = 2 - 2 * mean cos(pred_online(a)_i, proj_target(b)_j).
-Boxes the RoI extractor drops (above the last scale range) form no pair.
+without the predictor. Every view passes both networks once; its box sets
+(one per view pair it is in: V1 has one for (V1, V2) and one for (V1, V3))
+go through the head, projector and predictor as ``head_batching`` says:
+
+``'per_level'`` (the reference, default)
+    each box set is RoIAligned on every FPN level and each level is one batch
+    of head + projector + predictor (so training-mode BN statistics are those
+    of the set's N*K RoIs at one level, boxes assigned elsewhere included);
+    every box keeps the output of its own level. C4: one batch per set.
+``'mixed_levels'`` (fast)
+    one batch per view: all its box sets together, each box RoIAligned on its
+    own level only, levels mixed in the BN batch. The RoI features a box
+    keeps are the same; the BN batches (so the training-mode outputs) differ.
+    About a quarter of the head work on FPN; not validated at ImageNet scale.
+
+For each view pair (a, b) the loss is L(a -> b) + L(b -> a) over the matched
+box pairs of the two sets (every same-id pair whose boxes both have a
+level), normalised per image then averaged over the batch's images
+(:class:`~mmsoco.models.losses.CosineSimilarityLoss`).
 
 State-dict keys (fixed contract, see the converters): ``backbone.*``,
 ``neck.*``, ``bbox_head.shared_convs.*`` / ``bbox_head.shared_fcs.*`` (or
 ``shared_head.layer4.*`` for C4), ``projector.*``, ``predictor.*`` and
-``target.{backbone,neck,bbox_head|shared_head,projector}.*``.
+``target.{backbone,neck,bbox_head|shared_head,projector}.*``,
+``target.steps``.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -20,19 +35,28 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
-from mmdet.structures.bbox import bbox2roi
 from mmengine.model import constant_init
 from torch import Tensor
 
-from mmsoco.models.roi_extractors.scale_aware import select_levels
-from mmsoco.models.utils.ema import copy_online_to_target_
+from mmsoco.models.utils.box_sets import (BoxSet, matched_rows,
+                                          stack_box_set)
 from mmsoco.registry import MODELS
 from .base import BaseMomentumModel
+
+HEAD_BATCHINGS = ('per_level', 'mixed_levels')
+
+#: A box set: (pair index, side) -- side 0 is the pair's first view.
+SetKey = Tuple[int, int]
 
 
 @MODELS.register_module()
 class SoCo(BaseMomentumModel):
     """Object-level BYOL over selective-search boxes in several views.
+
+    SoCo (https://arxiv.org/abs/2106.02637), section 3 (docs/method.md
+    sections 3 and 4): the whole detector (backbone, FPN, R-CNN head) is
+    pretrained to map the same proposal in different views, at different
+    scales, to the same embedding.
 
     Args:
         backbone (dict): e.g. mmdet ``ResNet``.
@@ -41,12 +65,16 @@ class SoCo(BaseMomentumModel):
         predictor (dict): ``ProjectionMLP`` config.
         neck (dict, optional): ``FPN`` config; None for C4.
         bbox_head (dict, optional): FPN variant: the 4conv1fc trunk, e.g.
-            the architecture base's ``bbox_head_trunk``; built as
-            ``ConvFCFeatureHead`` unless it names another ``type``.
+            ``dict(type='ConvFCFeatureHead', **bbox_head_trunk)`` with the
+            architecture base's trunk. A config without ``type`` is refused.
         shared_head (dict, optional): C4 variant: mmdet's ``ResLayer`` (res5),
             as in the detector; its output map is average-pooled here, and
             when the backbone zero-inits residual BNs so does res5 (it is the
             same ResNet's last stage). Exactly one of the two heads.
+        head_batching (str): ``'per_level'`` (the reference's BN batches:
+            one per view, box set and FPN level) or ``'mixed_levels'`` (one
+            per view, levels mixed; faster, different BN statistics). See the
+            module docstring. Defaults to ``'per_level'``.
         **kwargs: :class:`BaseMomentumModel` arguments (loss, momentum,
             view_pairs, data_preprocessor, init_cfg).
     """
@@ -59,8 +87,13 @@ class SoCo(BaseMomentumModel):
                  neck: Optional[dict] = None,
                  bbox_head: Optional[dict] = None,
                  shared_head: Optional[dict] = None,
+                 head_batching: str = 'per_level',
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if head_batching not in HEAD_BATCHINGS:
+            raise ValueError(f'head_batching must be one of {HEAD_BATCHINGS},'
+                             f' got {head_batching!r}')
+        self.head_batching = head_batching
         if (bbox_head is None) == (shared_head is None):
             raise ValueError('SoCo needs exactly one of bbox_head (FPN) and '
                              'shared_head (C4)')
@@ -71,12 +104,12 @@ class SoCo(BaseMomentumModel):
             names.append('neck')
         self.head_name = 'bbox_head' if bbox_head is not None \
             else 'shared_head'
-        if bbox_head is not None:
-            bbox_head = dict(type='ConvFCFeatureHead', **bbox_head) \
-                if 'type' not in bbox_head else bbox_head
-        setattr(self, self.head_name,
-                MODELS.build(bbox_head if bbox_head is not None
-                             else shared_head))
+        head_cfg = bbox_head if bbox_head is not None else shared_head
+        if 'type' not in head_cfg:
+            raise KeyError(f'{self.head_name} needs a type, e.g. '
+                           "dict(type='ConvFCFeatureHead', ...) for the FPN "
+                           'variant; got keys ' + str(sorted(head_cfg)))
+        setattr(self, self.head_name, MODELS.build(head_cfg))
         names.append(self.head_name)
         self.projector = MODELS.build(projector)
         names.append('projector')
@@ -94,76 +127,89 @@ class SoCo(BaseMomentumModel):
         if self.head_name == 'shared_head' and getattr(
                 self.backbone, 'zero_init_residual', False):
             zero_init_last_norms(self.shared_head)
-            copy_online_to_target_(self.target, self._online_parts())
+            self.target.reset(self._online_parts())
 
-    def _embed(self, net, img: Tensor, rois: Tensor, levels: Tensor,
-               predict: bool) -> Tensor:
-        """Embeddings of ``rois`` in one view through ``net`` (online/target)."""
+    # ------------------------------------------------------------ network
+    def _features(self, net: nn.ModuleDict, img: Tensor) -> Tuple[Tensor]:
         feats = net['backbone'](img)
-        if self.with_neck:
-            feats = net['neck'](feats)
-        head, projector = net[self.head_name], net['projector']
+        return net['neck'](feats) if self.with_neck else feats
 
-        def embed_roi_feats(roi_feats):
-            x = head(roi_feats)
-            if x.dim() == 4:  # C4: res5 map -> 2048-d by average pooling
-                x = F.adaptive_avg_pool2d(x, 1).flatten(1)
-            z = projector(x)
-            return self.predictor(z) if predict else z
+    def _embed_roi_feats(self, net: nn.ModuleDict, roi_feats: Tensor,
+                         predict: bool) -> Tensor:
+        """Head -> (C4: average pooling) -> projector -> (predictor)."""
+        x = net[self.head_name](roi_feats)
+        if x.dim() == 4:  # C4: res5 map -> 2048-d by average pooling
+            x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        z = net['projector'](x)
+        return self.predictor(z) if predict else z
 
-        if self.roi_extractor.mode == 'all_levels':
-            # The reference's computation, kept for benchmarking: head,
-            # projector and predictor run on every box at every level (each
-            # level a batch of its own), the box's own level is kept after.
-            per_level = self.roi_extractor.forward_all_levels(feats, rois)
-            return select_levels(
-                torch.stack([embed_roi_feats(f) for f in per_level]), levels)
-        return embed_roi_feats(
-            self.roi_extractor(feats, rois, levels=levels))
+    def _embed_per_level(self, net: nn.ModuleDict, feats: Tuple[Tensor],
+                         rois: Tensor, levels: Tensor,
+                         predict: bool) -> Tensor:
+        """The reference: one batch per level, each box keeps its own."""
+        out = None
+        for level in range(self.roi_extractor.num_inputs):
+            z = self._embed_roi_feats(
+                net, self.roi_extractor.align_on_level(feats, rois, level),
+                predict)
+            if out is None:
+                out = torch.zeros_like(z)
+            mine = (levels == level)[:, None]
+            out = torch.where(mine, z, out)
+        return out
 
-    def _view_rois(self, data_samples: list, view: int,
-                   device) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """RoIs of one view over the batch and their bookkeeping.
+    def _embed_mixed(self, net: nn.ModuleDict, feats: Tuple[Tensor],
+                     rois: Tensor, levels: Tensor, predict: bool) -> Tensor:
+        """The fast path: one batch, each kept box on its own level only."""
+        kept = levels >= 0
+        roi_feats = self.roi_extractor(feats, rois[kept], levels=levels[kept])
+        z = self._embed_roi_feats(net, roi_feats, predict)
+        out = z.new_zeros(rois.size(0), z.size(1))
+        out[kept] = z
+        return out
 
-        Returns:
-            rois of the kept boxes (m, 5), their levels (m,), the keep mask
-            over all boxes (n,), the compact index of every box (n,) (its row
-            among the kept ones) and the first box of each sample (B,).
-        """
-        boxes = [
-            sample.bboxes[view].to(device=device, dtype=torch.float32)
-            for sample in data_samples
-        ]
-        counts = torch.tensor([len(b) for b in boxes], device=device)
-        offsets = torch.cumsum(counts, 0) - counts
-        rois = bbox2roi(boxes)
-        levels = self.roi_extractor.assign(rois)
-        keep = levels >= 0
-        compact = torch.cumsum(keep.long(), 0) - 1
-        return rois[keep], levels[keep], keep, compact, offsets
+    def _embed_view(self, net: nn.ModuleDict, img: Tensor,
+                    sets: Dict[SetKey, BoxSet], levels: Dict[SetKey, Tensor],
+                    predict: bool) -> Dict[SetKey, Tensor]:
+        """Embeddings of every box of one view's box sets, (n_set, d) each."""
+        feats = self._features(net, img)
+        if self.head_batching == 'per_level':
+            return {
+                key: self._embed_per_level(net, feats, sets[key].rois,
+                                           levels[key], predict)
+                for key in sets
+            }
+        keys = list(sets)
+        sizes = [sets[key].rois.size(0) for key in keys]
+        joint = self._embed_mixed(
+            net, feats, torch.cat([sets[key].rois for key in keys]),
+            torch.cat([levels[key] for key in keys]), predict)
+        return dict(zip(keys, joint.split(sizes)))
 
-    def _pair_rows(self, data_samples: list, pair_index: int, views,
-                   book) -> Tuple[Tensor, Tensor]:
-        """Rows of the kept embeddings that each matched box pair uses."""
-        a, b = views
-        rows_a, rows_b = [], []
-        for s, sample in enumerate(data_samples):
-            matches = sample.pair_matches[pair_index]
-            matches = torch.as_tensor(
-                matches, device=book[a][2].device).long().view(-1, 2)
-            for col, view in ((0, a), (1, b)):
-                num = len(sample.bboxes[view])
-                if matches.numel() and (matches[:, col].min() < 0
-                                        or matches[:, col].max() >= num):
-                    raise IndexError(
-                        f'pair_matches[{pair_index}] of '
-                        f'{sample.metainfo.get("img_path", f"sample {s}")} '
-                        f'points outside the {num} boxes of view {view}')
-            rows_a.append(matches[:, 0] + book[a][4][s])
-            rows_b.append(matches[:, 1] + book[b][4][s])
-        rows_a, rows_b = torch.cat(rows_a), torch.cat(rows_b)
-        both_kept = book[a][2][rows_a] & book[b][2][rows_b]
-        return book[a][3][rows_a[both_kept]], book[b][3][rows_b[both_kept]]
+    # --------------------------------------------------------------- loss
+    def _box_sets(self, data_samples: list, pairs, device):
+        """Every (pair, side) box set over the batch and its levels."""
+        sets, levels = {}, {}
+        for p in range(len(pairs)):
+            for side in (0, 1):
+                key = (p, side)
+                sets[key] = stack_box_set(
+                    [sample.pair_bboxes[p][side] for sample in data_samples],
+                    device)
+                levels[key] = self.roi_extractor.assign(sets[key].rois)
+        return sets, levels
+
+    def _embed_all(self, net: nn.ModuleDict, inputs: List[Tensor], pairs,
+                   sets, levels, predict: bool) -> Dict[SetKey, Tensor]:
+        out = {}
+        for view in sorted({v for pair in pairs for v in pair}):
+            keys = [(p, side) for p, pair in enumerate(pairs)
+                    for side in (0, 1) if pair[side] == view]
+            out.update(
+                self._embed_view(net, inputs[view],
+                                 {key: sets[key] for key in keys},
+                                 {key: levels[key] for key in keys}, predict))
+        return out
 
     def loss(self, inputs: List[Tensor],
              data_samples: list) -> Dict[str, Tensor]:
@@ -171,44 +217,42 @@ class SoCo(BaseMomentumModel):
 
         Args:
             inputs (list[Tensor]): One (B, 3, H_v, W_v) batch per view.
-            data_samples (list[SoCoDataSample]): Boxes per view and the
-                matched box pairs per view pair.
+            data_samples (list[SoCoDataSample]): Box sets per view pair and
+                their matched box pairs.
         """
         pairs = self.view_pairs(data_samples, len(inputs))
-        views = sorted({v for pair in pairs for v in pair})
-        device = inputs[0].device
-        book = {v: self._view_rois(data_samples, v, device) for v in views}
-        online = self._online_parts()
-        preds = {
-            v: self._embed(online, inputs[v], book[v][0], book[v][1], True)
-            for v in views
-        }
+        sets, levels = self._box_sets(data_samples, pairs, inputs[0].device)
+        preds = self._embed_all(self._online_parts(), inputs, pairs, sets,
+                                levels, True)
         with torch.no_grad():
-            projs = {
-                v: self._embed(self.target, inputs[v], book[v][0], book[v][1],
-                               False)
-                for v in views
-            }
+            projs = self._embed_all(self.target, inputs, pairs, sets, levels,
+                                    False)
         losses = {}
         for p, (a, b) in enumerate(pairs):
-            rows_a, rows_b = self._pair_rows(data_samples, p, (a, b), book)
+            rows = matched_rows(
+                [sample.pair_matches[p] for sample in data_samples],
+                sets[(p, 0)], sets[(p, 1)], levels[(p, 0)] >= 0,
+                levels[(p, 1)] >= 0)
             losses.update(
-                self.symmetric_pair_losses(a, b, preds, projs, rows_a,
-                                           rows_b))
-        dropped = sum(int((~book[v][2]).sum()) for v in views)
-        losses['dropped_boxes'] = torch.tensor(float(dropped), device=device)
+                self.symmetric_pair_losses(a, b, preds[(p, 0)],
+                                           projs[(p, 0)], preds[(p, 1)],
+                                           projs[(p, 1)], rows,
+                                           len(data_samples)))
+        dropped = sum(int((lv < 0).sum()) for lv in levels.values())
+        losses['dropped_boxes'] = torch.tensor(
+            float(dropped), device=inputs[0].device)
         return losses
 
     def extract_feat(self, inputs: List[Tensor],
-                     data_samples: list) -> List[Tensor]:
-        """Online projections of each view's kept boxes."""
-        device = inputs[0].device
-        out = []
-        for v, img in enumerate(inputs):
-            rois, levels = self._view_rois(data_samples, v, device)[:2]
-            out.append(
-                self._embed(self._online_parts(), img, rois, levels, False))
-        return out
+                     data_samples: list) -> Dict[SetKey, Tensor]:
+        """Online projections of every box set, keyed by (pair, side).
+
+        Rows of boxes without a feature level are zeros.
+        """
+        pairs = self.view_pairs(data_samples, len(inputs))
+        sets, levels = self._box_sets(data_samples, pairs, inputs[0].device)
+        return self._embed_all(self._online_parts(), inputs, pairs, sets,
+                               levels, False)
 
 
 def zero_init_last_norms(module: nn.Module) -> None:

@@ -5,11 +5,13 @@ SoCo puts each box on ONE FPN level chosen by its size in view pixels
 larger boxes unassigned) and RoIAligns it there. The two views of a pair may put
 the same proposal on different levels; that cross-scale pair is a positive.
 
-The reference aligns every box on every level and masks afterwards, which makes
-the R-CNN head do 4x the work. Here each box is aligned on its own level only;
-``mode='all_levels'`` keeps the reference's computation for benchmarking
-(identical output, 4x RoIAlign; the algorithm then also runs the head per level).
-The level rule itself lives in :mod:`mmsoco.structures.boxes`.
+:meth:`ScaleAwareRoIExtractor.forward` aligns each box on its own level only
+(mmdet's RoI-extractor interface). The reference instead aligns every box on
+every level and lets the head run once per level, keeping each box's own
+level afterwards: the algorithm does that with :meth:`align_on_level`
+(``SoCo(head_batching='per_level')``, docs/method.md section 3.3). The RoI
+features a box keeps are the same either way; the BN batches of the head that
+follows are not. The level rule itself lives in :mod:`mmsoco.structures.boxes`.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -23,7 +25,6 @@ from mmsoco.structures.boxes import (SOCO_LEVEL_RANGES, assign_boxes_to_levels,
 
 LEVEL_MAPPINGS = ('scale_aware', 'mmdet', 'fixed')
 OVERSIZE_POLICIES = ('drop', 'clamp')
-MODES = ('per_level', 'all_levels')
 
 
 @MODELS.register_module()
@@ -50,9 +51,6 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         fixed_level (int): The level for ``'fixed'``. Defaults to 0.
         oversize (str): Boxes above the last range: ``'drop'`` (level -1,
             zero features) or ``'clamp'`` (the top level).
-        mode (str): ``'per_level'`` (each box on its level only) or
-            ``'all_levels'`` (the reference: every box on every level, then
-            masked; the same output at ~L x the RoIAlign work).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -65,7 +63,6 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
                  finest_scale: float = 56,
                  fixed_level: int = 0,
                  oversize: str = 'drop',
-                 mode: str = 'per_level',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             roi_layer=roi_layer,
@@ -78,8 +75,6 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         if oversize not in OVERSIZE_POLICIES:
             raise ValueError(f'oversize must be one of {OVERSIZE_POLICIES}, '
                              f'got {oversize!r}')
-        if mode not in MODES:
-            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
         if level_mapping == 'scale_aware' and \
                 len(scale_ranges) != self.num_inputs:
             raise ValueError(
@@ -96,7 +91,6 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         self.finest_scale = finest_scale
         self.fixed_level = fixed_level
         self.oversize = oversize
-        self.mode = mode
 
     def assign(self, rois: Tensor) -> Tensor:
         """Feature level of each RoI, (n,) int64; -1 marks a dropped RoI."""
@@ -136,8 +130,6 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         rois = rois.type_as(feats[0])
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
-        if self.mode == 'all_levels':
-            return select_levels(self.forward_all_levels(feats, rois), levels)
         out_size = self.roi_layers[0].output_size
         roi_feats = feats[0].new_zeros(rois.size(0), self.out_channels,
                                        *out_size)
@@ -152,27 +144,11 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
                 roi_feats = roi_feats + feats[i].sum() * 0.
         return roi_feats
 
-    def forward_all_levels(self, feats: Tuple[Tensor], rois: Tensor) -> Tensor:
-        """The reference's computation: every RoI on every level, (L, n, C, s, s)."""
-        rois = rois.type_as(feats[0])
-        return torch.stack([
-            layer(feat, rois)
-            for layer, feat in zip(self.roi_layers, feats[:self.num_inputs])
-        ])
+    def align_on_level(self, feats: Tuple[Tensor], rois: Tensor,
+                       level: int) -> Tensor:
+        """Every RoI aligned on feature level ``level``, (n, C, s, s).
 
-
-def select_levels(per_level: Tensor, levels: Tensor) -> Tensor:
-    """Pick row ``levels[k]`` of ``per_level[:, k]``; zeros where level is -1.
-
-    Args:
-        per_level (Tensor): (L, n, ...) values of every RoI on every level.
-        levels (Tensor): (n,) level per RoI, -1 for dropped ones.
-
-    Returns:
-        Tensor: (n, ...).
-    """
-    index = levels.clamp(min=0)
-    picked = per_level[index, torch.arange(levels.numel(),
-                                           device=levels.device)]
-    keep = (levels >= 0).view(-1, *([1] * (picked.dim() - 1)))
-    return picked * keep.to(picked.dtype)
+        The reference's way: each box set is aligned on every level in turn
+        and the head runs on each level's batch (docs/method.md section 3.3).
+        """
+        return self.roi_layers[level](feats[level], rois.type_as(feats[0]))

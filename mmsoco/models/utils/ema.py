@@ -1,24 +1,28 @@
-"""The momentum (EMA) target network of SoCo and BYOL (SOCO_SPEC section 4).
+"""The momentum (EMA) target network of SoCo and BYOL (docs/method.md section 4.2).
 
-tau_k = 1 - (1 - 0.99) * (cos(pi * k / K) + 1) / 2 after the k-th optimiser
-step of K, applied to parameters only: target <- tau * target + (1 - tau) *
-online.
+One object, :class:`CosineEMATarget`, owns the target's modules, its position
+in the schedule and its update, as mmpretrain's ``CosineEMA`` does:
 
-Buffers (BN running statistics) are NOT averaged or copied after the
-initial copy, as in the reference: the target runs in train mode, normalises
-with batch statistics, and its running statistics track its own activations,
-which is what they must describe if the target network is ever used in eval
-mode (e.g. ``soco2mmdet --net target``). Copying the online statistics would
-pair them with different weights.
+    tau_n = end - (end - base) * (cos(pi * n / N) + 1) / 2
+    target <- tau_n * target + (1 - tau_n) * online     (parameters only)
 
-The position k in the schedule is not stored here: :class:`MomentumUpdateHook`
-takes it from the runner's iteration counter, which mmengine checkpoints and
-restores, so a resumed run continues the schedule exactly (the reference
-restarts it) and the checkpoint keys stay ``target.<module>.*``.
+after the n-th of N optimiser steps. n is the buffer ``steps``: it is saved
+with the model (key ``target.steps``), so a resumed run continues the schedule
+exactly (the reference restarts it), and it counts optimiser steps, not
+iterations, so gradient accumulation (``accumulative_counts``) does not run
+the schedule ahead of the optimiser.
+
+The reference updates at the start of each forward with k = the number of
+optimiser steps done so far; updating after step n with tau_n is the same
+sequence (its very first update, k = 0, copies the target onto itself).
+
+Buffers (BN running statistics) are NOT averaged or copied after the initial
+copy, as in the reference: the target runs in train mode, normalises with
+batch statistics, and its running statistics track its own activations.
 """
 import copy
 import math
-from typing import Dict
+from typing import Mapping
 
 import torch
 import torch.nn as nn
@@ -41,43 +45,90 @@ def cosine_momentum(step: int,
         math.cos(math.pi * progress) + 1) / 2
 
 
-def build_momentum_target(online: Dict[str, nn.Module]) -> nn.ModuleDict:
-    """A frozen deep copy of the named online modules (``target.<name>.*``)."""
-    target = nn.ModuleDict(
-        {name: copy.deepcopy(module)
-         for name, module in online.items()})
-    for param in target.parameters():
-        param.requires_grad_(False)
-    return target
+def optimizer_steps(max_iters: int, accumulative_counts: int = 1) -> int:
+    """Optimiser steps in ``max_iters`` iterations accumulating gradients
+    over ``accumulative_counts`` iterations (mmengine steps on the last,
+    partial window too)."""
+    return math.ceil(max_iters / max(int(accumulative_counts), 1))
 
 
-def _paired_tensors(target: nn.Module, online: nn.Module, buffers: bool):
-    getter = 'named_buffers' if buffers else 'named_parameters'
-    target_items = dict(getattr(target, getter)())
-    online_items = dict(getattr(online, getter)())
-    if target_items.keys() != online_items.keys():
-        missing = sorted(set(online_items) ^ set(target_items))
-        raise KeyError(f'target and online networks differ in {missing[:5]}')
-    return ([target_items[k] for k in online_items],
-            [online_items[k] for k in online_items])
+def accumulative_counts(optim_wrapper) -> int:
+    """Iterations per optimiser step of an mmengine ``OptimWrapper``."""
+    return max(int(getattr(optim_wrapper, '_accumulative_counts', 1)), 1)
 
 
-@torch.no_grad()
-def momentum_update_(target: nn.Module, online: nn.Module,
-                     momentum: float) -> None:
-    """In place: target params <- momentum * target + (1 - momentum) * online."""
-    target_params, online_params = _paired_tensors(target, online, False)
-    if not target_params:
-        return
-    torch._foreach_mul_(target_params, momentum)
-    torch._foreach_add_(target_params, online_params, alpha=1 - momentum)
+class CosineEMATarget(nn.ModuleDict):
+    """A frozen copy of named online modules, updated by cosine-momentum EMA.
 
+    SoCo (https://arxiv.org/abs/2106.02637), section 3.3: the target
+    network is the exponential moving average of the online network without
+    its predictor. Its children keep the online names, so the state-dict
+    keys are ``target.<name>.*`` (the converters' contract) plus
+    ``target.steps``.
 
-@torch.no_grad()
-def copy_online_to_target_(target: nn.Module, online: nn.Module) -> None:
-    """In place: target params and buffers <- online's (initialisation)."""
-    for buffers in (False, True):
-        target_tensors, online_tensors = _paired_tensors(
-            target, online, buffers)
-        for dst, src in zip(target_tensors, online_tensors):
-            dst.copy_(src)
+    Args:
+        online (Mapping[str, nn.Module]): The online modules to mirror.
+        base_momentum (float): tau at step 0. Defaults to 0.99.
+        end_momentum (float): tau at the last step. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 online: Mapping[str, nn.Module],
+                 base_momentum: float = 0.99,
+                 end_momentum: float = 1.0) -> None:
+        if not 0 <= base_momentum <= end_momentum <= 1:
+            raise ValueError('need 0 <= base_momentum <= end_momentum <= 1, '
+                             f'got {base_momentum}, {end_momentum}')
+        super().__init__(
+            {name: copy.deepcopy(module)
+             for name, module in online.items()})
+        for param in self.parameters():
+            param.requires_grad_(False)
+        self.base_momentum = base_momentum
+        self.end_momentum = end_momentum
+        self.register_buffer('steps', torch.zeros((), dtype=torch.long))
+
+    def momentum(self, total_steps: int) -> float:
+        """tau after the optimiser steps counted so far."""
+        return cosine_momentum(int(self.steps), total_steps,
+                               self.base_momentum, self.end_momentum)
+
+    @torch.no_grad()
+    def step(self, online: Mapping[str, nn.Module],
+             total_steps: int) -> float:
+        """Count one optimiser step and move the parameters towards
+        ``online``'s.
+
+        Returns:
+            float: The momentum used.
+        """
+        self.steps += 1
+        momentum = self.momentum(total_steps)
+        target_params, online_params = self._paired(online, 'parameters')
+        if target_params:
+            torch._foreach_mul_(target_params, momentum)
+            torch._foreach_add_(target_params, online_params,
+                                alpha=1 - momentum)
+        return momentum
+
+    @torch.no_grad()
+    def reset(self, online: Mapping[str, nn.Module]) -> None:
+        """Copy ``online``'s parameters and buffers; restart the schedule."""
+        for kind in ('parameters', 'buffers'):
+            for dst, src in zip(*self._paired(online, kind)):
+                dst.copy_(src)
+        self.steps.zero_()
+
+    def _paired(self, online: Mapping[str, nn.Module], kind: str):
+        """Target and online tensors of ``kind``, matched by name."""
+        targets, sources = [], []
+        for name, module in online.items():
+            mine = dict(getattr(self[name], f'named_{kind}')())
+            theirs = dict(getattr(module, f'named_{kind}')())
+            if mine.keys() != theirs.keys():
+                diff = sorted(set(mine) ^ set(theirs))[:5]
+                raise KeyError(f'target.{name} and the online {name} differ '
+                               f'in {diff}')
+            targets += [mine[key] for key in theirs]
+            sources += [theirs[key] for key in theirs]
+        return targets, sources
