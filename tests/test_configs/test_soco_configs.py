@@ -28,8 +28,14 @@ EXPECTED = {
     'soco_r50c4_400e.py': ('c4', 1, 400),
     'soco_r18fpn_demo.py': ('r18', 2, 20),
     'byol_r50_400e.py': ('fpn', 2, 400),
-    'byol_r18_demo.py': ('r18', 2, 20),
 }
+EXPECTED.update({
+    name.replace('.py', '_fast.py'): spec
+    for name, spec in EXPECTED.items() if name.startswith('soco')
+})
+EXPECTED.update({
+    'byol_r18_demo.py': ('r18', 2, 20),
+})
 
 
 def _views_step(cfg):
@@ -56,20 +62,29 @@ def test_config_recipe(path):
     # The architecture comes from the detector's base file, unchanged.
     assert model.backbone == arch.backbone
     if model.type == 'SoCo':
+        # Reference batching unless the recipe is a _fast twin.
+        fast = osp.basename(path).endswith('_fast.py')
+        assert model.head_batching == ('mixed_levels' if fast else
+                                       'per_level')
+        if fast:
+            reference = Config.fromfile(path.replace('_fast.py', '.py'))
+            reference.model.head_batching = 'mixed_levels'
+            assert reference.to_dict() == cfg.to_dict()
         if arch_name == 'c4':
             assert model.shared_head == arch.shared_head
             assert model.roi_extractor.roi_layer.output_size == 14
             assert model.roi_extractor.featmap_strides == [16]
         else:
             assert model.neck == arch.neck
-            assert model.bbox_head == arch.bbox_head_trunk
+            assert model.bbox_head == dict(type='ConvFCFeatureHead',
+                                           **arch.bbox_head_trunk)
             assert model.roi_extractor.roi_layer == dict(
                 type='RoIAlign', output_size=7, sampling_ratio=0,
                 aligned=True)
             assert tuple(model.roi_extractor.scale_ranges) == \
                 (48, 96, 192, 224)
     assert len(_views_step(cfg)['view_pairs']) == num_pairs
-    # Optimiser and schedule (SOCO_SPEC section 4).
+    # Optimiser and schedule (docs/method.md section 4).
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.momentum, opt.weight_decay,
             opt.trust_coefficient) == ('LARS', 0.9, 1e-5, 0.001)

@@ -35,6 +35,10 @@ model = dict(
         hid_channels=4096,
         out_channels=256,
         norm_cfg={{_base_.norm_cfg}}),
+    # The reference's BN batches: head, projector and predictor run once per
+    # (view, box set, FPN level). The configs/soco/*_fast.py twins use
+    # 'mixed_levels' (one batch per view; docs/reference_parity.md).
+    head_batching='per_level',
     loss=dict(type='CosineSimilarityLoss'),
     base_momentum=0.99,
     end_momentum=1.0)

@@ -34,7 +34,7 @@ def test_keys_follow_the_contract():
     assert {k.split('.')[0] for k in keys} == {
         'backbone', 'projector', 'predictor', 'target'}
     assert {k.split('.')[1] for k in keys if k.startswith('target.')} == {
-        'backbone', 'projector'}
+        'backbone', 'projector', 'steps'}
     assert 'target.backbone.layer4.1.conv2.weight' in keys
 
 

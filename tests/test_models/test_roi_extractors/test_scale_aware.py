@@ -86,7 +86,7 @@ def test_each_box_is_aligned_on_its_own_level_only():
                                   other(feats[lvl ^ 1], rois[k:k + 1]))
 
 
-def test_dropped_boxes_get_zero_features_and_all_levels_is_identical():
+def test_dropped_boxes_get_zero_features_and_align_on_level():
     feats = _feats(size=128)
     rois = torch.tensor([[0, 0., 0., 40., 40.], [1, 0., 0., 127., 127.],
                          [0, 10., 10., 90., 70.], [1, 5., 5., 15., 25.]])
@@ -94,9 +94,13 @@ def test_dropped_boxes_get_zero_features_and_all_levels_is_identical():
     assert ext.assign(rois).tolist() == [1, -1, 2, 0]
     out = ext(feats, rois)
     assert torch.count_nonzero(out[1]) == 0
-    ref = _extractor(scale_ranges=(32, 64, 96, 112), mode='all_levels')
-    assert torch.equal(ref(feats, rois), out)
-    assert ref.forward_all_levels(feats, rois).shape == (4, 4, 3, 7, 7)
+    # align_on_level aligns every RoI on one level: a box's own level gives
+    # the features forward() gave it.
+    for k, level in enumerate(ext.assign(rois).tolist()):
+        if level >= 0:
+            on_level = ext.align_on_level(feats, rois, level)
+            assert on_level.shape == (4, 3, 7, 7)
+            assert torch.equal(on_level[k], out[k])
 
 
 def test_unused_levels_stay_in_the_graph():
@@ -110,7 +114,6 @@ def test_unused_levels_stay_in_the_graph():
 @pytest.mark.parametrize('kwargs', [
     dict(level_mapping='nope'),
     dict(oversize='keep'),
-    dict(mode='sometimes'),
     dict(scale_ranges=(48, 96, 192)),
     dict(scale_ranges=(96, 48, 192, 224)),
     dict(level_mapping='fixed', fixed_level=4),

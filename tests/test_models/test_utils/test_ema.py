@@ -1,15 +1,17 @@
-"""EMA target: cosine momentum schedule, parameter-only update, the hook."""
+"""EMA target: cosine schedule, parameter-only update, counted in optimiser
+steps (gradient accumulation), driven by the hook in a real Runner."""
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.runner import Runner
 
-from mmsoco.engine.hooks import MomentumUpdateHook
-from mmsoco.models.utils import (build_momentum_target,
-                                 copy_online_to_target_, cosine_momentum,
-                                 momentum_update_)
+from mmsoco.engine.hooks import MomentumUpdateHook  # noqa: F401 (registers)
+from mmsoco.models.algorithms.base import BaseMomentumModel
+from mmsoco.models.utils import (CosineEMATarget, cosine_momentum,
+                                 optimizer_steps)
+from mmsoco.registry import MODELS
 
 
 def test_cosine_momentum_formula():
@@ -30,43 +32,113 @@ def _net():
     return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
 
 
-def test_update_touches_parameters_only():
+def test_step_moves_parameters_only_with_the_scheduled_momentum():
     torch.manual_seed(0)
     online = nn.ModuleDict(dict(a=_net()))
-    target = build_momentum_target(dict(online.items()))
+    target = CosineEMATarget(online, base_momentum=0.5)
     assert all(not p.requires_grad for p in target.parameters())
     with torch.no_grad():
         for p in online.parameters():
             p.add_(1.0)
         online['a'][1].running_mean.fill_(7.0)
     before = {k: v.clone() for k, v in target.state_dict().items()}
-    momentum_update_(target, online, 0.9)
+    # step 1 of 4: tau = 1 - 0.5 * (cos(pi / 4) + 1) / 2, by hand
+    tau = 1 - 0.5 * (math.sqrt(0.5) + 1) / 2
+    assert target.step(online, 4) == pytest.approx(tau)
+    assert int(target.steps) == 1
     for name, p in online.named_parameters():
-        expected = 0.9 * before[name] + 0.1 * p
+        expected = tau * before[name] + (1 - tau) * p
         assert torch.allclose(target.state_dict()[name], expected)
     # Buffers keep the target's own statistics.
     assert torch.equal(target['a'][1].running_mean, before['a.1.running_mean'])
-    copy_online_to_target_(target, online)
+    target.reset(online)
+    assert int(target.steps) == 0
     assert all(
         torch.equal(v, online.state_dict()[k])
-        for k, v in target.state_dict().items())
+        for k, v in target.state_dict().items() if k != 'steps')
 
 
 def test_mismatched_networks_are_refused():
-    online = nn.ModuleDict(dict(a=_net()))
-    target = nn.ModuleDict(dict(b=_net()))
+    target = CosineEMATarget(nn.ModuleDict(dict(a=_net())))
     with pytest.raises(KeyError):
-        momentum_update_(target, online, 0.5)
+        target.step(nn.ModuleDict(dict(a=nn.Linear(3, 4))), 10)
 
 
-def test_hook_passes_runner_iteration_and_total():
-    calls = []
-    scalars = {}
-    model = SimpleNamespace(
-        update_target=lambda k, K: calls.append((k, K)) or 0.995)
-    hub = SimpleNamespace(update_scalar=scalars.__setitem__)
-    runner = SimpleNamespace(
-        model=model, iter=6, max_iters=40, message_hub=hub)
-    MomentumUpdateHook().after_train_iter(runner, 0)
-    assert calls == [(7, 40)]  # 7 optimiser steps done after iteration 6
-    assert scalars == {'train/momentum': 0.995}
+def test_optimizer_steps():
+    assert optimizer_steps(4, 2) == 2
+    assert optimizer_steps(5, 2) == 3  # mmengine steps on the last window
+    assert optimizer_steps(7) == 7
+
+
+@MODELS.register_module(force=True)
+class TinyMomentumModel(BaseMomentumModel):
+    """A 2-layer online network and its target, for Runner tests."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = nn.Linear(2, 2)
+        self.projector = nn.Linear(2, 2)
+        self.predictor = nn.Linear(2, 2)
+        self._init_target(['backbone', 'projector'])
+
+    def loss(self, inputs, data_samples=None):
+        x = inputs.float()
+        return dict(loss=self.predictor(self.projector(
+            self.backbone(x))).pow(2).mean())
+
+
+RECORD = []
+
+
+def _record_hook():
+    from mmengine.hooks import Hook
+
+    class Recorder(Hook):
+        priority = 'LOW'  # after MomentumUpdateHook (NORMAL)
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            model = runner.model
+            RECORD.append(
+                (model.backbone.weight.detach().clone(),
+                 model.target['backbone'].weight.detach().clone(),
+                 int(model.target.steps)))
+
+    return Recorder()
+
+
+def test_runner_counts_optimiser_steps_under_gradient_accumulation(tmp_path):
+    RECORD.clear()
+    torch.manual_seed(0)
+    data = [dict(inputs=torch.randn(2)) for _ in range(8)]
+    runner = Runner(
+        model=dict(type='TinyMomentumModel', base_momentum=0.5),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=data,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            batch_size=2),
+        optim_wrapper=dict(
+            optimizer=dict(type='SGD', lr=0.5), accumulative_counts=2),
+        train_cfg=dict(by_epoch=False, max_iters=4),
+        custom_hooks=[dict(type='MomentumUpdateHook'), _record_hook()],
+        default_hooks=dict(checkpoint=None, logger=None),
+        default_scope='mmsoco')
+    start = runner.model.target['backbone'].weight.detach().clone()
+    runner.train()
+    assert [steps for _, _, steps in RECORD] == [0, 1, 1, 2]
+    # 4 iterations, 2 optimiser steps: tau_n = 1 - 0.5 (cos(pi n / 2) + 1)/2
+    taus = {1: 0.75, 2: 1.0}
+    expected = start
+    for (online, target, steps), previous in zip(RECORD, [None] + RECORD):
+        if previous is not None and steps == previous[2]:
+            assert torch.equal(target, previous[1])  # accumulating: no step
+            continue
+        if steps == 0:
+            assert torch.equal(target, start)
+            continue
+        expected = taus[steps] * expected + (1 - taus[steps]) * online
+        assert torch.allclose(target, expected, atol=1e-7)
+    # the online network did move, so the check above is not vacuous
+    assert not torch.allclose(RECORD[-1][0], start)
