@@ -1,17 +1,20 @@
-"""Train-step cost of SoCo R50-FPN against the BYOL R50 baseline (SOCO_SPEC sections 3-4).
+"""Train-step cost of SoCo R50-FPN in both head batchings against BYOL R50
+(docs/method.md sections 3-4).
 
 One process, fp32, CPU by default. For each model: forward + backward + LARS
 step + EMA target update (``train_step`` then ``update_target``) on the same
 synthetic batch: B images x views 224 / 224 / 112 with SoCo's pairs
-(V1, V2), (V1, V3) and K=4 boxes per pair (V1 carries 8, V2 and V3 4 each),
+(V1, V2), (V1, V3) and K=4 boxes per box set (V1 has one set per pair),
 box sizes drawn like selective-search proposals that passed
 ``ratio3size0308`` (sqrt(area) 0.3-0.8 of the source image, V2/V3 crops
 magnify them), so some V2 boxes exceed 224 and are dropped as in training.
 
-Models: SoCo (ours: each box on its own FPN level), SoCo with
-``mode='all_levels'`` (the reference: every box on every level through RoIAlign,
-head, projector and predictor), BYOL R50 (whole views, global pooling). Steps
-are interleaved model by model, the time per image is the median over runs.
+Models: SoCo with the reference batching (``head_batching='per_level'``, the
+recipes' default: every box set through RoIAlign, head, projector and
+predictor once per FPN level), SoCo with the fast batching
+(``'mixed_levels'``: one head batch per view, each box on its own level),
+BYOL R50 (whole views, global pooling). Steps are interleaved model by model,
+the time per image is the median over runs.
 FLOPs come from ``mmengine.analysis.FlopAnalyzer`` on each network's forward
 (online with predictor, target without); a train step is counted as
 3 x online forward (forward + backward) + target forward.
@@ -71,25 +74,21 @@ def make_batch(batch, seed=0):
     for _ in range(batch):
         sample = SoCoDataSample(metainfo=dict(view_pairs=PAIRS))
         scale = 0.5 + 0.5 * torch.rand(2, generator=gen)
-        sample.bboxes = [
-            random_boxes(gen, 2 * K, VIEW_SIZES[0], 1.0),
-            random_boxes(gen, K, VIEW_SIZES[1], float(scale[0])),
-            random_boxes(gen, K, VIEW_SIZES[2], float(scale[1])),
-        ]
+        sample.pair_bboxes = [[
+            random_boxes(gen, K, VIEW_SIZES[0], 1.0),
+            random_boxes(gen, K, VIEW_SIZES[v], float(scale[v - 1]))
+        ] for v in (1, 2)]
+        ids = torch.arange(K)
+        sample.pair_proposal_ids = [[ids, ids], [ids, ids]]
         rows = torch.arange(K)
-        sample.pair_matches = [
-            torch.stack([rows, rows], 1),
-            torch.stack([rows + K, rows], 1)
-        ]
+        sample.pair_matches = [torch.stack([rows, rows], 1)] * 2
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
 
-def build(cfg_path, **extractor):
+def build(cfg_path):
     cfg = Config.fromfile(cfg_path)
     model_cfg = cpu_norms(cfg.model)
-    if extractor:
-        model_cfg.roi_extractor.update(extractor)
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
     model.init_weights()
@@ -100,7 +99,7 @@ def build(cfg_path, **extractor):
 
 def step(model, optim, batch):
     model.train_step(batch, optim)
-    model.update_target(1, 100)
+    model.update_target(100)
 
 
 class _Embed(nn.Module):
@@ -113,16 +112,17 @@ class _Embed(nn.Module):
     def forward(self, *inputs):
         model = self.model
         net = model._online_parts() if self.online else model.target
+        if hasattr(model, 'roi_extractor'):
+            pairs = model.view_pairs(self.samples, len(inputs))
+            sets, levels = model._box_sets(self.samples, pairs,
+                                           inputs[0].device)
+            embeddings = model._embed_all(net, list(inputs), pairs, sets,
+                                          levels, self.online)
+            return tuple(embeddings.values())
         outs = []
-        for v, img in enumerate(inputs):
-            if hasattr(model, 'roi_extractor'):
-                rois, levels = model._view_rois(self.samples, v,
-                                                img.device)[:2]
-                outs.append(model._embed(net, img, rois, levels,
-                                         self.online))
-            else:
-                z = model._embed(net, img)
-                outs.append(model.predictor(z) if self.online else z)
+        for img in inputs:
+            z = model._embed(net, img)
+            outs.append(model.predictor(z) if self.online else z)
         return tuple(outs)
 
 
@@ -149,11 +149,13 @@ def main():
     torch.set_num_threads(args.threads)
     init_default_scope('mmsoco')
 
+    ref = 'SoCo R50-FPN, reference batching'
+    fast = 'SoCo R50-FPN, fast batching'
+    base = 'BYOL R50'
     models = {
-        'SoCo R50-FPN (ours)': build('configs/soco/soco_r50fpn_400e.py'),
-        'SoCo R50-FPN all-levels (reference)':
-        build('configs/soco/soco_r50fpn_400e.py', mode='all_levels'),
-        'BYOL R50': build('configs/baselines/byol_r50_400e.py'),
+        ref: build('configs/soco/soco_r50fpn_400e.py'),
+        fast: build('configs/soco/soco_r50fpn_400e_fast.py'),
+        base: build('configs/baselines/byol_r50_400e.py'),
     }
     batch = make_batch(args.batch)
     flops = {}
@@ -169,8 +171,6 @@ def main():
             step(model, optim, batch)
             times[name].append((time.perf_counter() - start) / args.batch)
 
-    base = 'BYOL R50'
-    ours = 'SoCo R50-FPN (ours)'
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f'batch {args.batch}, {args.threads} threads, {args.runs} runs, '
           f'fp32, device cpu')
@@ -187,9 +187,8 @@ def main():
         results[name] = dict(
             seconds_per_image=med[name], runs=times[name],
             flops=flops[name], time_vs_byol=t_ratio, flops_vs_byol=f_ratio)
-    ref = 'SoCo R50-FPN all-levels (reference)'
-    print(f'all-levels / ours: time {med[ref] / med[ours]:.2f}x, FLOPs '
-          f'{flops[ref]["train"] / flops[ours]["train"]:.2f}x')
+    print(f'reference / fast batching: time {med[ref] / med[fast]:.2f}x, '
+          f'FLOPs {flops[ref]["train"] / flops[fast]["train"]:.2f}x')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)

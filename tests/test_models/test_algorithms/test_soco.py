@@ -153,7 +153,7 @@ def test_oracle_terms_are_not_trivial():
     assert values[-1] - values[0] > 1e-3
 
 
-def test_c4_loss_equals_the_oracle_in_train_mode():
+def _c4_cfg():
     cfg = Config.fromfile('configs/_base_/models/soco_r50c4.py').model
     cfg.data_preprocessor = None
     bn = dict(type='BN', requires_grad=True)
@@ -164,8 +164,21 @@ def test_c4_loss_equals_the_oracle_in_train_mode():
     cfg.projector.update(in_channels=512, hid_channels=64,
                          norm_cfg=dict(type='BN1d'))
     cfg.predictor.update(hid_channels=64, norm_cfg=dict(type='BN1d'))
+    return cfg
+
+
+def _c4_samples():
+    samples = _samples(big_box=True)  # C4 keeps every box, 64 px ones too
+    for s in samples:
+        s.set_metainfo(dict(view_pairs=[(0, 1)]))
+        for key in ('pair_bboxes', 'pair_proposal_ids', 'pair_matches'):
+            s.set_field(s.get(key)[:1], key)
+    return samples
+
+
+def test_c4_loss_equals_the_oracle_in_train_mode():
     torch.manual_seed(0)
-    model = MODELS.build(cfg)
+    model = MODELS.build(_c4_cfg())
     model.init_weights()
     keys = list(model.state_dict())
     assert {k.split('.')[0] for k in keys} == {
@@ -174,18 +187,22 @@ def test_c4_loss_equals_the_oracle_in_train_mode():
     assert 'target.shared_head.layer4.1.bn2.weight' in keys
     # res5 is the backbone's last stage: zero-init residual BNs like it.
     assert model.shared_head.layer4[0].bn2.weight.abs().sum() == 0
-    samples = _samples(big_box=True)  # C4 keeps every box, 64 px ones too
-    for s in samples:
-        s.set_metainfo(dict(view_pairs=[(0, 1)]))
-        for key in ('pair_bboxes', 'pair_proposal_ids', 'pair_matches'):
-            s.set_field(s.get(key)[:1], key)
+    samples = _c4_samples()
     inputs = _inputs()[:2]
     oracle_model = copy.deepcopy(model)
+    fast = copy.deepcopy(model)
+    fast.head_batching = 'mixed_levels'
     losses = model(inputs, samples, mode='loss')
     expected = oracle_losses(oracle_model, inputs, samples, c4=True)
     assert losses['dropped_boxes'].item() == 0
     for name, value in expected.items():
         assert torch.allclose(losses[name], value, atol=1e-5), name
+    # One level and one pair: the fast batching is the same computation
+    # for C4, in training mode too (what configs/soco/soco_r50c4_*_fast.py
+    # say of themselves).
+    fast_losses = fast(inputs, samples, mode='loss')
+    for name, value in expected.items():
+        assert torch.allclose(fast_losses[name], value, atol=1e-5), name
 
 
 def test_fast_batching_same_features_different_bn_batches():
