@@ -69,17 +69,19 @@ def make_batch(batch, seed=0):
     inputs = [torch.randn(batch, 3, s, s, generator=gen) for s in VIEW_SIZES]
     samples = []
     for _ in range(batch):
-        sample = SoCoDataSample(metainfo=dict(view_pairs=PAIRS))
+        sample = SoCoDataSample(metainfo=dict(
+            view_pairs=PAIRS, view_shapes=[(s, s) for s in VIEW_SIZES]))
         scale = 0.5 + 0.5 * torch.rand(2, generator=gen)
-        sample.bboxes = [
-            random_boxes(gen, 2 * K, VIEW_SIZES[0], 1.0),
-            random_boxes(gen, K, VIEW_SIZES[1], float(scale[0])),
-            random_boxes(gen, K, VIEW_SIZES[2], float(scale[1])),
-        ]
-        rows = torch.arange(K)
-        sample.pair_matches = [
-            torch.stack([rows, rows], 1),
-            torch.stack([rows + K, rows], 1)
+        # one box set per (pair, view), K boxes each, box i matching box i
+        sample.pair_bboxes = [[
+            random_boxes(gen, K, VIEW_SIZES[0], 1.0),
+            random_boxes(gen, K, VIEW_SIZES[v], float(scale[v - 1]))
+        ] for v in (1, 2)]
+        ids = torch.arange(K)
+        sample.pair_proposal_ids = [[ids, ids.clone()] for _ in PAIRS]
+        sample.pair_matches = [torch.stack([ids, ids], 1) for _ in PAIRS]
+        sample.cutout_squares = [
+            torch.zeros((0, 4), dtype=torch.int64) for _ in VIEW_SIZES
         ]
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)

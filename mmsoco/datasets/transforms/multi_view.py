@@ -114,6 +114,37 @@ def crop_and_resize(img: np.ndarray,
     return resize_image(img[y1:y2, x1:x2], size_wh, resizer)
 
 
+def render_views(img: np.ndarray, windows: Sequence, views: Sequence[dict],
+                 resizer: str = 'pil_bilinear') -> List[np.ndarray]:
+    """The pixels of every view before its flip: a crop-and-resize of its
+    window, or (``resize_of``) its source view resized.
+
+    With PIL the image is wrapped once and each window cropped by PIL (one
+    copy less per view than going through numpy); same pixels as
+    :func:`crop_and_resize`.
+    """
+    if resizer != 'pil_bilinear':
+        out = []
+        for window, view in zip(windows, views):
+            if view['kind'] == 'resize_of':
+                out.append(resize_image(out[view['source']], view['size'],
+                                        resizer))
+            else:
+                out.append(crop_and_resize(img, window, view['size'], resizer))
+        return out
+    source = Image.fromarray(np.ascontiguousarray(img))
+    pils = []
+    for window, view in zip(windows, views):
+        if view['kind'] == 'resize_of':
+            pil = pils[view['source']]
+        else:
+            pil = source.crop(tuple(int(c) for c in window))
+        if pil.size != tuple(view['size']):
+            pil = pil.resize(view['size'], Image.BILINEAR)
+        pils.append(pil)
+    return [np.array(pil) for pil in pils]
+
+
 @TRANSFORMS.register_module()
 class MultiViewBoxJitter(BaseTransform):
     """Build SoCo's views of an image and the box sets of each view pair.
@@ -197,6 +228,11 @@ class MultiViewBoxJitter(BaseTransform):
         self.views = [
             self._check_view(i, dict(v)) for i, v in enumerate(views)
         ]
+        for i, view in enumerate(self.views):
+            if view['kind'] == 'resize_of' and self.views[view['source']][
+                    'kind'] == 'resize_of':
+                raise ValueError(f'view {i}: the source of a resize_of view '
+                                 'must be a whole or crop view')
         self.view_pairs = [tuple(int(i) for i in p) for p in view_pairs]
         self._check_pairs()
         if num_boxes < 1:
@@ -382,19 +418,13 @@ class MultiViewBoxJitter(BaseTransform):
             ])
             pair_ids.append([ids for _, ids in sets])
 
+        pixels = render_views(img, windows, self.views, self.resizer)
         views = []
         for v, view in enumerate(self.views):
-            if view['kind'] == 'resize_of':
-                source = views[view['source']]
-                views.append(
-                    dict(img=resize_image(source['img'], view['size'],
-                                          self.resizer),
-                         crop=source['crop']))
-            else:
-                views.append(
-                    dict(img=crop_and_resize(img, windows[v], view['size'],
-                                             self.resizer),
-                         crop=tuple(int(c) for c in windows[v])))
+            window = windows[v if view['kind'] != 'resize_of' else
+                             view['source']]
+            views.append(
+                dict(img=pixels[v], crop=tuple(int(c) for c in window)))
         for v, view in enumerate(views):
             view['flip'] = bool(np.random.uniform() < self.flip_prob)
             if view['flip']:
