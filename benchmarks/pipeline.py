@@ -1,6 +1,7 @@
 """Data-pipeline throughput of one worker process (spec section 2's views).
 
-    python benchmarks/pipeline.py [--num-images 200] [--runs 5]
+    python benchmarks/pipeline.py [--num-images 200] [--runs 5] \
+        [--resizer pil_bilinear|cv2_linear]
 
 Generates ImageNet-like 500x375 textured JPEGs and a proposal store for them
 (~60 boxes per image, ``mmsoco.proposals.write_store``; an in-memory dict if
@@ -111,12 +112,15 @@ def proposal_step(folder, names, boxes):
         return DictProposals(by_path), 'in-memory dict (store unavailable)'
 
 
-def stages_of(config_name: str, proposals):
-    """(stage name, [callables]) of a data config's train pipeline."""
+def stages_of(config_name: str, proposals, resizer=None):
+    """(stage name, [callables]) of a data config's train pipeline (with its
+    views' ``resizer`` replaced when given)."""
     cfg = Config.fromfile(osp.join(CONFIGS, config_name))
     steps = cfg.train_dataloader.dataset.pipeline
     by_type = {}
     for step in steps:
+        if step['type'] == 'MultiViewBoxJitter' and resizer:
+            step = dict(step, resizer=resizer)
         by_type.setdefault(step['type'], []).append(step)
     build = TRANSFORMS.build
     return [
@@ -159,6 +163,10 @@ def main(argv=None):
     parser.add_argument('--num-images', type=int, default=200)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--clock', choices=sorted(CLOCKS), default='cpu')
+    parser.add_argument('--resizer',
+                        choices=('pil_bilinear', 'cv2_linear'),
+                        default=None,
+                        help="the views' resizer (default: the configs')")
     args = parser.parse_args(argv)
     clock = CLOCKS[args.clock]
     cv2.setNumThreads(1)
@@ -173,7 +181,8 @@ def main(argv=None):
         paths = [osp.join(folder, n) for n in names]
         variants = [('SoCo R50-FPN (224/224/112)', 'soco_fpn_imagenet.py'),
                     ('SoCo* (224/224/192 + V4 112)', 'soco_star_imagenet.py')]
-        built = [(label, stages_of(cfg, proposals)) for label, cfg in variants]
+        built = [(label, stages_of(cfg, proposals, args.resizer))
+                 for label, cfg in variants]
         load = built[0][1][0][1][0]
         resizer = built[0][1][2][1][0].resizer
         time_pipeline(paths[:10], built[0][1])  # warm-up: store pages, LUTs
