@@ -37,7 +37,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-from mmsoco.datasets.transforms.multi_view import resize_image  # noqa: E402
+from mmsoco.datasets.transforms.view_pixels import resize_image  # noqa: E402
 from mmsoco.registry import TRANSFORMS  # noqa: E402
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', 'configs', '_base_',

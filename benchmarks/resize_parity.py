@@ -19,7 +19,7 @@ from PIL import Image
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-from mmsoco.datasets.transforms.multi_view import (  # noqa: E402
+from mmsoco.datasets.transforms.view_pixels import (  # noqa: E402
     RESIZERS, crop_and_resize)
 
 IMAGES = ('astronaut', 'coffee', 'chelsea', 'rocket')
@@ -42,8 +42,8 @@ def windows(img: np.ndarray):
 
 def pil_reference(img, window, size) -> np.ndarray:
     """torchvision's resized_crop on a PIL image: crop, then resize."""
-    return np.asarray(Image.fromarray(img).crop(window).resize(
-        size, Image.BILINEAR))
+    return np.asarray(
+        Image.fromarray(img).crop(window).resize(size, Image.BILINEAR))
 
 
 def mean_abs_diff(img, window, size, resizer: str) -> float:

@@ -5,14 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from mmsoco.structures.boxes import (assign_boxes_to_levels, box_area, box_iou,
-                                     box_pixel_span, clip_to_window,
-                                     cutout_square, flip_horizontal,
-                                     jitter_boxes, map_roi_levels_mmdet,
-                                     map_to_view, match_same_ids,
-                                     overlaps_window, pad_indices_from_common,
-                                     random_resized_crop_window, resize_boxes,
-                                     whole_box)
+from mmsoco.structures.boxes import (
+    assign_boxes_to_levels, box_area, box_iou, box_pixel_span, clip_to_window,
+    cutout_square, flip_horizontal, jitter_boxes, map_roi_levels_mmdet,
+    map_to_view, match_same_ids, overlaps_window, pad_indices_from_common,
+    random_resized_crop_window, resize_boxes, whole_box)
 
 
 def test_area_and_iou_hand_worked():
@@ -146,8 +143,7 @@ def test_mmdet_levels_match_mmdet():
 def test_match_same_ids_lists_duplicates_times_duplicates():
     # id 5: three times first, once second -> 3 rows; id 7: once x three
     # times -> 3 rows; id 9 only first, id 2 only second -> none
-    rows = match_same_ids(np.array([5, 7, 5, 5, 9]), np.array([7, 5, 7, 7,
-                                                                2]))
+    rows = match_same_ids(np.array([5, 7, 5, 5, 9]), np.array([7, 5, 7, 7, 2]))
     assert rows.dtype == np.int64 and rows.shape == (6, 2)
     assert rows.tolist() == [[0, 1], [1, 0], [1, 2], [1, 3], [2, 1], [3, 1]]
     assert match_same_ids(np.array([1]), np.array([2])).shape == (0, 2)

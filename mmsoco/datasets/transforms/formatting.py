@@ -23,8 +23,8 @@ def image_to_tensor(img: np.ndarray) -> torch.Tensor:
 
 
 def _as_tensor(array, dtype, shape) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array,
-                                                 dtype=dtype).reshape(shape))
+    return torch.from_numpy(
+        np.ascontiguousarray(array, dtype=dtype).reshape(shape))
 
 
 #: results keys PackSoCoInputs needs (MultiViewBoxJitter writes them).
@@ -73,8 +73,7 @@ class PackSoCoInputs(BaseTransform):
             _as_tensor(m, np.int64, (-1, 2)) for m in results['pair_matches']
         ]
         sample.cutout_squares = [
-            _as_tensor(s, np.int64, (-1, 4))
-            for s in results['cutout_squares']
+            _as_tensor(s, np.int64, (-1, 4)) for s in results['cutout_squares']
         ]
         metainfo = {k: results[k] for k in self.meta_keys if k in results}
         metainfo.update(

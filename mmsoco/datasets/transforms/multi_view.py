@@ -19,21 +19,19 @@ from typing import List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-from PIL import Image
 
+from mmsoco.datasets.transforms.view_pixels import RESIZERS, render_views
 from mmsoco.registry import TRANSFORMS
 from mmsoco.structures.boxes import (box_area, box_pixel_span, clip_to_window,
                                      cutout_square, flip_horizontal,
-                                     jitter_boxes, map_to_view,
-                                     match_same_ids, overlaps_window,
-                                     pad_indices_from_common,
+                                     jitter_boxes, map_to_view, match_same_ids,
+                                     overlaps_window, pad_indices_from_common,
                                      random_resized_crop_window, resize_boxes)
 
 #: Proposal id of the whole-view box used when a pair has no common proposal.
 WHOLE_VIEW_ID = -1
 
 VIEW_KINDS = ('whole', 'crop', 'resize_of')
-RESIZERS = ('pil_bilinear', 'cv2_linear')
 
 
 def _size_wh(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -83,66 +81,6 @@ def draw_cutout_squares(boxes: np.ndarray, image_wh: Tuple[int, int],
                   np.random.randint(y_first, y_last + 1))
         squares.append(cutout_square(box, side, centre, image_wh))
     return np.array(squares, dtype=np.int64).reshape(-1, 4)
-
-
-def resize_image(img: np.ndarray,
-                 size_wh: Tuple[int, int],
-                 resizer: str = 'pil_bilinear') -> np.ndarray:
-    """Bilinear resize of an HxWxC uint8 image to ``size_wh`` = (w, h).
-
-    ``'pil_bilinear'`` is Pillow's antialiased bilinear filter, the one the
-    reference's torchvision transforms apply to PIL images; ``'cv2_linear'``
-    is OpenCV's INTER_LINEAR (no antialiasing: it drops detail when
-    shrinking by more than 2x, a few grey levels off PIL on photographs).
-    Channels are filtered independently, so BGR order is fine.
-    """
-    if img.shape[1] == size_wh[0] and img.shape[0] == size_wh[1]:
-        return np.ascontiguousarray(img)
-    if resizer == 'cv2_linear':
-        return cv2.resize(img, size_wh, interpolation=cv2.INTER_LINEAR)
-    pil = Image.fromarray(np.ascontiguousarray(img))
-    return np.array(pil.resize(size_wh, Image.BILINEAR))
-
-
-def crop_and_resize(img: np.ndarray,
-                    window: Sequence[int],
-                    size_wh: Tuple[int, int],
-                    resizer: str = 'pil_bilinear') -> np.ndarray:
-    """Crop an integer window, then resize only the crop (torchvision's
-    ``resized_crop``: pixels outside the window never enter the filter)."""
-    x1, y1, x2, y2 = (int(v) for v in window)
-    return resize_image(img[y1:y2, x1:x2], size_wh, resizer)
-
-
-def render_views(img: np.ndarray, windows: Sequence, views: Sequence[dict],
-                 resizer: str = 'pil_bilinear') -> List[np.ndarray]:
-    """The pixels of every view before its flip: a crop-and-resize of its
-    window, or (``resize_of``) its source view resized.
-
-    With PIL the image is wrapped once and each window cropped by PIL (one
-    copy less per view than going through numpy); same pixels as
-    :func:`crop_and_resize`.
-    """
-    if resizer != 'pil_bilinear':
-        out = []
-        for window, view in zip(windows, views):
-            if view['kind'] == 'resize_of':
-                out.append(resize_image(out[view['source']], view['size'],
-                                        resizer))
-            else:
-                out.append(crop_and_resize(img, window, view['size'], resizer))
-        return out
-    source = Image.fromarray(np.ascontiguousarray(img))
-    pils = []
-    for window, view in zip(windows, views):
-        if view['kind'] == 'resize_of':
-            pil = pils[view['source']]
-        else:
-            pil = source.crop(tuple(int(c) for c in window))
-        if pil.size != tuple(view['size']):
-            pil = pil.resize(view['size'], Image.BILINEAR)
-        pils.append(pil)
-    return [np.array(pil) for pil in pils]
 
 
 @TRANSFORMS.register_module()
@@ -229,8 +167,8 @@ class MultiViewBoxJitter(BaseTransform):
             self._check_view(i, dict(v)) for i, v in enumerate(views)
         ]
         for i, view in enumerate(self.views):
-            if view['kind'] == 'resize_of' and self.views[view['source']][
-                    'kind'] == 'resize_of':
+            if view['kind'] == 'resize_of' and self.views[
+                    view['source']]['kind'] == 'resize_of':
                 raise ValueError(f'view {i}: the source of a resize_of view '
                                  'must be a whole or crop view')
         self.view_pairs = [tuple(int(i) for i in p) for p in view_pairs]
@@ -357,8 +295,9 @@ class MultiViewBoxJitter(BaseTransform):
             per_view.append((clipped[keep], ids[keep]))
         common = np.intersect1d(per_view[0][1], per_view[1][1])
         if len(common) == 0:
-            return [(np.tile(np.asarray(windows[v], np.float32), (k, 1)),
-                     np.full(k, WHOLE_VIEW_ID, dtype=np.int64)) for v in pair]
+            whole_ids = np.full(k, WHOLE_VIEW_ID, dtype=np.int64)
+            return [(np.tile(np.asarray(windows[v], np.float32),
+                             (k, 1)), whole_ids.copy()) for v in pair]
         sets = []
         for view_boxes, view_ids in per_view:
             rows = pad_indices_from_common(view_ids, common, k,
@@ -405,8 +344,7 @@ class MultiViewBoxJitter(BaseTransform):
                 src_size = self.views[self.view_pairs[source][1]]['size']
                 pair_bboxes.append([
                     first.copy(),
-                    resize_boxes(second, src_size,
-                                 self.views[pair[1]]['size'])
+                    resize_boxes(second, src_size, self.views[pair[1]]['size'])
                 ])
                 pair_ids.append([ids.copy() for ids in pair_ids[source]])
                 continue
@@ -421,10 +359,10 @@ class MultiViewBoxJitter(BaseTransform):
         pixels = render_views(img, windows, self.views, self.resizer)
         views = []
         for v, view in enumerate(self.views):
-            window = windows[v if view['kind'] != 'resize_of' else
-                             view['source']]
+            source = view['source'] if view['kind'] == 'resize_of' else v
             views.append(
-                dict(img=pixels[v], crop=tuple(int(c) for c in window)))
+                dict(img=pixels[v],
+                     crop=tuple(int(c) for c in windows[source])))
         for v, view in enumerate(views):
             view['flip'] = bool(np.random.uniform() < self.flip_prob)
             if view['flip']:

@@ -80,8 +80,8 @@ def check_layout(inputs: Sequence, data_samples: Sequence) -> None:
                              f'{batch_size} data samples: {hint}')
         for b, data_sample in enumerate(data_samples):
             shapes = data_sample.get('view_shapes')
-            if shapes is not None and tuple(
-                    per_view[b].shape[-2:]) != tuple(shapes[v]):
+            if shapes is not None and tuple(per_view[b].shape[-2:]) != tuple(
+                    shapes[v]):
                 raise ValueError(
                     f'view {v} of sample {b} is '
                     f'{tuple(per_view[b].shape[-2:])}, its data sample says '
@@ -146,8 +146,7 @@ class SoCoDataPreprocessor(BaseDataPreprocessor):
             if self.bgr_to_rgb:
                 batch = batch.flip(1)
             batch = (batch.float() - self.mean) / self.std
-            if data_samples is not None and 'cutout_squares' in data_samples[
-                    0]:
+            if data_samples is not None and 'cutout_squares' in data_samples[0]:
                 # squares are a few ints per box: read them on the host
                 blank_squares(batch,
                               [s.cutout_squares[v] for s in data_samples])

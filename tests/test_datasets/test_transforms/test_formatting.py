@@ -52,9 +52,8 @@ def test_pack_contract():
         rows = sample.pair_matches[p]
         assert rows.dtype == torch.int64 and rows.shape[1] == 2
         np.testing.assert_array_equal(rows.numpy(), results['pair_matches'][p])
-    assert [tuple(s.shape) for s in sample.cutout_squares] == [(0, 4)] * 2 + [
-        (len(results['cutout_squares'][2]), 4)
-    ]
+    assert [tuple(s.shape) for s in sample.cutout_squares
+            ] == [(0, 4)] * 2 + [(len(results['cutout_squares'][2]), 4)]
     assert all(s.dtype == torch.int64 for s in sample.cutout_squares)
     np.testing.assert_array_equal(sample.cutout_squares[2].numpy(),
                                   results['cutout_squares'][2])

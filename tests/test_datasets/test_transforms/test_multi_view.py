@@ -165,8 +165,8 @@ def test_pair_sets_k_and_every_same_id_match(num_boxes):
                                        results['pair_proposal_ids'],
                                        results['pair_matches']):
             for boxes, ids in zip(sets, id_sets):
-                assert boxes.dtype == np.float32 and boxes.shape == (
-                    num_boxes, 4)
+                assert boxes.dtype == np.float32 and boxes.shape == (num_boxes,
+                                                                     4)
                 assert ids.dtype == np.int64 and ids.shape == (num_boxes, )
             assert rows.dtype == np.int64
             assert rows.tolist() == _slow_matches(*id_sets)
@@ -182,10 +182,10 @@ def test_pair_sets_k_and_every_same_id_match(num_boxes):
         np.testing.assert_array_equal(first_14, first_12)
         np.testing.assert_array_equal(results['pair_matches'][2],
                                       results['pair_matches'][0])
-        np.testing.assert_allclose(
-            _unflip(second_14, 112, views[3]['flip']),
-            _unflip(second_12, 224, views[1]['flip']) * 0.5,
-            atol=1e-4)
+        np.testing.assert_allclose(_unflip(second_14, 112, views[3]['flip']),
+                                   _unflip(second_12, 224, views[1]['flip']) *
+                                   0.5,
+                                   atol=1e-4)
         assert views[3]['img'].shape == (112, 112, 3)
         assert views[3]['crop'] == views[1]['crop']
 
@@ -212,19 +212,18 @@ def test_v4_is_v2_before_its_flip_with_its_own_flip():
 
 
 def test_every_same_id_pair_is_a_match_hand_worked():
-    transform = MultiViewBoxJitter(views=[
-        dict(kind='whole', size=64),
-        dict(kind='whole', size=32)
-    ],
-                                   view_pairs=[(0, 1)],
-                                   jitter_views=())
+    transform = MultiViewBoxJitter(
+        views=[dict(kind='whole', size=64),
+               dict(kind='whole', size=32)],
+        view_pairs=[(0, 1)],
+        jitter_views=())
     img = np.zeros((100, 100, 3), np.uint8)
     # One proposal inside two whole views, K = 4: each view's set is four
     # copies of it, so 4 x 4 = 16 matches.
     np.random.seed(0)
     rows = transform(_results(img, [[10, 20, 50, 60]]))['pair_matches'][0]
     assert sorted(map(tuple, rows.tolist())) == [(i, j) for i in range(4)
-                                                  for j in range(4)]
+                                                 for j in range(4)]
     # Three proposals, K = 4: each view duplicates one of them on its own
     # draw: 2 x 2 + 1 + 1 = 6 matches when both duplicate the same proposal,
     # 2 + 2 + 1 = 5 when not; both outcomes occur.
@@ -246,12 +245,11 @@ def test_padding_only_from_common_ids_each_view_on_its_own():
     misses V2; B and C are in both (C clipped to x >= 50 in V2). V1 holds
     A, B, C and one pad from {B, C}; V2 holds B, C and two pads from
     {B, C}; A is never padded and never matched."""
-    transform = MultiViewBoxJitter(views=[
-        dict(kind='whole', size=100),
-        dict(kind='crop', size=50)
-    ],
-                                   view_pairs=[(0, 1)],
-                                   jitter_views=())
+    transform = MultiViewBoxJitter(
+        views=[dict(kind='whole', size=100),
+               dict(kind='crop', size=50)],
+        view_pairs=[(0, 1)],
+        jitter_views=())
     windows = [(0, 0, 100, 100), (50, 0, 100, 100)]
     boxes = np.array([[0, 0, 40, 40], [60, 0, 90, 40], [40, 10, 70, 50]],
                      np.float32)
@@ -301,8 +299,7 @@ def test_whole_view_fallback_is_padded_to_k(proposals):
     transform = MultiViewBoxJitter(views=FPN_VIEWS)
     transform._draw_window = _scripted_drawer([(50, 50, 100, 100)] * 10)
     np.random.seed(4)
-    results = transform(_results(np.zeros((100, 100, 3), np.uint8),
-                                 proposals))
+    results = transform(_results(np.zeros((100, 100, 3), np.uint8), proposals))
     sizes = [224, 224, 112]
     for (a, b), sets, id_sets, rows in zip(results['view_pairs'],
                                            results['pair_bboxes'],
@@ -310,8 +307,7 @@ def test_whole_view_fallback_is_padded_to_k(proposals):
                                            results['pair_matches']):
         for v, boxes, ids in zip((a, b), sets, id_sets):
             assert ids.tolist() == [-1] * 4
-            np.testing.assert_allclose(boxes,
-                                       [[0, 0, sizes[v], sizes[v]]] * 4,
+            np.testing.assert_allclose(boxes, [[0, 0, sizes[v], sizes[v]]] * 4,
                                        atol=1e-4)
         assert len(rows) == 16  # every copy matches every copy
     assert len(results['views'][0]['bboxes']) == 8
@@ -348,8 +344,8 @@ def test_joint_redraw(windows, draws, used):
 def test_redraw_bound_halves_from_half_k():
     """Two candidates per pair: enough for K = 4 (bound 2) at once; one
     candidate: the first draw fails (1 < 2), the second passes (1 >= 1)."""
-    for proposals, draws in (([[0, 0, 30, 30], [5, 5, 20, 20]], 1),
-                             ([[0, 0, 30, 30]], 2)):
+    for proposals, draws in (([[0, 0, 30, 30],
+                               [5, 5, 20, 20]], 1), ([[0, 0, 30, 30]], 2)):
         transform = MultiViewBoxJitter(views=FPN_VIEWS)
         assert transform.least_common == 2
         drawer = _scripted_drawer([(0, 0, 40, 100)] * 10)
@@ -358,6 +354,7 @@ def test_redraw_bound_halves_from_half_k():
         assert len(drawer.log) == 2 * draws
     assert MultiViewBoxJitter(num_boxes=1).least_common == 1
     assert MultiViewBoxJitter(num_boxes=6).least_common == 3
+
 
 def _views_signature(results):
     return [(v['img'].tobytes(), v['bboxes'].tobytes(), v['flip'], v['crop'])
@@ -414,8 +411,6 @@ def test_bad_inputs_are_named():
         MultiViewBoxJitter(views=STAR_VIEWS, view_pairs=[(0, 3)])
 
 
-
-
 def test_cutout_one_draw_per_box_duplicates_included():
     boxes = np.array([[10, 10, 30, 30]] * 3 + [[40, 40, 60, 60]], np.float32)
     np.random.seed(0)
@@ -469,8 +464,8 @@ def test_cutout_squares_follow_the_flipped_boxes():
             view = results['views'][v]
             assert (view['img'] == 200).all()
             assert len(squares[v]) == len(view['bboxes']) == 4
-            for (sx1, sy1, sx2, sy2), (bx1, by1, bx2, by2) in zip(
-                    squares[v], view['bboxes']):
+            for (sx1, sy1, sx2, sy2), (bx1, by1, bx2,
+                                       by2) in zip(squares[v], view['bboxes']):
                 assert min(sx2, bx2) > max(sx1, bx1)
                 assert min(sy2, by2) > max(sy1, by1)
             flipped += view['flip']

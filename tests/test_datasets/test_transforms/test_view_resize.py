@@ -5,7 +5,7 @@ import skimage.data
 from PIL import Image
 
 from mmsoco.datasets.transforms import MultiViewBoxJitter
-from mmsoco.datasets.transforms.multi_view import crop_and_resize
+from mmsoco.datasets.transforms.view_pixels import crop_and_resize
 
 PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket')
 
@@ -16,8 +16,9 @@ def _photo(name):
 
 def _pil(img, window, size):
     """torchvision's resized_crop on a PIL image: crop, then resize."""
-    return np.asarray(Image.fromarray(img).crop(window).resize(
-        size, Image.BILINEAR)).astype(np.float64)
+    return np.asarray(
+        Image.fromarray(img).crop(window).resize(size, Image.BILINEAR)).astype(
+            np.float64)
 
 
 def _windows(img):
