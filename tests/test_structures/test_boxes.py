@@ -189,3 +189,21 @@ def test_box_pixel_span():
     assert box_pixel_span(10, 30) == (10, 29)
     assert box_pixel_span(10.4, 29.2) == (10, 29)
     assert box_pixel_span(3.0, 3.5) == (3, 3)
+
+
+def test_jitter_is_the_references_inclusive_formula():
+    """The reference jitters inclusive boxes (w = x2 - x1 + 1, x2' = x1' +
+    w' - 1); written on the same pixels in our exclusive convention
+    (x2 = x2_inclusive + 1) it is the same box."""
+    rng = np.random.default_rng(0)
+    x1, y1 = rng.integers(0, 100, 50), rng.integers(0, 100, 50)
+    x2i, y2i = x1 + rng.integers(0, 80, 50), y1 + rng.integers(0, 80, 50)
+    u = rng.uniform(-0.1, 0.1, (50, 4))
+    w, h = x2i - x1 + 1, y2i - y1 + 1
+    nx1, ny1 = x1 + u[:, 0] * w, y1 + u[:, 1] * h
+    ref_incl = np.stack(
+        [nx1, ny1, nx1 + w * (1 + u[:, 2]) - 1, ny1 + h * (1 + u[:, 3]) - 1],
+        1)
+    ours = jitter_boxes(np.stack([x1, y1, x2i + 1, y2i + 1], 1).astype(float),
+                        u)
+    np.testing.assert_allclose(ours, ref_incl + [0, 0, 1, 1], atol=1e-9)
