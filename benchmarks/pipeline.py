@@ -1,13 +1,16 @@
 """Data-pipeline throughput of one worker process (spec section 2's views).
 
-    python benchmarks/pipeline.py [--num-images 200] [--runs 5]
+    python benchmarks/pipeline.py [--num-images 200] [--runs 5] \
+        [--resizer pil_bilinear|cv2_linear]
 
 Generates ImageNet-like 500x375 textured JPEGs and a proposal store for them
 (~60 boxes per image, ``mmsoco.proposals.write_store``; an in-memory dict if
 the store is unavailable, and the table says so), then times, in this one
 process with cv2 and torch single-threaded:
 
-- the floor: decode + one resize to 224x224 of the same images;
+- the floor: decode + one resize to 224x224 of the same images, with the
+  pipeline's resizer (``MultiViewBoxJitter.resizer``, PIL bilinear in the
+  recipes);
 - SoCo R50-FPN's pipeline (decode, proposals from the store, views V1 224 /
   V2 224 / V3 112, photometric, pack), per stage;
 - SoCo*'s (V1 224 / V2 224 / V3 192 / V4 112).
@@ -34,6 +37,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
+from mmsoco.datasets.transforms.view_pixels import resize_image  # noqa: E402
 from mmsoco.registry import TRANSFORMS  # noqa: E402
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', 'configs', '_base_',
@@ -108,12 +112,15 @@ def proposal_step(folder, names, boxes):
         return DictProposals(by_path), 'in-memory dict (store unavailable)'
 
 
-def stages_of(config_name: str, proposals):
-    """(stage name, [callables]) of a data config's train pipeline."""
+def stages_of(config_name: str, proposals, resizer=None):
+    """(stage name, [callables]) of a data config's train pipeline (with its
+    views' ``resizer`` replaced when given)."""
     cfg = Config.fromfile(osp.join(CONFIGS, config_name))
     steps = cfg.train_dataloader.dataset.pipeline
     by_type = {}
     for step in steps:
+        if step['type'] == 'MultiViewBoxJitter' and resizer:
+            step = dict(step, resizer=resizer)
         by_type.setdefault(step['type'], []).append(step)
     build = TRANSFORMS.build
     return [
@@ -141,12 +148,13 @@ def time_pipeline(paths, stages, clock=time.process_time):
     return totals
 
 
-def time_floor(paths, load, clock=time.process_time):
-    """Seconds for decode + one bilinear resize to 224 of every image."""
+def time_floor(paths, load, resizer, clock=time.process_time):
+    """Seconds for decode + one resize to 224 of every image, with the
+    pipeline's own resizer."""
     start = clock()
     for path in paths:
         img = load(dict(img_path=path))['img']
-        cv2.resize(img, (224, 224), interpolation=cv2.INTER_LINEAR)
+        resize_image(img, (224, 224), resizer)
     return clock() - start
 
 
@@ -155,6 +163,10 @@ def main(argv=None):
     parser.add_argument('--num-images', type=int, default=200)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--clock', choices=sorted(CLOCKS), default='cpu')
+    parser.add_argument('--resizer',
+                        choices=('pil_bilinear', 'cv2_linear'),
+                        default=None,
+                        help="the views' resizer (default: the configs')")
     args = parser.parse_args(argv)
     clock = CLOCKS[args.clock]
     cv2.setNumThreads(1)
@@ -169,22 +181,25 @@ def main(argv=None):
         paths = [osp.join(folder, n) for n in names]
         variants = [('SoCo R50-FPN (224/224/112)', 'soco_fpn_imagenet.py'),
                     ('SoCo* (224/224/192 + V4 112)', 'soco_star_imagenet.py')]
-        built = [(label, stages_of(cfg, proposals)) for label, cfg in variants]
+        built = [(label, stages_of(cfg, proposals, args.resizer))
+                 for label, cfg in variants]
         load = built[0][1][0][1][0]
+        resizer = built[0][1][2][1][0].resizer
         time_pipeline(paths[:10], built[0][1])  # warm-up: store pages, LUTs
         floor_runs, runs = [], {label: [] for label, _ in built}
         for _ in range(args.runs):
-            floor_runs.append(time_floor(paths, load, clock))
+            floor_runs.append(time_floor(paths, load, resizer, clock))
             for label, stages in built:
                 runs[label].append(time_pipeline(paths, stages, clock))
     n = len(paths)
     floor = statistics.median(floor_runs)
     print(f'{n} images 500x375 JPEG, {args.runs} runs, median, {args.clock} '
-          f'time; one process, cv2/torch 1 thread; proposals: {source}\n')
+          f'time; one process, cv2/torch 1 thread; proposals: {source}; '
+          f'resizer: {resizer}\n')
     print('| pipeline | samples/s | ms/sample | vs floor (time ratio) |'
           ' decode | proposals | views | photometric | pack |')
     print('|---|---|---|---|---|---|---|---|---|')
-    print(f'| floor: decode + resize 224 | {n / floor:.0f} | '
+    print(f'| floor: decode + resize 224 ({resizer}) | {n / floor:.0f} | '
           f'{1e3 * floor / n:.2f} | 1.00x | | | | | |')
     for label, stage_runs in runs.items():
         total = statistics.median(sum(r.values()) for r in stage_runs)

@@ -87,14 +87,19 @@ RULES: Dict[str, Rule] = {
     'ratio3size0308': all_of(min_side_rule(32), aspect_ratio_rule(3),
                              relative_size_rule(0.3, 0.8)),
     'ratio3': aspect_ratio_rule(3),
+    # The reference's ``filter_ratio(r=3)``: the size floor is part of it.
+    'min_side32_ratio3': all_of(min_side_rule(32), aspect_ratio_rule(3)),
     'min_side32': min_side_rule(32),
 }
 
 #: Fallbacks tried, in order, when a rule leaves an image without boxes
-#: (the reference's ``ratio3size0308post``): (fallback level, rule name).
-#: If all of them leave nothing, the whole image is the single proposal.
+#: (the reference's ``ratio3size0308post``: its ``filter_ratio(r=3)``, which
+#: keeps w >= 32 and h >= 32 and 1/3 <= w/h <= 3, then ``filter_none``,
+#: w >= 32 and h >= 32): (fallback level, rule name). If all of them leave
+#: nothing, the whole image is the single proposal.
 FALLBACK_CHAINS: Dict[str, Sequence[Tuple[str, str]]] = {
-    'ratio3size0308': (('ratio', 'ratio3'), ('min_size', 'min_side32')),
+    'ratio3size0308': (('ratio', 'min_side32_ratio3'), ('min_size',
+                                                         'min_side32')),
 }
 
 

@@ -241,3 +241,71 @@ def map_roi_levels_mmdet(boxes: ArrayLike,
     with np.errstate(divide='ignore'):
         levels = np.floor(np.log2(scale / finest_scale + 1e-6))
     return np.clip(levels, 0, num_levels - 1).astype(np.int64)
+
+
+def match_same_ids(ids_first: np.ndarray,
+                   ids_second: np.ndarray) -> np.ndarray:
+    """Every (i, j) with ``ids_first[i] == ids_second[j]`` -> (M, 2) int64.
+
+    Rows in row-major order of the (len(first), len(second)) equality
+    matrix (the reference's correspondence matrix, listed): an id present
+    ``m`` times in the first set and ``n`` times in the second gives
+    ``m * n`` rows.
+    """
+    ids_first = np.asarray(ids_first).reshape(-1)
+    ids_second = np.asarray(ids_second).reshape(-1)
+    rows, cols = np.nonzero(ids_first[:, None] == ids_second[None, :])
+    return np.stack([rows, cols], axis=1).astype(np.int64)
+
+
+def pad_indices_from_common(ids: np.ndarray, common_ids: np.ndarray,
+                            num_boxes: int, choice) -> np.ndarray:
+    """Indices that pad one view's box set to ``num_boxes`` rows.
+
+    The set's own boxes come first, in order; the missing rows are drawn
+    with replacement among the set's boxes whose id is in ``common_ids``
+    (the ids both views of the pair hold). A set already ``num_boxes`` long
+    or longer is returned as it is.
+
+    Args:
+        ids: (N,) proposal ids of the set.
+        common_ids: ids present in both views of the pair (non-empty
+            whenever padding is needed).
+        choice: ``np.random.choice``'s signature (the random source).
+    """
+    own = np.arange(len(ids), dtype=np.int64)
+    missing = num_boxes - len(ids)
+    if missing <= 0:
+        return own
+    pool = np.flatnonzero(np.isin(ids, common_ids))
+    if len(pool) == 0:
+        raise ValueError('cannot pad a box set without a common proposal')
+    return np.concatenate([own, pool[choice(len(pool), missing)]])
+
+
+def cutout_square(box: Sequence[float], side: int, centre: Tuple[int, int],
+                  image_wh: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """The pixel square SoCo's cutout blanks for one box (spec 2).
+
+    The square is centred on pixel ``centre`` = (cx, cy) and spans pixels
+    ``c - side // 2`` to ``c + side // 2`` inclusive (``2 * (side // 2) + 1``
+    pixels, as the reference), clipped to the image only: it may spill out
+    of ``box`` (which only gave the centre and the side).
+
+    Returns:
+        (x1, y1, x2, y2) int pixels, end exclusive; empty if it misses the
+        image.
+    """
+    half = int(side) // 2
+    width, height = image_wh
+    cx, cy = int(centre[0]), int(centre[1])
+    x1, y1 = max(cx - half, 0), max(cy - half, 0)
+    x2, y2 = min(cx + half + 1, width), min(cy + half + 1, height)
+    return x1, y1, max(x2, x1), max(y2, y1)
+
+
+def box_pixel_span(low: float, high: float) -> Tuple[int, int]:
+    """First and last pixel index (inclusive) a [low, high) extent covers."""
+    first = int(math.floor(low))
+    last = max(first, int(math.ceil(high)) - 1)
+    return first, last

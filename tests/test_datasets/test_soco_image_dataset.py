@@ -184,11 +184,13 @@ def test_demo_pipeline_end_to_end(demo_data_root, tmp_path):
                                                        (2, 3, 64, 64)]
     for sample in out['data_samples']:
         assert sample.view_pairs == [(0, 1), (0, 2)]
-        for boxes, ids in zip(sample.bboxes, sample.proposal_ids):
-            assert boxes.dtype == torch.float32 and len(boxes) == len(ids)
-        for (a, b), rows in zip(sample.view_pairs, sample.pair_matches):
-            assert torch.equal(sample.proposal_ids[a][rows[:, 0]],
-                               sample.proposal_ids[b][rows[:, 1]])
+        for sets, id_sets, rows in zip(sample.pair_bboxes,
+                                       sample.pair_proposal_ids,
+                                       sample.pair_matches):
+            for boxes, ids in zip(sets, id_sets):
+                assert boxes.dtype == torch.float32 and boxes.shape == (4, 4)
+                assert len(ids) == 4
+            assert torch.equal(id_sets[0][rows[:, 0]], id_sets[1][rows[:, 1]])
 
 
 def test_images_missing_from_the_proposal_store_are_refused_at_start(

@@ -67,7 +67,8 @@ def test_reference_wh():
 def test_fallback_chain_levels():
     size = (400, 400)
     good = _box(0, 0, 200, 200)
-    small_square = _box(0, 0, 20, 20)        # ratio ok, too small
+    small_square = _box(0, 0, 40, 40)        # ratio ok, sides >= 32, 0.1 < 0.3
+    tiny_square = _box(0, 0, 20, 20)         # ratio ok, sides < 32
     big_thin = _box(0, 0, 390, 40)            # ratio 9.75, sides >= 32
     tiny_thin = _box(0, 0, 30, 2)             # fails everything
 
@@ -76,10 +77,16 @@ def test_fallback_chain_levels():
 
     kept, level = run(good, small_square, big_thin)
     assert level == 'none' and kept.tolist() == [good]
-    kept, level = run(small_square, big_thin, tiny_thin)
+    kept, level = run(small_square, tiny_square, big_thin, tiny_thin)
     assert level == 'ratio' and kept.tolist() == [small_square]
+    # step 1 is the reference's filter_ratio: the 20 px square fails its
+    # w >= 32 and h >= 32 (an aspect-ratio-only step 1 would keep it)
+    kept, level = run(tiny_square, big_thin, tiny_thin)
+    assert level == 'min_size' and kept.tolist() == [big_thin]
     kept, level = run(big_thin, tiny_thin)
     assert level == 'min_size' and kept.tolist() == [big_thin]
+    kept, level = run(tiny_square, tiny_thin)
+    assert level == 'whole_image' and kept.tolist() == [[0, 0, 400, 400]]
     kept, level = run(tiny_thin)
     assert level == 'whole_image' and kept.tolist() == [[0, 0, 400, 400]]
     kept, level = filter_with_fallback(np.zeros((0, 4), np.float32), size)
@@ -90,6 +97,20 @@ def test_fallback_chain_levels():
     assert level == 'none' and kept.tolist() == [tiny_thin]
     with pytest.raises(KeyError, match='ratio9'):
         run(good, rule='ratio9')
+
+
+@pytest.mark.parametrize('rect,keep', [
+    ((0, 0, 32, 32), True),     # both sides on the 32 floor
+    ((0, 0, 31, 40), False),    # w = 31
+    ((0, 0, 40, 31), False),    # h = 31
+    ((0, 0, 96, 32), True),     # w / h = 3: on the edge
+    ((0, 0, 97, 32), False),    # w / h = 97 / 32 > 3
+    ((0, 0, 32, 97), False),    # w / h < 1 / 3
+    ((0, 0, 390, 390), True),   # no relative-size bound in this step
+])
+def test_fallback_step1_is_filter_ratio(rect, keep):
+    boxes = np.array([_box(*rect)], np.float32)
+    assert RULES['min_side32_ratio3'](boxes, (400, 400)).tolist() == [keep]
 
 
 def test_dedup_keeps_first_occurrences_in_order():

@@ -2,14 +2,14 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
-from mmsoco.structures.boxes import (assign_boxes_to_levels, box_area, box_iou,
-                                     clip_to_window, flip_horizontal,
-                                     jitter_boxes, map_roi_levels_mmdet,
-                                     map_to_view, overlaps_window,
-                                     random_resized_crop_window, resize_boxes,
-                                     whole_box)
+from mmsoco.structures.boxes import (
+    assign_boxes_to_levels, box_area, box_iou, box_pixel_span, clip_to_window,
+    cutout_square, flip_horizontal, jitter_boxes, map_roi_levels_mmdet,
+    map_to_view, match_same_ids, overlaps_window, pad_indices_from_common,
+    random_resized_crop_window, resize_boxes, whole_box)
 
 
 def test_area_and_iou_hand_worked():
@@ -138,3 +138,72 @@ def test_mmdet_levels_match_mmdet():
     expected = extractor.map_roi_levels(rois, 4)
     assert torch.equal(map_roi_levels_mmdet(boxes), expected)
     assert map_roi_levels_mmdet(boxes.numpy()).tolist() == expected.tolist()
+
+
+def test_match_same_ids_lists_duplicates_times_duplicates():
+    # id 5: three times first, once second -> 3 rows; id 7: once x three
+    # times -> 3 rows; id 9 only first, id 2 only second -> none
+    rows = match_same_ids(np.array([5, 7, 5, 5, 9]), np.array([7, 5, 7, 7, 2]))
+    assert rows.dtype == np.int64 and rows.shape == (6, 2)
+    assert rows.tolist() == [[0, 1], [1, 0], [1, 2], [1, 3], [2, 1], [3, 1]]
+    assert match_same_ids(np.array([1]), np.array([2])).shape == (0, 2)
+
+
+def test_pad_indices_from_common_ids_only():
+    calls = []
+
+    def choice(n, size):  # a fixed "random" draw: the last candidates
+        calls.append((n, size))
+        return np.arange(size) % n + (n - min(n, size))
+
+    ids = np.array([4, 6, 8])
+    rows = pad_indices_from_common(ids, np.array([6, 8]), 6, choice)
+    # own rows 0, 1, 2, then 3 pads drawn among rows 1 and 2 (ids 6, 8)
+    assert calls == [(2, 3)]
+    assert rows[:3].tolist() == [0, 1, 2]
+    assert set(rows[3:].tolist()) <= {1, 2} and len(rows) == 6
+    assert pad_indices_from_common(ids, np.array([6]), 3,
+                                   choice).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match='common'):
+        pad_indices_from_common(ids, np.array([1]), 5, choice)
+
+
+@pytest.mark.parametrize(
+    'box,side,centre,image_wh,square',
+    [
+        # half = 2: pixels 10..14 and 18..22
+        ((10, 10, 30, 30), 5, (12, 20), (64, 64), (10, 18, 15, 23)),
+        # even side 4: 2 * 2 + 1 = 5 pixels, as the reference
+        ((10, 10, 30, 30), 4, (20, 20), (64, 64), (18, 18, 23, 23)),
+        # spills out of the box (left and top of x1 = y1 = 10): allowed
+        ((10, 10, 20, 20), 7, (10, 10), (64, 64), (7, 7, 14, 14)),
+        # clipped to the image only: 58..66 -> 58..63, 42..50 -> 42..47
+        ((50, 40, 64, 48), 9, (62, 46), (64, 48), (58, 42, 64, 48)),
+        ((0, 0, 5, 5), 9, (1, 1), (64, 64), (0, 0, 6, 6)),
+    ])
+def test_cutout_square_hand_worked(box, side, centre, image_wh, square):
+    assert cutout_square(box, side, centre, image_wh) == square
+
+
+def test_box_pixel_span():
+    assert box_pixel_span(10, 30) == (10, 29)
+    assert box_pixel_span(10.4, 29.2) == (10, 29)
+    assert box_pixel_span(3.0, 3.5) == (3, 3)
+
+
+def test_jitter_is_the_references_inclusive_formula():
+    """The reference jitters inclusive boxes (w = x2 - x1 + 1, x2' = x1' +
+    w' - 1); written on the same pixels in our exclusive convention
+    (x2 = x2_inclusive + 1) it is the same box."""
+    rng = np.random.default_rng(0)
+    x1, y1 = rng.integers(0, 100, 50), rng.integers(0, 100, 50)
+    x2i, y2i = x1 + rng.integers(0, 80, 50), y1 + rng.integers(0, 80, 50)
+    u = rng.uniform(-0.1, 0.1, (50, 4))
+    w, h = x2i - x1 + 1, y2i - y1 + 1
+    nx1, ny1 = x1 + u[:, 0] * w, y1 + u[:, 1] * h
+    ref_incl = np.stack(
+        [nx1, ny1, nx1 + w * (1 + u[:, 2]) - 1, ny1 + h * (1 + u[:, 3]) - 1],
+        1)
+    ours = jitter_boxes(np.stack([x1, y1, x2i + 1, y2i + 1], 1).astype(float),
+                        u)
+    np.testing.assert_allclose(ours, ref_incl + [0, 0, 1, 1], atol=1e-9)

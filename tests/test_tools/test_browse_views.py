@@ -65,3 +65,12 @@ def test_cli_writes_pngs(demo_data_root, tmp_path):
     assert len(pngs) == 2
     img = cv2.imread(str(pngs[0]))
     assert img is not None and img.shape[0] == 224
+
+
+def test_cutout_squares_shown_in_the_mean_colour():
+    tool = _tool()
+    img = np.full((16, 16, 3), 200, np.uint8)
+    shown = tool.show_cutout(img, np.array([[2, 3, 5, 7]]))
+    assert (shown[3:7, 2:5] == (104, 116, 124)).all()
+    assert (shown[:3] == 200).all() and (shown[7:] == 200).all()
+    assert (img == 200).all()  # the view itself is left alone

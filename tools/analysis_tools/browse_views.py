@@ -6,7 +6,8 @@
 
 For each sample, one PNG: the source image with all its proposals (thin gray)
 and the sampled ones, then every view with its boxes; one proposal has one
-colour everywhere (whole-view fallback boxes are white). ``--no-photometric``
+colour everywhere (whole-view fallback boxes are white); cutout squares are
+painted in the ImageNet mean colour (the preprocessor's 0). ``--no-photometric``
 shows the views before colour augmentation. The pipeline runs up to, not
 including, ``PackSoCoInputs``.
 """
@@ -24,6 +25,7 @@ from mmengine.config import Config, DictAction
 PANEL_HEIGHT = 224
 WHOLE_VIEW_COLOUR = (255, 255, 255)
 UNSAMPLED_COLOUR = (128, 128, 128)
+CUTOUT_COLOUR = (104, 116, 124)  # BGR ImageNet mean: 0 once normalised
 
 
 def colour_for_id(proposal_id: int) -> tuple:
@@ -48,6 +50,15 @@ def draw_boxes(img: np.ndarray,
         cv2.rectangle(canvas, (int(round(x1)), int(round(y1))),
                       (int(round(x2)) - 1, int(round(y2)) - 1),
                       colour_for_id(int(pid)), thickness)
+    return canvas
+
+
+def show_cutout(img: np.ndarray, squares) -> np.ndarray:
+    """A copy of a view with its cutout squares in the ImageNet mean colour
+    (what the data preprocessor's 0 after normalisation looks like)."""
+    canvas = np.ascontiguousarray(img).copy()
+    for x1, y1, x2, y2 in np.asarray(squares, dtype=np.int64).reshape(-1, 4):
+        canvas[y1:y2, x1:x2] = CUTOUT_COLOUR
     return canvas
 
 
@@ -80,8 +91,10 @@ def render_views(results: dict, height: int = PANEL_HEIGHT) -> np.ndarray:
         panel = draw_boxes(panel, proposals[chosen], proposal_ids[chosen],
                            scale)
     panels = [panel]
+    squares = results.get('cutout_squares', [()] * len(results['views']))
     for index, view in enumerate(results['views']):
-        img = draw_boxes(view['img'], view['bboxes'], view['proposal_ids'])
+        img = show_cutout(view['img'], squares[index])
+        img = draw_boxes(img, view['bboxes'], view['proposal_ids'])
         label = f"V{index + 1}{' flip' if view['flip'] else ''}"
         cv2.putText(img, label, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
                     (255, 255, 255), 1, cv2.LINE_AA)

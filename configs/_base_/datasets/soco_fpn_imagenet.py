@@ -1,7 +1,8 @@
 # SoCo R50-FPN data (spec section 2) on ImageNet-1K train with the offline
 # proposal store (tools/generate_proposals.py). Views: V1 whole image 224,
 # V2 RandomResizedCrop 224, V3 RandomResizedCrop 112, scale (0.5, 1); pairs
-# (V1, V2), (V1, V3); K = 4 boxes per pair; V1's boxes jittered; no cutout.
+# (V1, V2), (V1, V3); K = 4 boxes per pair; V1's boxes jittered; no cutout;
+# views resized with PIL's antialiased bilinear filter (the reference's).
 # The other SoCo data configs inherit this file and rebuild `train_pipeline`
 # from the named steps below (a list cannot be patched element by element).
 dataset_type = 'SoCoImageDataset'
@@ -32,8 +33,9 @@ views_step = dict(type='MultiViewBoxJitter',
                   jitter_ratio=0.1,
                   flip_prob=0.5,
                   cutout_views=(),
-                  max_redraws=5,
-                  least_common=2)
+                  max_draws=5,  # the reference's max_tries
+                  least_common=None,  # max(num_boxes // 2, 1), as it
+                  resizer='pil_bilinear')
 # BYOL's asymmetric photometric augmentation.
 color_steps = [
     dict(type='ColorJitter',

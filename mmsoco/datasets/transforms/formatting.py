@@ -2,7 +2,8 @@
 
 Turns the views built by ``MultiViewBoxJitter`` into the data contract of
 :class:`~mmsoco.structures.SoCoDataSample`: one uint8 CHW tensor per view and
-the per-view boxes, proposal ids and per-pair matches as tensors.
+each view pair's box sets, their proposal ids and matches and each view's
+cutout squares as tensors.
 """
 import cv2
 import numpy as np
@@ -21,15 +22,29 @@ def image_to_tensor(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.stack(cv2.split(img)))
 
 
+def _as_tensor(array, dtype, shape) -> torch.Tensor:
+    return torch.from_numpy(
+        np.ascontiguousarray(array, dtype=dtype).reshape(shape))
+
+
+#: results keys PackSoCoInputs needs (MultiViewBoxJitter writes them).
+_REQUIRED = ('views', 'view_pairs', 'pair_bboxes', 'pair_proposal_ids',
+             'pair_matches', 'cutout_squares')
+
+
 @TRANSFORMS.register_module()
 class PackSoCoInputs(BaseTransform):
-    """Pack ``results['views']`` into ``dict(inputs, data_samples)``.
+    """Pack SoCo's views and box sets into ``dict(inputs, data_samples)``.
+
+    Paper: https://arxiv.org/abs/2106.02637 (docs/method.md, section 2).
 
     ``inputs`` is a list with one uint8 CHW tensor (BGR) per view;
-    ``data_samples`` a :class:`SoCoDataSample` with fields ``bboxes``,
-    ``proposal_ids`` and ``pair_matches`` and metainfo ``view_pairs`` plus
-    ``meta_keys`` taken from ``results`` and ``view_shapes``, ``flips`` and
-    ``crops`` from the views.
+    ``data_samples`` a :class:`SoCoDataSample` with the data fields
+    ``pair_bboxes`` (per pair two (K, 4) float32), ``pair_proposal_ids``
+    (per pair two (K,) int64), ``pair_matches`` (per pair (M, 2) int64) and
+    ``cutout_squares`` (per view (n, 4) int64), and metainfo ``view_pairs``
+    plus ``meta_keys`` taken from ``results`` and ``view_shapes``, ``flips``
+    and ``crops`` from the views.
 
     Args:
         meta_keys (tuple[str]): keys of ``results`` copied into metainfo
@@ -40,7 +55,7 @@ class PackSoCoInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
-        for key in ('views', 'view_pairs', 'pair_matches'):
+        for key in _REQUIRED:
             if key not in results:
                 raise KeyError(f'PackSoCoInputs needs results[{key!r}] '
                                f'({results.get("img_path", "<image>")}); put '
@@ -48,18 +63,17 @@ class PackSoCoInputs(BaseTransform):
         views = results['views']
         inputs = [image_to_tensor(view['img']) for view in views]
         sample = SoCoDataSample()
-        sample.bboxes = [
-            torch.from_numpy(
-                np.asarray(view['bboxes'], dtype=np.float32).reshape(-1, 4))
-            for view in views
-        ]
-        sample.proposal_ids = [
-            torch.from_numpy(np.asarray(view['proposal_ids'], dtype=np.int64))
-            for view in views
-        ]
+        sample.pair_bboxes = [[
+            _as_tensor(boxes, np.float32, (-1, 4)) for boxes in sets
+        ] for sets in results['pair_bboxes']]
+        sample.pair_proposal_ids = [[
+            _as_tensor(ids, np.int64, (-1, )) for ids in sets
+        ] for sets in results['pair_proposal_ids']]
         sample.pair_matches = [
-            torch.from_numpy(np.asarray(m, dtype=np.int64).reshape(-1, 2))
-            for m in results['pair_matches']
+            _as_tensor(m, np.int64, (-1, 2)) for m in results['pair_matches']
+        ]
+        sample.cutout_squares = [
+            _as_tensor(s, np.int64, (-1, 4)) for s in results['cutout_squares']
         ]
         metainfo = {k: results[k] for k in self.meta_keys if k in results}
         metainfo.update(

@@ -1,25 +1,31 @@
-"""SoCo's views and their object boxes (spec section 2).
+"""SoCo's views and the box sets of each contrasted view pair (spec section 2).
 
 One transform builds every view of an image (whole-image resize, random
-resized crops, and views that are resized copies of another view), picks the
-proposals each contrasted view pair works on, jitters, clips, pads and flips
-their boxes, and optionally cuts out part of each box. The geometry itself
-lives in :mod:`mmsoco.structures.boxes`; this module only decides what to draw.
+resized crops, and views that are resized copies of another view), draws the
+crop windows until every pair has enough proposals in common, and gives each
+pair its two box sets: the proposals sampled for the pair, jittered (the
+views in ``jitter_views``), clipped to each view, padded to K from the ids
+both views hold, mapped to view pixels and flipped. It lists every same-id
+(positive) pair of boxes and draws the cutout squares the data preprocessor
+blanks. The geometry lives in :mod:`mmsoco.structures.boxes`; this module
+only decides what to draw.
 
 Randomness comes from ``np.random`` (the global generator), which mmengine's
 ``worker_init_fn`` seeds per worker with ``seed + worker_id + rank``: the same
 seed gives the same views and every worker draws its own stream.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from mmsoco.datasets.transforms.view_pixels import RESIZERS, render_views
 from mmsoco.registry import TRANSFORMS
-from mmsoco.structures.boxes import (clip_to_window, flip_horizontal,
-                                     jitter_boxes, map_to_view,
-                                     overlaps_window,
+from mmsoco.structures.boxes import (box_area, box_pixel_span, clip_to_window,
+                                     cutout_square, flip_horizontal,
+                                     jitter_boxes, map_to_view, match_same_ids,
+                                     overlaps_window, pad_indices_from_common,
                                      random_resized_crop_window, resize_boxes)
 
 #: Proposal id of the whole-view box used when a pair has no common proposal.
@@ -51,92 +57,92 @@ def draw_jitter_offsets(num_boxes: int, prob: float,
     return offsets
 
 
-def cutout_boxes(img: np.ndarray, boxes: np.ndarray, prob: float,
-                 area_ratio: Tuple[float, float]) -> np.ndarray:
-    """Zero, with probability ``prob`` per box, a square of
-    ``U(area_ratio)`` x the box's area centred at a uniform point inside it.
+def draw_cutout_squares(boxes: np.ndarray, image_wh: Tuple[int, int],
+                        prob: float, area_ratio: Tuple[float,
+                                                       float]) -> np.ndarray:
+    """SoCo's cutout draws for a view's boxes -> (n, 4) int64 squares.
 
-    The square is clipped to the box. The centre is drawn as a float and the
-    square rounded to whole pixels, so float boxes are fine (the reference
-    passed them to ``randint`` and crashed).
-    Works in place on ``img`` and returns it.
+    One draw per box, duplicates included: with probability ``prob``, a
+    square of side ``round(sqrt(U(area_ratio) * box area))`` centred on a
+    uniform pixel of the box (:func:`~mmsoco.structures.boxes.cutout_square`,
+    clipped to the image only). The centre is an integer pixel drawn from
+    the pixels the box covers, so float boxes are fine (the reference passed
+    float corners to ``randint``, which refuses them).
     """
-    height, width = img.shape[:2]
-    for x1, y1, x2, y2 in np.unique(boxes, axis=0):
+    squares = []
+    areas = box_area(np.asarray(boxes, dtype=np.float64))
+    for box, area in zip(boxes, areas):
         if np.random.uniform() >= prob:
             continue
-        side = np.sqrt(np.random.uniform(*area_ratio) * (x2 - x1) * (y2 - y1))
-        cx = np.random.uniform(x1, x2)
-        cy = np.random.uniform(y1, y2)
-        # Clipped to the box: the cutout occludes part of the object, not
-        # its surroundings (which other boxes may be using).
-        left = int(np.clip(np.round(cx - side / 2), max(x1, 0), width))
-        right = int(np.clip(np.round(cx + side / 2), 0, min(x2, width)))
-        top = int(np.clip(np.round(cy - side / 2), max(y1, 0), height))
-        bottom = int(np.clip(np.round(cy + side / 2), 0, min(y2, height)))
-        img[top:bottom, left:right] = 0
-    return img
-
-
-def crop_and_resize(img: np.ndarray, window: Sequence[int],
-                    size_wh: Tuple[int, int]) -> np.ndarray:
-    """Crop an integer window, then bilinear-resize only the crop."""
-    x1, y1, x2, y2 = (int(v) for v in window)
-    crop = img[y1:y2, x1:x2]
-    if crop.shape[1] == size_wh[0] and crop.shape[0] == size_wh[1]:
-        return np.ascontiguousarray(crop)
-    return cv2.resize(crop, size_wh, interpolation=cv2.INTER_LINEAR)
+        side = int(round(np.sqrt(np.random.uniform(*area_ratio) * area)))
+        x_first, x_last = box_pixel_span(box[0], box[2])
+        y_first, y_last = box_pixel_span(box[1], box[3])
+        centre = (np.random.randint(x_first, x_last + 1),
+                  np.random.randint(y_first, y_last + 1))
+        squares.append(cutout_square(box, side, centre, image_wh))
+    return np.array(squares, dtype=np.int64).reshape(-1, 4)
 
 
 @TRANSFORMS.register_module()
 class MultiViewBoxJitter(BaseTransform):
-    """Build SoCo's views of an image and the proposal boxes of each view.
+    """Build SoCo's views of an image and the box sets of each view pair.
+
+    Paper: https://arxiv.org/abs/2106.02637 (docs/method.md, section 2).
 
     Required keys: ``img`` (HxWx3 uint8), ``proposals`` ((N, 4) float32
     x1y1x2y2 image pixels), ``proposal_ids`` ((N,) int64).
 
-    Added keys:
+    Added keys (``P`` pairs, ``K`` = ``num_boxes``):
 
-    - ``views``: one dict per view with ``img`` (the view's pixels),
-      ``bboxes`` ((N_v, 4) float32 x1y1x2y2 view pixels), ``proposal_ids``
-      ((N_v,) int64, -1 for a whole-view fallback box), ``flip`` (bool) and
-      ``crop`` ((x1, y1, x2, y2) window in source pixels).
+    - ``pair_bboxes``: per pair ``[first, second]``, the (K, 4) float32
+      x1y1x2y2 box sets of the pair's two views, in those views' pixels.
+    - ``pair_proposal_ids``: per pair ``[first, second]``, (K,) int64 ids
+      (``WHOLE_VIEW_ID`` = -1 for the whole-view fallback box).
+    - ``pair_matches``: per pair an (M, 2) int64 array listing every
+      (i, j) whose ids are equal (duplicates x duplicates).
+    - ``cutout_squares``: per view an (n, 4) int64 array of end-exclusive
+      pixel squares to blank after normalisation ((0, 4) if none).
+    - ``views``: per view ``img``, ``flip`` (bool), ``crop`` (window in
+      source pixels) and, for visualisers, ``bboxes`` / ``proposal_ids``:
+      the view's box sets concatenated in pair order.
     - ``view_pairs``: the contrasted view index pairs, as configured.
-    - ``pair_matches``: one (M_p, 2) int64 array per pair; row (i, j): box i
-      of the pair's first view and box j of its second are one proposal.
 
-    For each pair, the candidates are the proposals overlapping both views'
-    crop windows; the pair's crop views are re-drawn (up to ``max_redraws``
-    times) while there are fewer than ``least_common`` candidates, that bound
-    halving after each failed draw (floor 1). ``num_boxes`` candidates are
-    taken without replacement (all if fewer); boxes of views in
-    ``jitter_views`` are jittered, each view's boxes are clipped to its
-    window, boxes left in only one view are dropped, and the pair is padded to
-    ``num_boxes`` by re-sampling (with replacement) its common boxes. With no
-    common box, each view's single box is the whole view. A view that belongs
-    to several pairs (V1) carries the boxes of its pairs one after another.
+    Sampling (the reference's): all crop windows are drawn together, at most
+    ``max_draws`` times, until every pair has at least ``least_common``
+    proposals overlapping both its windows; the bound halves after each
+    failed draw (floor 1) and the last draw is kept. Each pair takes K of
+    its candidates at random (all if fewer). For each view of the pair the
+    boxes are jittered (``jitter_views``), clipped to the view's window (a
+    box with no overlap leaves that view only) and padded on their own to K
+    by re-drawing, with replacement, boxes of ids both views hold. If the
+    views hold no common id, each view's set is K copies of the whole-view
+    box. A ``resize_of`` view (SoCo*'s V4) is its source view, before the
+    flip, resized with its box set; its pair copies the source pair's first
+    set and matches; it draws its own flip.
 
     Args:
         views (list[dict]): one dict per view, with ``kind`` one of
             ``'whole'`` (the whole image resized to ``size``), ``'crop'``
             (a RandomResizedCrop to ``size`` with ``scale`` and ``ratio``,
-            torchvision semantics) or ``'resize_of'`` (view ``source`` resized
-            to ``size``, with its boxes, flip and crop window; it inherits the
-            pairs of ``source``). ``size`` is an int or (w, h).
+            torchvision semantics) or ``'resize_of'`` (view ``source``
+            resized to ``size``). ``size`` is an int or (w, h).
         view_pairs (list[tuple[int, int]]): contrasted view pairs. A pair
-            whose second view is a ``resize_of`` view reuses the boxes of the
-            pair ``(first, source)``, which must be listed before it.
-        num_boxes (int): K, boxes sampled per pair. Defaults to 4.
+            whose second view is a ``resize_of`` view reuses the pair
+            ``(first, source)``, which must be listed before it.
+        num_boxes (int): K, boxes per set. Defaults to 4.
         jitter_views (Sequence[int]): views whose boxes are jittered.
         jitter_prob (float): per-box jitter probability. Defaults to 0.5.
         jitter_ratio (float): u ~ U(-ratio, ratio)^4. Defaults to 0.1.
         flip_prob (float): per-view horizontal flip probability.
-        cutout_views (Sequence[int]): views where boxes are cut out.
+        cutout_views (Sequence[int]): views whose boxes get cutout squares.
         cutout_prob (float): per-box cutout probability. Defaults to 0.5.
         cutout_area (tuple[float, float]): cutout area range as a fraction
             of the box area. Defaults to (0.1, 0.3).
-        max_redraws (int): crop re-draws for a pair short of candidates.
-        least_common (int): the starting candidate bound of the re-draw rule.
+        max_draws (int): crop-window draws in all. Defaults to 5.
+        least_common (int, optional): the starting bound of the re-draw
+            rule. Defaults to None: ``max(num_boxes // 2, 1)``.
+        resizer (str): ``'pil_bilinear'`` (the reference's, default) or
+            ``'cv2_linear'`` (faster, not antialiased).
     """
 
     def __init__(self,
@@ -154,15 +160,26 @@ class MultiViewBoxJitter(BaseTransform):
                  cutout_views: Sequence[int] = (),
                  cutout_prob: float = 0.5,
                  cutout_area: Tuple[float, float] = (0.1, 0.3),
-                 max_redraws: int = 5,
-                 least_common: int = 2) -> None:
+                 max_draws: int = 5,
+                 least_common: Optional[int] = None,
+                 resizer: str = 'pil_bilinear') -> None:
         self.views = [
             self._check_view(i, dict(v)) for i, v in enumerate(views)
         ]
+        for i, view in enumerate(self.views):
+            if view['kind'] == 'resize_of' and self.views[
+                    view['source']]['kind'] == 'resize_of':
+                raise ValueError(f'view {i}: the source of a resize_of view '
+                                 'must be a whole or crop view')
         self.view_pairs = [tuple(int(i) for i in p) for p in view_pairs]
         self._check_pairs()
         if num_boxes < 1:
             raise ValueError(f'num_boxes must be >= 1, got {num_boxes}')
+        if max_draws < 1:
+            raise ValueError(f'max_draws must be >= 1, got {max_draws}')
+        if resizer not in RESIZERS:
+            raise ValueError(f'resizer must be one of {RESIZERS}, got '
+                             f'{resizer!r}')
         self.num_boxes = num_boxes
         self.jitter_views = tuple(jitter_views)
         self.jitter_prob = jitter_prob
@@ -171,8 +188,11 @@ class MultiViewBoxJitter(BaseTransform):
         self.cutout_views = tuple(cutout_views)
         self.cutout_prob = cutout_prob
         self.cutout_area = tuple(cutout_area)
-        self.max_redraws = max_redraws
+        self.max_draws = int(max_draws)
+        if least_common is None:
+            least_common = num_boxes // 2
         self.least_common = max(int(least_common), 1)
+        self.resizer = resizer
 
     @staticmethod
     def _check_view(index: int, view: dict) -> dict:
@@ -209,6 +229,13 @@ class MultiViewBoxJitter(BaseTransform):
                         f'{source}, so pair {(a, source)} must come first')
             seen.append((a, b))
 
+    def _source_pair(self, pair_index: int) -> Optional[int]:
+        """The pair a ``(first, resize_of view)`` pair copies, else None."""
+        a, b = self.view_pairs[pair_index]
+        if self.views[b]['kind'] != 'resize_of':
+            return None
+        return self.view_pairs.index((a, self.views[b]['source']))
+
     # ------------------------------------------------------------ drawing
     def _draw_window(self, view: dict, width: int,
                      height: int) -> Tuple[int, int, int, int]:
@@ -218,49 +245,65 @@ class MultiViewBoxJitter(BaseTransform):
                                           view['ratio'], np.random.uniform,
                                           np.random.randint)
 
-    def _draw_pair_candidates(self, pair, windows, proposals, width,
-                              height) -> np.ndarray:
-        """Fix the pair's crop windows with the re-draw rule; return the
-        indices of the proposals overlapping both windows."""
-        free = [v for v in pair if windows[v] is None]
-        least = self.least_common
-        for _ in range(self.max_redraws + 1):
-            for v in free:
-                windows[v] = self._draw_window(self.views[v], width, height)
-            common = intersect_windows(windows[pair[0]], windows[pair[1]])
-            candidates = np.flatnonzero(overlaps_window(proposals, common))
-            if len(candidates) >= least or not free:
-                break
-            least = max(least // 2, 1)
+    def _select(self, proposals: np.ndarray, window_a, window_b) -> np.ndarray:
+        """K random indices of the proposals overlapping both windows (all,
+        in order, if there are at most K)."""
+        common = intersect_windows(window_a, window_b)
+        candidates = np.flatnonzero(overlaps_window(proposals, common))
+        if len(candidates) > self.num_boxes:
+            candidates = np.random.choice(candidates,
+                                          self.num_boxes,
+                                          replace=False)
         return candidates
 
-    def _pair_boxes(self, pair, windows, proposals, proposal_ids,
-                    candidates) -> List[Tuple[np.ndarray, np.ndarray]]:
-        """Boxes (source pixels, clipped) and ids of both views of a pair,
-        aligned row by row."""
+    def _draw_windows(self, proposals: np.ndarray, width: int, height: int):
+        """The reference's joint re-draw: returns (windows, selected proposal
+        indices per drawn pair, None for pairs copying another)."""
+        least = self.least_common
+        drawn_pairs = [
+            p for p in range(len(self.view_pairs))
+            if self._source_pair(p) is None
+        ]
+        for _ in range(self.max_draws):
+            windows = [
+                None if view['kind'] == 'resize_of' else self._draw_window(
+                    view, width, height) for view in self.views
+            ]
+            selected: List[Optional[np.ndarray]] = [None] * len(
+                self.view_pairs)
+            for p in drawn_pairs:
+                a, b = self.view_pairs[p]
+                selected[p] = self._select(proposals, windows[a], windows[b])
+            if all(len(selected[p]) >= least for p in drawn_pairs):
+                break
+            least = max(least // 2, 1)
+        return windows, selected
+
+    def _pair_sets(self, pair, windows, boxes: np.ndarray, ids: np.ndarray):
+        """[(boxes in source pixels, ids)] of the pair's two views, each
+        padded to K."""
         k = self.num_boxes
-        if len(candidates) > k:
-            candidates = np.random.choice(candidates, k, replace=False)
-        chosen = proposals[candidates]
         per_view = []
         for v in pair:
-            boxes = chosen
-            if v in self.jitter_views and len(chosen):
-                boxes = jitter_boxes(
-                    chosen,
-                    draw_jitter_offsets(len(chosen), self.jitter_prob,
+            view_boxes = boxes
+            if v in self.jitter_views and len(boxes):
+                view_boxes = jitter_boxes(
+                    boxes,
+                    draw_jitter_offsets(len(boxes), self.jitter_prob,
                                         self.jitter_ratio))
-            per_view.append(clip_to_window(boxes, windows[v]))
-        common = np.flatnonzero(per_view[0][1] & per_view[1][1])
+            clipped, keep = clip_to_window(view_boxes, windows[v])
+            per_view.append((clipped[keep], ids[keep]))
+        common = np.intersect1d(per_view[0][1], per_view[1][1])
         if len(common) == 0:
-            whole_id = np.array([WHOLE_VIEW_ID], dtype=np.int64)
-            return [(np.array([windows[v]], dtype=np.float32), whole_id)
-                    for v in pair]
-        if len(common) < k:
-            pad = np.random.choice(common, k - len(common), replace=True)
-            common = np.concatenate([common, pad])
-        ids = proposal_ids[candidates][common]
-        return [(clipped[common], ids) for clipped, _ in per_view]
+            whole_ids = np.full(k, WHOLE_VIEW_ID, dtype=np.int64)
+            return [(np.tile(np.asarray(windows[v], np.float32),
+                             (k, 1)), whole_ids.copy()) for v in pair]
+        sets = []
+        for view_boxes, view_ids in per_view:
+            rows = pad_indices_from_common(view_ids, common, k,
+                                           np.random.choice)
+            sets.append((view_boxes[rows], view_ids[rows]))
+        return sets
 
     # ---------------------------------------------------------- transform
     def _check_inputs(self, results: dict):
@@ -290,84 +333,70 @@ class MultiViewBoxJitter(BaseTransform):
     def transform(self, results: dict) -> dict:
         img, proposals, proposal_ids = self._check_inputs(results)
         height, width = img.shape[:2]
-        num_views = len(self.views)
-        windows: List[Optional[tuple]] = [None] * num_views
-        for v, view in enumerate(self.views):
-            if view['kind'] == 'whole':
-                windows[v] = (0, 0, width, height)
+        windows, selected = self._draw_windows(proposals, width, height)
 
-        # Per view, the source-pixel boxes and ids, appended pair by pair.
-        boxes: Dict[int, list] = {v: [] for v in range(num_views)}
-        ids: Dict[int, list] = {v: [] for v in range(num_views)}
-        counts = [0] * num_views
-        pair_matches = []
-        for a, b in self.view_pairs:
-            if self.views[b]['kind'] == 'resize_of':
-                source_pair = self.view_pairs.index(
-                    (a, self.views[b]['source']))
-                pair_matches.append(pair_matches[source_pair].copy())
+        # Box sets in view pixels (before the flips) and their ids.
+        pair_bboxes, pair_ids = [], []
+        for p, pair in enumerate(self.view_pairs):
+            source = self._source_pair(p)
+            if source is not None:
+                first, second = pair_bboxes[source]
+                src_size = self.views[self.view_pairs[source][1]]['size']
+                pair_bboxes.append([
+                    first.copy(),
+                    resize_boxes(second, src_size, self.views[pair[1]]['size'])
+                ])
+                pair_ids.append([ids.copy() for ids in pair_ids[source]])
                 continue
-            candidates = self._draw_pair_candidates((a, b), windows, proposals,
-                                                    width, height)
-            pair = self._pair_boxes((a, b), windows, proposals, proposal_ids,
-                                    candidates)
-            rows = np.arange(len(pair[0][1]), dtype=np.int64)
-            pair_matches.append(
-                np.stack([rows + counts[a], rows + counts[b]], axis=1))
-            for v, (view_boxes, view_ids) in zip((a, b), pair):
-                boxes[v].append(view_boxes)
-                ids[v].append(view_ids)
-                counts[v] += len(view_ids)
+            sets = self._pair_sets(pair, windows, proposals[selected[p]],
+                                   proposal_ids[selected[p]])
+            pair_bboxes.append([
+                map_to_view(boxes, windows[v], self.views[v]['size'])
+                for v, (boxes, _) in zip(pair, sets)
+            ])
+            pair_ids.append([ids for _, ids in sets])
 
+        pixels = render_views(img, windows, self.views, self.resizer)
         views = []
         for v, view in enumerate(self.views):
-            if view['kind'] == 'resize_of':
-                views.append(self._resized_view(views[view['source']], view))
-                continue
-            if windows[v] is None:  # a view in no pair still gets pixels
-                windows[v] = self._draw_window(view, width, height)
-            views.append(self._make_view(v, img, windows[v], boxes[v], ids[v]))
+            source = view['source'] if view['kind'] == 'resize_of' else v
+            views.append(
+                dict(img=pixels[v],
+                     crop=tuple(int(c) for c in windows[source])))
+        for v, view in enumerate(views):
+            view['flip'] = bool(np.random.uniform() < self.flip_prob)
+            if view['flip']:
+                view['img'] = cv2.flip(view['img'], 1)
+        for sets, pair in zip(pair_bboxes, self.view_pairs):
+            for side, v in enumerate(pair):
+                if views[v]['flip']:
+                    sets[side] = flip_horizontal(sets[side],
+                                                 self.views[v]['size'][0])
+
+        for v, view in enumerate(views):
+            members = [(p, side) for p, pair in enumerate(self.view_pairs)
+                       for side in (0, 1) if pair[side] == v]
+            view['bboxes'] = np.concatenate(
+                [pair_bboxes[p][s] for p, s in members] +
+                [np.zeros((0, 4), np.float32)]).astype(np.float32)
+            view['proposal_ids'] = np.concatenate(
+                [pair_ids[p][s] for p, s in members] +
+                [np.zeros((0, ), np.int64)]).astype(np.int64)
 
         results['views'] = views
         results['view_pairs'] = list(self.view_pairs)
-        results['pair_matches'] = pair_matches
+        results['pair_bboxes'] = pair_bboxes
+        results['pair_proposal_ids'] = pair_ids
+        results['pair_matches'] = [
+            match_same_ids(first, second) for first, second in pair_ids
+        ]
+        results['cutout_squares'] = [
+            draw_cutout_squares(view['bboxes'], self.views[v]['size'],
+                                self.cutout_prob, self.cutout_area)
+            if v in self.cutout_views else np.zeros((0, 4), np.int64)
+            for v, view in enumerate(views)
+        ]
         return results
-
-    def _make_view(self, index: int, img: np.ndarray, window, boxes: list,
-                   ids: list) -> dict:
-        size = self.views[index]['size']
-        view_img = crop_and_resize(img, window, size)
-        if boxes:
-            view_boxes = map_to_view(np.concatenate(boxes), window, size)
-            view_ids = np.concatenate(ids).astype(np.int64)
-        else:
-            view_boxes = np.zeros((0, 4), dtype=np.float32)
-            view_ids = np.zeros((0, ), dtype=np.int64)
-        flip = bool(np.random.uniform() < self.flip_prob)
-        if flip:
-            view_img = cv2.flip(view_img, 1)
-            view_boxes = flip_horizontal(view_boxes, size[0])
-        if index in self.cutout_views and len(view_boxes):
-            cutout_boxes(view_img, view_boxes, self.cutout_prob,
-                         self.cutout_area)
-        return dict(img=view_img,
-                    bboxes=view_boxes,
-                    proposal_ids=view_ids,
-                    flip=flip,
-                    crop=tuple(int(c) for c in window))
-
-    @staticmethod
-    def _resized_view(source: dict, view: dict) -> dict:
-        src_h, src_w = source['img'].shape[:2]
-        size = view['size']
-        return dict(img=cv2.resize(source['img'],
-                                   size,
-                                   interpolation=cv2.INTER_LINEAR),
-                    bboxes=resize_boxes(source['bboxes'], (src_w, src_h),
-                                        size),
-                    proposal_ids=source['proposal_ids'].copy(),
-                    flip=source['flip'],
-                    crop=source['crop'])
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(views={self.views}, '
@@ -376,4 +405,7 @@ class MultiViewBoxJitter(BaseTransform):
                 f'jitter_prob={self.jitter_prob}, '
                 f'jitter_ratio={self.jitter_ratio}, '
                 f'flip_prob={self.flip_prob}, '
-                f'cutout_views={self.cutout_views})')
+                f'cutout_views={self.cutout_views}, '
+                f'max_draws={self.max_draws}, '
+                f'least_common={self.least_common}, '
+                f'resizer={self.resizer!r})')

@@ -1,8 +1,10 @@
 """Batching and normalising SoCo's views on the device (spec section 2, end).
 
 The pipeline hands over uint8 BGR views; here they are stacked per view, moved
-to the device, turned to RGB and normalised with the ImageNet mean and std, and
-every sample's boxes follow them to the device.
+to the device, turned to RGB and normalised with the ImageNet mean and std,
+the cutout squares are blanked (0 after normalisation: the reference cuts out
+after its ToTensor / Normalize), and every sample's box sets follow them to
+the device.
 """
 from typing import Sequence
 
@@ -11,7 +13,24 @@ from mmengine.model import BaseDataPreprocessor
 
 from mmsoco.registry import MODELS
 
-_SAMPLE_TENSOR_LISTS = ('bboxes', 'proposal_ids', 'pair_matches')
+#: SoCoDataSample fields holding (nested lists of) tensors for the device.
+_SAMPLE_TENSOR_FIELDS = ('pair_bboxes', 'pair_proposal_ids', 'pair_matches',
+                         'cutout_squares')
+
+
+def to_device(value, device, non_blocking: bool = False):
+    """A tensor, or a (nested) list of tensors, moved to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=non_blocking)
+    return [to_device(v, device, non_blocking) for v in value]
+
+
+def blank_squares(batch: torch.Tensor, squares_per_sample: Sequence) -> None:
+    """Set ``batch[b, :, y1:y2, x1:x2] = 0`` in place for every (n, 4)
+    x1y1x2y2 (end exclusive) square of sample ``b``."""
+    for b, squares in enumerate(squares_per_sample):
+        for x1, y1, x2, y2 in squares.tolist():
+            batch[b, :, y1:y2, x1:x2] = 0
 
 
 def stack_views(inputs: Sequence) -> list:
@@ -41,15 +60,15 @@ def stack_views(inputs: Sequence) -> list:
 def check_layout(inputs: Sequence, data_samples: Sequence) -> None:
     """Refuse inputs that are not views-outer, samples-inner.
 
-    The number of views and their sizes come from the data samples (``bboxes``
-    and ``view_shapes``), so a batch built samples-outer by hand is named as
-    such instead of being silently transposed.
+    The number of views and their sizes come from the data samples'
+    ``view_shapes``, so a batch built samples-outer by hand is named as such
+    instead of being silently transposed.
     """
     batch_size = len(data_samples)
     sample = data_samples[0]
-    if 'bboxes' not in sample:
+    if 'view_shapes' not in sample:
         return
-    num_views = len(sample.bboxes)
+    num_views = len(sample.view_shapes)
     hint = ('inputs must be a list over views of per-sample (C, H, W) '
             'tensors, as mmengine\'s pseudo_collate makes it')
     if len(inputs) != num_views:
@@ -61,8 +80,8 @@ def check_layout(inputs: Sequence, data_samples: Sequence) -> None:
                              f'{batch_size} data samples: {hint}')
         for b, data_sample in enumerate(data_samples):
             shapes = data_sample.get('view_shapes')
-            if shapes is not None and tuple(
-                    per_view[b].shape[-2:]) != tuple(shapes[v]):
+            if shapes is not None and tuple(per_view[b].shape[-2:]) != tuple(
+                    shapes[v]):
                 raise ValueError(
                     f'view {v} of sample {b} is '
                     f'{tuple(per_view[b].shape[-2:])}, its data sample says '
@@ -79,8 +98,12 @@ class SoCoDataPreprocessor(BaseDataPreprocessor):
     ``dict(inputs=[[uint8 CHW tensor per sample] per view],
     data_samples=[SoCoDataSample per sample])``.
     Output: ``dict(inputs=[float (B, 3, H_v, W_v) per view],
-    data_samples=[...])`` with every sample's ``bboxes``, ``proposal_ids``
-    and ``pair_matches`` on the device.
+    data_samples=[...])``: each view normalised, then its ``cutout_squares``
+    set to 0 (the ImageNet mean colour), and every sample's
+    ``pair_bboxes``, ``pair_proposal_ids``, ``pair_matches`` and
+    ``cutout_squares`` on the device.
+
+    Paper: https://arxiv.org/abs/2106.02637 (docs/method.md, section 2).
 
     Args:
         mean (Sequence[float]): per-channel mean in the model's (RGB) order.
@@ -105,12 +128,11 @@ class SoCoDataPreprocessor(BaseDataPreprocessor):
 
     def _samples_to_device(self, data_samples):
         for sample in data_samples:
-            for key in _SAMPLE_TENSOR_LISTS:
+            for key in _SAMPLE_TENSOR_FIELDS:
                 if key in sample:
-                    sample.set_field([
-                        t.to(self.device, non_blocking=self._non_blocking)
-                        for t in sample.get(key)
-                    ], key)
+                    sample.set_field(
+                        to_device(sample.get(key), self.device,
+                                  self._non_blocking), key)
         return data_samples
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -119,11 +141,15 @@ class SoCoDataPreprocessor(BaseDataPreprocessor):
             check_layout(data['inputs'], data_samples)
         views = stack_views(data['inputs'])
         outputs = []
-        for batch in views:
+        for v, batch in enumerate(views):
             batch = batch.to(self.device, non_blocking=self._non_blocking)
             if self.bgr_to_rgb:
                 batch = batch.flip(1)
             batch = (batch.float() - self.mean) / self.std
+            if data_samples is not None and 'cutout_squares' in data_samples[0]:
+                # squares are a few ints per box: read them on the host
+                blank_squares(batch,
+                              [s.cutout_squares[v] for s in data_samples])
             outputs.append(batch)
         if data_samples is not None:
             data_samples = self._samples_to_device(data_samples)

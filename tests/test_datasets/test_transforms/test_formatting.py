@@ -1,4 +1,4 @@
-"""``PackSoCoInputs`` produces the SoCoDataSample contract of layout.md."""
+"""``PackSoCoInputs`` produces the SoCoDataSample contract."""
 import numpy as np
 import pytest
 import torch
@@ -20,7 +20,9 @@ def _views_results():
         dict(kind='whole', size=64),
         dict(kind='crop', size=(48, 32), scale=(0.5, 1.0)),
         dict(kind='crop', size=32, scale=(0.5, 1.0)),
-    ])(results)
+    ],
+                              cutout_views=(2, ),
+                              cutout_prob=1.0)(results)
 
 
 def test_pack_contract():
@@ -28,7 +30,7 @@ def test_pack_contract():
     views = results['views']
     packed = PackSoCoInputs()(results)
     inputs, sample = packed['inputs'], packed['data_samples']
-    assert isinstance(sample, SoCoDataSample) and sample.num_views == 3
+    assert isinstance(sample, SoCoDataSample)
     assert [tuple(x.shape) for x in inputs] == [(3, 64, 64), (3, 32, 48),
                                                 (3, 32, 32)]
     for x, view in zip(inputs, views):
@@ -36,13 +38,25 @@ def test_pack_contract():
         # channel order kept (BGR): channel c of the tensor is img[..., c]
         np.testing.assert_array_equal(x.numpy(),
                                       view['img'].transpose(2, 0, 1))
-    for boxes, ids, view in zip(sample.bboxes, sample.proposal_ids, views):
-        assert boxes.dtype == torch.float32 and boxes.shape[1] == 4
-        assert ids.dtype == torch.int64 and len(ids) == len(boxes)
-        np.testing.assert_array_equal(boxes.numpy(), view['bboxes'])
-    assert len(sample.pair_matches) == 2
-    assert all(m.dtype == torch.int64 and m.shape[1] == 2
-               for m in sample.pair_matches)
+    assert sample.num_pairs == 2 and 'bboxes' not in sample
+    for p in range(2):
+        for side in range(2):
+            boxes = sample.pair_bboxes[p][side]
+            ids = sample.pair_proposal_ids[p][side]
+            assert boxes.dtype == torch.float32 and boxes.shape == (4, 4)
+            assert ids.dtype == torch.int64 and ids.shape == (4, )
+            np.testing.assert_array_equal(boxes.numpy(),
+                                          results['pair_bboxes'][p][side])
+            np.testing.assert_array_equal(
+                ids.numpy(), results['pair_proposal_ids'][p][side])
+        rows = sample.pair_matches[p]
+        assert rows.dtype == torch.int64 and rows.shape[1] == 2
+        np.testing.assert_array_equal(rows.numpy(), results['pair_matches'][p])
+    assert [tuple(s.shape) for s in sample.cutout_squares
+            ] == [(0, 4)] * 2 + [(len(results['cutout_squares'][2]), 4)]
+    assert all(s.dtype == torch.int64 for s in sample.cutout_squares)
+    np.testing.assert_array_equal(sample.cutout_squares[2].numpy(),
+                                  results['cutout_squares'][2])
     assert sample.view_pairs == [(0, 1), (0, 2)]
     assert sample.view_shapes == [(64, 64), (32, 48), (32, 32)]
     assert sample.flips == [v['flip'] for v in views]

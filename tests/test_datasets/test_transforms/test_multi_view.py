@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 from mmengine.dataset.utils import worker_init_fn
+from PIL import Image
 
 from mmsoco.datasets.transforms import MultiViewBoxJitter
+from mmsoco.datasets.transforms.multi_view import draw_cutout_squares
 
 FPN_VIEWS = [
     dict(kind='whole', size=224),
@@ -134,8 +136,22 @@ def test_jitter_moves_only_v1_within_ratio():
     assert moved > 0
 
 
+def _slow_matches(ids_first, ids_second):
+    """The reference's correspondence matrix (ids equal), listed by a double
+    loop: every (i, j) with the same id, duplicates x duplicates."""
+    return [[i, j] for i, a in enumerate(ids_first)
+            for j, b in enumerate(ids_second) if a == b]
+
+
+def _unflip(boxes, width, flip):
+    boxes = np.array(boxes, dtype=np.float64)
+    if flip:
+        boxes[:, [0, 2]] = width - boxes[:, [2, 0]]
+    return boxes
+
+
 @pytest.mark.parametrize('num_boxes', [1, 4, 6])
-def test_pairs_share_ids_and_k_is_honoured(num_boxes):
+def test_pair_sets_k_and_every_same_id_match(num_boxes):
     np.random.seed(2)
     transform = MultiViewBoxJitter(views=STAR_VIEWS,
                                    view_pairs=[(0, 1), (0, 2), (0, 3)],
@@ -143,64 +159,201 @@ def test_pairs_share_ids_and_k_is_honoured(num_boxes):
     img = np.zeros((375, 500, 3), np.uint8)
     for _ in range(20):
         results = transform(_results(img, _many_proposals(500, 375, 30, 0)))
-        views, matches = results['views'], results['pair_matches']
+        views = results['views']
         assert results['view_pairs'] == [(0, 1), (0, 2), (0, 3)]
-        # V1 carries the boxes of pairs 1 and 2 (pair 3 reuses pair 1's)
-        assert len(views[0]['bboxes']) == 2 * num_boxes
-        for v in (1, 2, 3):
-            assert len(views[v]['bboxes']) == num_boxes
-        for (a, b), rows in zip(results['view_pairs'], matches):
-            assert rows.dtype == np.int64 and rows.shape == (num_boxes, 2)
-            assert len(set(rows[:, 0])) == len(set(rows[:, 1])) == num_boxes
-            np.testing.assert_array_equal(views[a]['proposal_ids'][rows[:, 0]],
-                                          views[b]['proposal_ids'][rows[:, 1]])
-        # V4 is V2 at half size, with V2's boxes, flip and window
-        np.testing.assert_allclose(views[3]['bboxes'],
-                                   views[1]['bboxes'] * 0.5,
+        for sets, id_sets, rows in zip(results['pair_bboxes'],
+                                       results['pair_proposal_ids'],
+                                       results['pair_matches']):
+            for boxes, ids in zip(sets, id_sets):
+                assert boxes.dtype == np.float32 and boxes.shape == (num_boxes,
+                                                                     4)
+                assert ids.dtype == np.int64 and ids.shape == (num_boxes, )
+            assert rows.dtype == np.int64
+            assert rows.tolist() == _slow_matches(*id_sets)
+        # views[v]['bboxes'] is the view's sets in pair order
+        np.testing.assert_array_equal(
+            views[0]['bboxes'],
+            np.concatenate([s[0] for s in results['pair_bboxes']]))
+        np.testing.assert_array_equal(views[3]['proposal_ids'],
+                                      results['pair_proposal_ids'][2][1])
+        # pair (V1, V4) is pair (V1, V2) with V4 = V2 at half size
+        first_12, second_12 = results['pair_bboxes'][0]
+        first_14, second_14 = results['pair_bboxes'][2]
+        np.testing.assert_array_equal(first_14, first_12)
+        np.testing.assert_array_equal(results['pair_matches'][2],
+                                      results['pair_matches'][0])
+        np.testing.assert_allclose(_unflip(second_14, 112, views[3]['flip']),
+                                   _unflip(second_12, 224, views[1]['flip']) *
+                                   0.5,
                                    atol=1e-4)
-        assert views[3]['flip'] == views[1]['flip']
         assert views[3]['img'].shape == (112, 112, 3)
+        assert views[3]['crop'] == views[1]['crop']
 
 
-def test_padding_repeats_only_common_boxes():
-    np.random.seed(3)
-    transform = MultiViewBoxJitter(views=[
-        dict(kind='whole', size=128),
-        dict(kind='crop', size=64, scale=(0.05, 0.1))
-    ],
-                                   view_pairs=[(0, 1)],
-                                   num_boxes=4)
-    img = np.zeros((200, 200, 3), np.uint8)
-    proposals = np.array(
-        [[0, 0, 100, 100], [100, 100, 200, 200], [0, 100, 100, 200]],
-        np.float32)
-    for _ in range(30):
+def test_v4_is_v2_before_its_flip_with_its_own_flip():
+    """SoCo*: V4 = V2's pixels resized (PIL, as torchvision's Resize on a
+    PIL image), then flipped on its own draw."""
+    np.random.seed(8)
+    img = np.random.RandomState(1).randint(0, 255, (375, 500, 3), np.uint8)
+    transform = MultiViewBoxJitter(views=STAR_VIEWS,
+                                   view_pairs=[(0, 1), (0, 2), (0, 3)])
+    flips = set()
+    for _ in range(12):
+        views = transform(_results(img, _many_proposals(500, 375, 8)))['views']
+        v2 = views[1]['img'][:, ::-1] if views[1]['flip'] else views[1]['img']
+        expected = np.array(
+            Image.fromarray(np.ascontiguousarray(v2)).resize((112, 112),
+                                                             Image.BILINEAR))
+        if views[3]['flip']:
+            expected = expected[:, ::-1]
+        np.testing.assert_array_equal(views[3]['img'], expected)
+        flips.add((views[1]['flip'], views[3]['flip']))
+    assert (True, False) in flips or (False, True) in flips
+
+
+def test_every_same_id_pair_is_a_match_hand_worked():
+    transform = MultiViewBoxJitter(
+        views=[dict(kind='whole', size=64),
+               dict(kind='whole', size=32)],
+        view_pairs=[(0, 1)],
+        jitter_views=())
+    img = np.zeros((100, 100, 3), np.uint8)
+    # One proposal inside two whole views, K = 4: each view's set is four
+    # copies of it, so 4 x 4 = 16 matches.
+    np.random.seed(0)
+    rows = transform(_results(img, [[10, 20, 50, 60]]))['pair_matches'][0]
+    assert sorted(map(tuple, rows.tolist())) == [(i, j) for i in range(4)
+                                                 for j in range(4)]
+    # Three proposals, K = 4: each view duplicates one of them on its own
+    # draw: 2 x 2 + 1 + 1 = 6 matches when both duplicate the same proposal,
+    # 2 + 2 + 1 = 5 when not; both outcomes occur.
+    counts = set()
+    proposals = [[0, 0, 40, 40], [50, 50, 90, 90], [20, 60, 60, 100]]
+    for seed in range(40):
+        np.random.seed(seed)
         results = transform(_results(img, proposals))
-        v1, v2 = results['views']
-        crop = v2['crop']
-        ids = v2['proposal_ids']
-        assert len(ids) == 4
-        assert sorted(v1['proposal_ids']) == sorted(ids)
-        # every id present overlaps the crop window; duplicates only of those
-        for pid in set(ids.tolist()):
-            p = proposals[pid]
-            assert min(p[2], crop[2]) > max(p[0], crop[0])
-            assert min(p[3], crop[3]) > max(p[1], crop[1])
+        id_sets = results['pair_proposal_ids'][0]
+        same = np.bincount(id_sets[0]).argmax() == np.bincount(
+            id_sets[1]).argmax()
+        assert len(results['pair_matches'][0]) == (6 if same else 5)
+        counts.add(len(results['pair_matches'][0]))
+    assert counts == {5, 6}
 
 
-def test_no_proposals_gives_whole_view():
-    np.random.seed(4)
+def test_padding_only_from_common_ids_each_view_on_its_own():
+    """V1 = (0, 0, 100, 100), V2 = (50, 0, 100, 100). A = (0, 0, 40, 40)
+    misses V2; B and C are in both (C clipped to x >= 50 in V2). V1 holds
+    A, B, C and one pad from {B, C}; V2 holds B, C and two pads from
+    {B, C}; A is never padded and never matched."""
+    transform = MultiViewBoxJitter(
+        views=[dict(kind='whole', size=100),
+               dict(kind='crop', size=50)],
+        view_pairs=[(0, 1)],
+        jitter_views=())
+    windows = [(0, 0, 100, 100), (50, 0, 100, 100)]
+    boxes = np.array([[0, 0, 40, 40], [60, 0, 90, 40], [40, 10, 70, 50]],
+                     np.float32)
+    ids = np.array([7, 8, 9], np.int64)
+    patterns = set()
+    for seed in range(30):
+        np.random.seed(seed)
+        (b1, i1), (b2, i2) = transform._pair_sets((0, 1), windows, boxes, ids)
+        assert i1[:3].tolist() == [7, 8, 9] and set(i1[3:]) <= {8, 9}
+        assert i2[:2].tolist() == [8, 9] and set(i2[2:]) <= {8, 9}
+        np.testing.assert_array_equal(b1[:3], boxes)
+        np.testing.assert_array_equal(b2[1], [50, 10, 70, 50])
+        for set_boxes, set_ids in ((b1, i1), (b2, i2)):
+            for box, pid in zip(set_boxes, set_ids):  # a pad is a copy
+                np.testing.assert_array_equal(
+                    box, set_boxes[list(set_ids).index(pid)])
+        patterns.add((tuple(i1[3:]), tuple(i2[2:])))
+        assert [0, 0] not in _slow_matches(i1, i2)  # A has no partner
+    # the views pad independently: V1's pad is not tied to V2's
+    assert {p[0] for p in patterns} == {(8, ), (9, )}
+    assert len({p[1] for p in patterns}) >= 3
+
+
+def _scripted_drawer(crop_windows):
+    """A window drawer that hands out ``crop_windows`` in turn to the crop
+    views (each draw of V2 and V3 takes the next one) and records them."""
+    script = iter(crop_windows)
+
+    def draw(view, width, height):
+        if view['kind'] == 'whole':
+            return 0, 0, width, height
+        window = next(script)
+        draw.log.append((view['size'], window))
+        return window
+
+    draw.log = []
+    return draw
+
+
+@pytest.mark.parametrize(
+    'proposals',
+    [
+        np.zeros((0, 4)),
+        [[0, 0, 5, 5]],  # never inside the crops drawn below
+    ])
+def test_whole_view_fallback_is_padded_to_k(proposals):
     transform = MultiViewBoxJitter(views=FPN_VIEWS)
-    results = transform(
-        _results(np.zeros((90, 120, 3), np.uint8), np.zeros((0, 4))))
+    transform._draw_window = _scripted_drawer([(50, 50, 100, 100)] * 10)
+    np.random.seed(4)
+    results = transform(_results(np.zeros((100, 100, 3), np.uint8), proposals))
     sizes = [224, 224, 112]
-    for view, size in zip(results['views'], sizes):
-        assert (view['proposal_ids'] == -1).all()
-        for box in view['bboxes']:
-            np.testing.assert_allclose(box, [0, 0, size, size], atol=1e-4)
-    assert len(results['views'][0]['bboxes']) == 2
-    np.testing.assert_array_equal(results['pair_matches'][0], [[0, 0]])
-    np.testing.assert_array_equal(results['pair_matches'][1], [[1, 0]])
+    for (a, b), sets, id_sets, rows in zip(results['view_pairs'],
+                                           results['pair_bboxes'],
+                                           results['pair_proposal_ids'],
+                                           results['pair_matches']):
+        for v, boxes, ids in zip((a, b), sets, id_sets):
+            assert ids.tolist() == [-1] * 4
+            np.testing.assert_allclose(boxes, [[0, 0, sizes[v], sizes[v]]] * 4,
+                                       atol=1e-4)
+        assert len(rows) == 16  # every copy matches every copy
+    assert len(results['views'][0]['bboxes']) == 8
+
+
+LEFT = (0, 0, 40, 100)  # holds the two proposals below
+RIGHT = (60, 0, 100, 100)  # misses them
+
+
+@pytest.mark.parametrize(
+    'windows,draws,used',
+    [
+        # V2 and V3 both hit at once (2 >= the bound 2): one draw
+        ([LEFT, LEFT], 1, (LEFT, LEFT)),
+        # V2 hits, V3 misses: both are re-drawn together; the third try (a
+        # bound of 1 after halving) has both
+        ([LEFT, RIGHT, RIGHT, RIGHT, LEFT, LEFT], 3, (LEFT, LEFT)),
+        # never both: five draws in all, the last is used
+        ([RIGHT, LEFT] * 4 + [LEFT, RIGHT], 5, (LEFT, RIGHT)),
+    ])
+def test_joint_redraw(windows, draws, used):
+    transform = MultiViewBoxJitter(views=FPN_VIEWS, jitter_views=())
+    drawer = _scripted_drawer(windows)
+    transform._draw_window = drawer
+    np.random.seed(0)
+    results = transform(
+        _results(np.zeros((100, 100, 3), np.uint8),
+                 [[0, 0, 30, 30], [5, 5, 25, 25]]))
+    sizes = [size for size, _ in drawer.log]
+    assert sizes == [(224, 224), (112, 112)] * draws
+    assert tuple(v['crop'] for v in results['views'][1:]) == used
+
+
+def test_redraw_bound_halves_from_half_k():
+    """Two candidates per pair: enough for K = 4 (bound 2) at once; one
+    candidate: the first draw fails (1 < 2), the second passes (1 >= 1)."""
+    for proposals, draws in (([[0, 0, 30, 30],
+                               [5, 5, 20, 20]], 1), ([[0, 0, 30, 30]], 2)):
+        transform = MultiViewBoxJitter(views=FPN_VIEWS)
+        assert transform.least_common == 2
+        drawer = _scripted_drawer([(0, 0, 40, 100)] * 10)
+        transform._draw_window = drawer
+        transform(_results(np.zeros((100, 100, 3), np.uint8), proposals))
+        assert len(drawer.log) == 2 * draws
+    assert MultiViewBoxJitter(num_boxes=1).least_common == 1
+    assert MultiViewBoxJitter(num_boxes=6).least_common == 3
 
 
 def _views_signature(results):
@@ -246,27 +399,6 @@ def test_c4_views_have_no_jitter():
         assert (x2 - x1) * (y2 - y1) >= 0.6 * 500 * 375 * 0.97
 
 
-def test_cutout_zeroes_only_inside_boxes():
-    np.random.seed(6)
-    transform = MultiViewBoxJitter(views=FPN_VIEWS,
-                                   cutout_views=(1, 2),
-                                   cutout_prob=1.0)
-    img = np.full((375, 500, 3), 200, np.uint8)
-    # float proposals: the reference crashed on these
-    proposals = _many_proposals(500, 375, 8, 0) + 0.37
-    for _ in range(10):
-        views = transform(_results(img, proposals))['views']
-        assert (views[0]['img'] > 0).all()
-        for view in views[1:]:
-            zero = view['img'].max(axis=2) == 0
-            assert zero.any()
-            inside = np.zeros_like(zero)
-            for x1, y1, x2, y2 in view['bboxes']:
-                inside[int(y1):int(np.ceil(y2)) + 1,
-                       int(x1):int(np.ceil(x2)) + 1] = True
-            assert not (zero & ~inside).any()
-
-
 def test_bad_inputs_are_named():
     transform = MultiViewBoxJitter(views=FPN_VIEWS)
     with pytest.raises(KeyError, match='proposals.*synthetic.jpg'):
@@ -279,27 +411,62 @@ def test_bad_inputs_are_named():
         MultiViewBoxJitter(views=STAR_VIEWS, view_pairs=[(0, 3)])
 
 
-@pytest.mark.parametrize(
-    'proposals,draws_per_crop_view',
-    [
-        # one candidate everywhere: 1 < least_common 2, re-draw; then 1 >= 1
-        ([[0, 0, 100, 100]], 2),
-        # two candidates everywhere: the first draw is kept
-        ([[0, 0, 100, 100], [0, 0, 50, 50]], 1),
-        # never a candidate: the first draw plus max_redraws re-draws
-        (np.zeros((0, 4)), 6),
-    ])
-def test_redraw_rule(monkeypatch, proposals, draws_per_crop_view):
-    transform = MultiViewBoxJitter(views=FPN_VIEWS)
-    drawn = []
-    original = transform._draw_window
-
-    def counting(view, width, height):
-        drawn.append(view['size'])
-        return original(view, width, height)
-
-    monkeypatch.setattr(transform, '_draw_window', counting)
+def test_cutout_one_draw_per_box_duplicates_included():
+    boxes = np.array([[10, 10, 30, 30]] * 3 + [[40, 40, 60, 60]], np.float32)
     np.random.seed(0)
-    transform(_results(np.zeros((100, 100, 3), np.uint8), proposals))
-    assert drawn.count((224, 224)) == draws_per_crop_view
-    assert drawn.count((112, 112)) == draws_per_crop_view
+    squares = draw_cutout_squares(boxes, (64, 64), 1.0, (0.1, 0.3))
+    assert squares.dtype == np.int64 and squares.shape == (4, 4)
+    np.random.seed(1)
+    many = np.tile(boxes, (1000, 1))
+    drawn = len(draw_cutout_squares(many, (64, 64), 0.5, (0.1, 0.3)))
+    assert abs(drawn / len(many) - 0.5) < 0.03  # 4000 draws: 4 sigma
+    assert len(draw_cutout_squares(many, (64, 64), 0.0, (0.1, 0.3))) == 0
+
+
+def test_cutout_side_centre_and_image_clip():
+    """A 100 x 100 box away from the edges: side s = round(sqrt(u * 1e4)),
+    u in [0.1, 0.3], so s in [32, 55] and the square 2 (s // 2) + 1 wide,
+    centred on a pixel of the box. A box in the image corner: squares
+    may leave the box, never the image."""
+    np.random.seed(2)
+    box = np.array([[200, 100, 300, 200]], np.float32)
+    for x1, y1, x2, y2 in draw_cutout_squares(np.repeat(box, 300, 0),
+                                              (500, 400), 1.0, (0.1, 0.3)):
+        assert x2 - x1 == y2 - y1 and (x2 - x1) % 2 == 1
+        assert 33 <= x2 - x1 <= 55
+        assert 200 <= (x1 + x2 - 1) // 2 <= 299
+        assert 100 <= (y1 + y2 - 1) // 2 <= 199
+    corner = np.array([[0, 0, 20, 20]], np.float32)
+    squares = draw_cutout_squares(np.repeat(corner, 300, 0), (40, 30), 1.0,
+                                  (0.2, 0.3))
+    assert (squares >= 0).all()
+    assert (squares[:, 2] <= 40).all() and (squares[:, 3] <= 30).all()
+    assert (squares[:, 2] > 20).any() and (squares[:, 0] == 0).any()
+
+
+def test_cutout_squares_follow_the_flipped_boxes():
+    """Drawn after all geometry: square i sits on box i of the view in its
+    final (flipped) pixels; the view's pixels themselves are untouched (the
+    preprocessor blanks them after normalisation)."""
+    np.random.seed(6)
+    transform = MultiViewBoxJitter(views=FPN_VIEWS,
+                                   cutout_views=(1, 2),
+                                   cutout_prob=1.0)
+    img = np.full((375, 500, 3), 200, np.uint8)
+    # float proposals: the reference's randint refused these
+    proposals = _many_proposals(500, 375, 8, 0) + 0.37
+    flipped = 0
+    for _ in range(10):
+        results = transform(_results(img, proposals))
+        squares = results['cutout_squares']
+        assert squares[0].shape == (0, 4)
+        for v in (1, 2):
+            view = results['views'][v]
+            assert (view['img'] == 200).all()
+            assert len(squares[v]) == len(view['bboxes']) == 4
+            for (sx1, sy1, sx2, sy2), (bx1, by1, bx2,
+                                       by2) in zip(squares[v], view['bboxes']):
+                assert min(sx2, bx2) > max(sx1, bx1)
+                assert min(sy2, by2) > max(sy1, by1)
+            flipped += view['flip']
+    assert flipped > 0

@@ -15,9 +15,12 @@ def _sample(seed, shapes=((3, 16, 16), (3, 8, 12))):
         for s in shapes
     ]
     data_sample = SoCoDataSample()
-    data_sample.bboxes = [torch.rand(2, 4) for _ in shapes]
-    data_sample.proposal_ids = [torch.arange(2) for _ in shapes]
-    data_sample.pair_matches = [torch.tensor([[0, 0], [1, 2]])]
+    data_sample.pair_bboxes = [[torch.rand(2, 4), torch.rand(2, 4)]]
+    data_sample.pair_proposal_ids = [[torch.arange(2), torch.arange(2)]]
+    data_sample.pair_matches = [torch.tensor([[0, 0], [1, 1]])]
+    data_sample.cutout_squares = [
+        torch.zeros((0, 4), dtype=torch.int64) for _ in shapes
+    ]
     data_sample.set_metainfo(
         dict(view_pairs=[(0, 1)], view_shapes=[s[1:] for s in shapes]))
     return dict(inputs=inputs, data_samples=data_sample)
@@ -43,8 +46,8 @@ def test_normalises_rgb_per_view():
     assert out['inputs'][0].dtype == torch.float32
     data_samples = out['data_samples']
     assert len(data_samples) == 3
-    assert data_samples[0].pair_matches[0].tolist() == [[0, 0], [1, 2]]
-    assert data_samples[0].proposal_ids[1].tolist() == [0, 1]
+    assert data_samples[0].pair_matches[0].tolist() == [[0, 0], [1, 1]]
+    assert data_samples[0].pair_proposal_ids[0][1].tolist() == [0, 1]
 
 
 def test_custom_mean_std_no_flip():
@@ -86,5 +89,31 @@ def test_moves_everything_to_the_model_device():
     out = preprocessor(batch)
     assert all(x.device.type == 'meta' for x in out['inputs'])
     for sample in out['data_samples']:
-        for key in ('bboxes', 'proposal_ids', 'pair_matches'):
+        for key in ('pair_bboxes', 'pair_proposal_ids'):
+            assert all(t.device.type == 'meta' for sets in sample.get(key)
+                       for t in sets)
+        for key in ('pair_matches', 'cutout_squares'):
             assert all(t.device.type == 'meta' for t in sample.get(key))
+
+
+def test_cutout_squares_are_zero_after_normalisation():
+    """A constant-200 view with the square x 2..4, y 3..6 (end exclusive
+    5, 7) of sample 1: exactly 0 there, (200 - mean) / std elsewhere; the
+    other sample and the other view untouched."""
+    samples = [_sample(0), _sample(1)]
+    for sample in samples:
+        sample['inputs'] = [torch.full_like(x, 200) for x in sample['inputs']]
+    samples[1]['data_samples'].cutout_squares[0] = torch.tensor([[2, 3, 5, 7]])
+    out = SoCoDataPreprocessor()(pseudo_collate(samples))
+    view = out['inputs'][0]
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
+    plain = ((200 - mean) / std).expand(3, 16, 16)
+    inside = torch.zeros(16, 16, dtype=torch.bool)
+    inside[3:7, 2:5] = True
+    assert (view[1][:, inside] == 0).all()
+    assert int(inside.sum()) == 12  # 3 columns x 4 rows, worked by hand
+    torch.testing.assert_close(view[1][:, ~inside], plain[:, ~inside])
+    torch.testing.assert_close(view[0], plain)
+    torch.testing.assert_close(out['inputs'][1],
+                               ((200 - mean) / std).expand(2, 3, 8, 12))
