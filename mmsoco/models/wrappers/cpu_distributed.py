@@ -64,6 +64,5 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
                 f'No CUDA: reverted {count} SyncBatchNorm layers to '
                 'BatchNorm (DDP runs SyncBN on GPUs only). Each process '
                 'normalises over its own batch: a smoke test of the recipe, '
-                'not its GPU statistics.',
-                stacklevel=2)
+                'not its GPU statistics.')
         super().__init__(module=module, **kwargs)
