@@ -11,6 +11,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.mmsoco-installed
 DEMO_DIR ?= data/demo
 PYTEST_ARGS ?=
+TESTS ?= tests
 CONSTRAINTS ?= requirements/constraints.txt
 PIP_INSTALL := $(PIP) install $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 STAMP_TEXT := constraints=$(CONSTRAINTS)
@@ -46,7 +47,7 @@ demo: $(STAMP)
 	$(PY) tools/demo.py --data-root $(DEMO_DIR)
 
 test: $(STAMP)
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
