@@ -1,6 +1,8 @@
 # mmsoco: `make demo` and `make test` are the two commands a newcomer needs.
 # Both create .venv when missing and install the pinned stack once (a stamp file
-# records it); later runs skip straight to the job.
+# records it); later runs skip straight to the job. Every pip install takes the
+# exact versions of requirements/constraints.txt; `make install CONSTRAINTS=`
+# installs without them (the stamp records the setting, so switching reinstalls).
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -9,32 +11,43 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.mmsoco-installed
 DEMO_DIR ?= data/demo
 PYTEST_ARGS ?=
+TESTS ?= tests
+CONSTRAINTS ?= requirements/constraints.txt
+PIP_INSTALL := $(PIP) install $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+STAMP_TEXT := constraints=$(CONSTRAINTS)
 
 REQS := requirements/build.txt requirements/torch.txt requirements/mminstall.txt \
-        requirements/runtime.txt requirements/tests.txt setup.cfg pyproject.toml
+        requirements/runtime.txt requirements/tests.txt setup.cfg pyproject.toml \
+        $(CONSTRAINTS)
 
 .PHONY: install demo test lint clean-venv
+
+# A stamp written under another CONSTRAINTS setting (or before the setting was
+# recorded) is out of date whatever its age.
+ifneq ($(file <$(STAMP)),$(STAMP_TEXT))
+.PHONY: $(STAMP)
+endif
 
 install: $(STAMP)
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements/build.txt
-	$(PIP) install -q -r requirements/torch.txt
+	$(PIP_INSTALL) -q --upgrade pip
+	$(PIP_INSTALL) -q -r requirements/build.txt
+	$(PIP_INSTALL) -q -r requirements/torch.txt
 	@# mmcv's ops compile against the torch just installed, hence no build isolation.
 	@# With a matching wheel on PIP_FIND_LINKS this is a plain install, else a ~15 min build.
-	MMCV_WITH_OPS=1 $(PIP) install --no-build-isolation -r requirements/mminstall.txt
-	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
-	$(PIP) install -q --no-build-isolation --no-deps -e .
+	MMCV_WITH_OPS=1 $(PIP_INSTALL) --no-build-isolation -r requirements/mminstall.txt
+	$(PIP_INSTALL) -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP_INSTALL) -q --no-build-isolation --no-deps -e .
 	$(PY) -c "import mmcv.ops, mmdet, mmsoco; print('mmsoco', mmsoco.__version__, 'installed')"
-	@touch $@
+	@echo '$(STAMP_TEXT)' > $@
 
 demo: $(STAMP)
 	$(PY) tools/demo.py --data-root $(DEMO_DIR)
 
 test: $(STAMP)
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

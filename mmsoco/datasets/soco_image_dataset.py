@@ -28,7 +28,8 @@ def scan_image_folder(folder: str,
                       extensions: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
     """Relative paths of the images under ``folder``, recursive and sorted."""
     if not osp.isdir(folder):
-        raise FileNotFoundError(f'image folder not found: {folder}')
+        raise FileNotFoundError(f'image folder not found: {folder} (preparing the images and the '
+                                "proposal store: README.md, section 'Preparing data')")
     found = []
     for root, dirs, files in os.walk(folder, followlinks=True):
         dirs.sort()

@@ -32,6 +32,9 @@ def load_launch_config(config: str,
     return cfg
 
 
+CPU_DDP_TYPE = 'mmsoco.models.wrappers.CPUDistributedDataParallel'
+
+
 def setup_cpu_distributed(cfg: Config) -> bool:
     """Make a ``--launcher pytorch`` run work on machines without CUDA.
 
@@ -42,22 +45,34 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     its own when one exists) and wrap the model with ``device_ids=None``.
     Still plain PyTorch DDP through mmengine, as on GPUs.
 
+    DDP also refuses SyncBN layers in a CPU module, and the paper's recipes
+    use SyncBN. The wrapper is therefore ``CPUDistributedDataParallel``
+    (``mmsoco/models/wrappers/cpu_distributed.py``), which reverts them to BN
+    with a warning counting them, after the Runner built the model and before
+    DDP wraps it. A config's own ``model_wrapper_cfg`` keeps its options; a
+    wrapper type other than ``MMDistributedDataParallel`` is kept as well.
+
     Returns:
         bool: Whether the CPU set-up was applied.
     """
     if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return False
     import torch.distributed as dist
-    env_cfg = cfg.setdefault('env_cfg', {})
-    dist_cfg = env_cfg.setdefault('dist_cfg', {})
-    dist_cfg['backend'] = 'gloo'
+    # merge_from_dict, not setdefault: Config.setdefault returns a copy of a
+    # missing entry, so writing into it changed nothing.
+    cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     wrapper = dict(
-        type='MMDistributedDataParallel',
         broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.update(cfg.get('model_wrapper_cfg', None) or {})
+    if wrapper.get('type', 'MMDistributedDataParallel') in (
+            'MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel'):
+        # An import path, not the registered name: mmengine's
+        # Runner.wrap_model looks the type up in its root registry, which
+        # does not see the names of mmsoco's (a grandchild's) registry.
+        wrapper['type'] = CPU_DDP_TYPE
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tools/benchmarks/mmdet/dist_finetune.sh CONFIG PRETRAIN GPUS [train.py args...]
 #
-# Fine-tunes a detector from a SoCo checkpoint in one go (SOCO_SPEC section 5):
+# Fine-tunes a detector from a SoCo checkpoint in one go (the paper's transfer protocol):
 #   1. converts PRETRAIN (a SoCo .pth; `none` for the scratch / supervised
 #      twins) with tools/model_converters/soco2mmdet.py, checked against
 #      CONFIG's detector;
@@ -17,7 +17,8 @@ fi
 CONFIG=$1
 PRETRAIN=$2
 GPUS=$3
-PYTHON=${PYTHON:-python}
+# shellcheck source=../../_find_python.sh
+source "$(dirname "$0")/../../_find_python.sh"
 # shellcheck source=_finetune_common.sh
 source "$(dirname "$0")/_finetune_common.sh"
 prepare_finetune "${@:4}"

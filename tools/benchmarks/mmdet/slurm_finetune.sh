@@ -21,7 +21,8 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
+# shellcheck source=../../_find_python.sh
+source "$(dirname "$0")/../../_find_python.sh"
 # shellcheck source=_finetune_common.sh
 source "$(dirname "$0")/_finetune_common.sh"
 prepare_finetune "${@:5}"
