@@ -7,7 +7,6 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
 
 import mmsoco  # noqa: F401  weights-only checkpoint allow-list
 from mmsoco.engine.hooks import NanGuardHook, NonFiniteLossError
@@ -17,15 +16,10 @@ from mmsoco.utils import load_checkpoint_weights_only
 REPO_CONFIG = 'configs/soco/soco_r18fpn_demo.py'
 
 
-class _Points(Dataset):
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, i):
-        g = torch.Generator().manual_seed(i)
-        return dict(inputs=torch.randn(4, generator=g),
-                    target=torch.randn(1, generator=g))
+def _points(n=8):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)
+    return [dict(inputs=x[i], target=y[i]) for i in range(n)]
 
 
 class _PoisonedRegressor(BaseModel):
@@ -52,7 +46,7 @@ def _runner(work_dir, poison):
         model=_PoisonedRegressor(poison),
         work_dir=str(work_dir),
         train_dataloader=dict(
-            dataset=_Points(),
+            dataset=_points(),
             sampler=dict(type='InfiniteSampler', shuffle=True),
             batch_size=4,
             collate_fn=dict(type='pseudo_collate')),
