@@ -24,11 +24,13 @@ env_cfg = dict(
 )
 
 vis_backends = [dict(type='LocalVisBackend')]
-# TensorBoard as well (event files under <work_dir>/<timestamp>/vis_data/):
-# vis_backends = [dict(type='LocalVisBackend'),
-#                 dict(type='TensorboardVisBackend')]
-# or, without editing a config:
-# --cfg-options 'visualizer.vis_backends=[dict(type="LocalVisBackend"),dict(type="TensorboardVisBackend")]'
+# TensorBoard beside the local JSON (event files in <work_dir>/<timestamp>/
+# vis_data/), in a config that inherits this one:
+# visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+#                                 dict(type='TensorboardVisBackend')])
+# From the command line, TensorBoard instead of the local JSON (--cfg-options
+# cannot spell a list of dicts; it can rename the one backend):
+# --cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend
 visualizer = dict(
     type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
