@@ -1,4 +1,4 @@
-"""analyze_logs.py (plot_curve, cal_train_time) on hand-written scalars.json."""
+"""analyze_logs.py (plot_curve, cal_train_time) on hand-written logs."""
 import json
 import os.path as osp
 import runpy
