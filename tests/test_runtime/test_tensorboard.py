@@ -24,6 +24,10 @@ def test_switch_writes_an_event_file_with_the_logged_loss(
     ])
     cfg = load_launch_config(CONFIG, cfg_options=args.cfg_options,
                              work_dir=str(tmp_path / 'work'))
+    # The config names its visualizer 'visualizer'; mmengine hands back an
+    # existing instance of that name (with its old backends) to a second
+    # Runner in the same process, e.g. an earlier test's.
+    cfg.visualizer.name = f'tensorboard_test_{tmp_path.name}'
     for view, size in zip(cfg.train_dataloader.dataset.pipeline[2]['views'],
                           (64, 64, 32)):  # smaller views: a faster test
         view['size'] = size
