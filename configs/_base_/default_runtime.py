@@ -9,6 +9,12 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stops the run at the first NaN/inf loss, before CheckpointHook can save
+    # the bad state. A default hook rather than a custom one: the model bases
+    # set `custom_hooks = [...]` and a list in a config replaces, never
+    # merges; `default_hooks` is a dict, so this entry survives them. Turn it
+    # off with --cfg-options default_hooks.nan_guard=None.
+    nan_guard=dict(type='NanGuardHook'),
 )
 
 env_cfg = dict(
@@ -18,6 +24,13 @@ env_cfg = dict(
 )
 
 vis_backends = [dict(type='LocalVisBackend')]
+# TensorBoard beside the local JSON (event files in <work_dir>/<timestamp>/
+# vis_data/), in a config that inherits this one:
+# visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+#                                 dict(type='TensorboardVisBackend')])
+# From the command line, TensorBoard instead of the local JSON (--cfg-options
+# cannot spell a list of dicts; it can rename the one backend):
+# --cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend
 visualizer = dict(
     type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)

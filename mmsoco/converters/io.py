@@ -31,13 +31,14 @@ def _looks_like_torch_file(filename: str) -> bool:
         return f.read(1) == b'\x80'
 
 
-def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
-    """Load the ``state_dict`` of an mmengine checkpoint, weights only.
+def load_checkpoint_dict(filename: str) -> dict:
+    """Load a whole mmengine checkpoint (a dict with ``state_dict``), weights
+    only.
 
     Raises:
         FileNotFoundError: ``filename`` does not exist.
-        ConversionError: the file is not a torch checkpoint, holds no
-            ``state_dict``, or its ``state_dict`` is not a dict of tensors.
+        ConversionError: the file is not a torch checkpoint or holds no
+            ``state_dict``.
     """
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} can not be found.')
@@ -61,6 +62,18 @@ def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
         raise ConversionError(
             f'{filename} has no "state_dict" (found {found}); expected an '
             'mmengine checkpoint written by mmsoco training')
+    return checkpoint
+
+
+def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
+    """Load the ``state_dict`` of an mmengine checkpoint, weights only.
+
+    Raises:
+        FileNotFoundError: ``filename`` does not exist.
+        ConversionError: the file is not a torch checkpoint, holds no
+            ``state_dict``, or its ``state_dict`` is not a dict of tensors.
+    """
+    checkpoint = load_checkpoint_dict(filename)
     state_dict = checkpoint['state_dict']
     if not isinstance(state_dict, dict):
         raise ConversionError(

@@ -1,1 +1,2 @@
 from .momentum_update_hook import MomentumUpdateHook  # noqa: F401
+from .nan_guard_hook import NanGuardHook, NonFiniteLossError  # noqa: F401

@@ -1,0 +1,79 @@
+"""Publishing a trained checkpoint, as MMDetection's ``publish_model.py``.
+
+A training checkpoint carries what only resuming needs (optimizer state, LR
+schedulers, the message hub's logs). The published file keeps ``meta`` and
+``state_dict`` (by default), loads with ``torch.load(weights_only=True)``
+without mmsoco installed, and carries the first 8 hex digits of its own
+sha256 in its name (``OUT-<sha8>.pth``), so a download can be checked.
+
+The file is serialised in memory, hashed, and written once under its final
+name through a temporary file in the same folder and a rename: an interrupted
+run leaves no file that looks complete, and the hash is that of the bytes on
+disk.
+"""
+import hashlib
+import io
+import os
+import os.path as osp
+from typing import Sequence
+
+import torch
+
+from mmsoco.converters.io import ConversionError, load_checkpoint_dict
+
+DEFAULT_SAVE_KEYS = ('meta', 'state_dict')
+
+
+def _write_bytes_atomic(data: bytes, filename: str) -> None:
+    """Write ``data`` to ``filename`` via a temp file + rename.
+
+    Minimal private writer until mmsoco has a shared one. ``os.open`` with
+    mode 0o666 lets the umask decide the final mode, as for any new file.
+    """
+    out_dir = osp.dirname(osp.abspath(filename))
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = osp.join(out_dir,
+                   f'.{osp.basename(filename)}.{os.getpid()}.tmp')
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def published_name(out_file: str, sha256: str) -> str:
+    """``work/soco.pth`` + digest -> ``work/soco-<sha8>.pth``."""
+    stem = out_file[:-4] if out_file.endswith('.pth') else out_file
+    return f'{stem}-{sha256[:8]}.pth'
+
+
+def publish_checkpoint(in_file: str,
+                       out_file: str,
+                       save_keys: Sequence[str] = DEFAULT_SAVE_KEYS) -> str:
+    """Write the published form of ``in_file``; return its final path.
+
+    Raises:
+        FileNotFoundError: ``in_file`` does not exist.
+        ConversionError: ``in_file`` is not an mmengine checkpoint, or the
+            kept part would not load weights-only.
+    """
+    checkpoint = load_checkpoint_dict(in_file)
+    kept = {key: checkpoint[key] for key in save_keys if key in checkpoint}
+    buffer = io.BytesIO()
+    torch.save(kept, buffer)
+    data = buffer.getvalue()
+    try:  # what a user without mmsoco's allow-list will do with it
+        torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    except Exception as err:
+        raise ConversionError(
+            f'the kept keys {list(kept)} of {in_file} do not load '
+            f'weights-only ({err}); drop them with --save-keys') from None
+    final = published_name(out_file, hashlib.sha256(data).hexdigest())
+    _write_bytes_atomic(data, final)
+    return final
