@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmsoco.models.utils.box_sets import MatchedRows
+from mmsoco.models.utils.collapse import embedding_stats
 from mmsoco.registry import MODELS
 from .base import BaseMomentumModel
 
@@ -54,8 +55,8 @@ class BYOL(BaseMomentumModel):
         pairs = self.view_pairs(data_samples, len(inputs))
         views = sorted({v for pair in pairs for v in pair})
         online = self._online_parts()
-        preds = {v: self.predictor(self._embed(online, inputs[v]))
-                 for v in views}
+        online_projs = {v: self._embed(online, inputs[v]) for v in views}
+        preds = {v: self.predictor(z) for v, z in online_projs.items()}
         with torch.no_grad():
             projs = {v: self._embed(self.target, inputs[v]) for v in views}
         batch = inputs[0].size(0)
@@ -66,6 +67,11 @@ class BYOL(BaseMomentumModel):
             losses.update(
                 self.symmetric_pair_losses(a, b, preds[a], projs[a], preds[b],
                                            projs[b], one_per_image, batch))
+        # Collapse read-outs of the online projections.
+        losses.update(
+            embedding_stats(
+                torch.cat([online_projs[v] for v in views]),
+                rows.repeat(len(views))))
         return losses
 
     def extract_feat(self, inputs: List[Tensor],

@@ -40,6 +40,7 @@ from torch import Tensor
 
 from mmsoco.models.utils.box_sets import (BoxSet, matched_rows,
                                           stack_box_set)
+from mmsoco.models.utils.collapse import embedding_stats
 from mmsoco.registry import MODELS
 from .base import BaseMomentumModel
 
@@ -136,12 +137,23 @@ class SoCo(BaseMomentumModel):
 
     def _embed_roi_feats(self, net: nn.ModuleDict, roi_feats: Tensor,
                          predict: bool) -> Tensor:
-        """Head -> (C4: average pooling) -> projector -> (predictor)."""
+        """Head -> (C4: average pooling) -> projector -> (predictor).
+
+        With ``predict`` the rows are ``[projection, prediction]`` side by
+        side (split by :meth:`_split`): the projection is logged for the
+        collapse read-out, and every row operation below (level selection,
+        scatter, split into sets) then treats both alike.
+        """
         x = net[self.head_name](roi_feats)
         if x.dim() == 4:  # C4: res5 map -> 2048-d by average pooling
             x = F.adaptive_avg_pool2d(x, 1).flatten(1)
         z = net['projector'](x)
-        return self.predictor(z) if predict else z
+        return torch.cat([z, self.predictor(z)], dim=1) if predict else z
+
+    def _split(self, rows: Tensor) -> Tuple[Tensor, Tensor]:
+        """``[projection, prediction]`` rows -> (projection, prediction)."""
+        width = self.projector.out_channels
+        return rows[:, :width], rows[:, width:]
 
     def _embed_per_level(self, net: nn.ModuleDict, feats: Tuple[Tensor],
                          rois: Tensor, levels: Tensor,
@@ -222,8 +234,10 @@ class SoCo(BaseMomentumModel):
         """
         pairs = self.view_pairs(data_samples, len(inputs))
         sets, levels = self._box_sets(data_samples, pairs, inputs[0].device)
-        preds = self._embed_all(self._online_parts(), inputs, pairs, sets,
-                                levels, True)
+        online = self._embed_all(self._online_parts(), inputs, pairs, sets,
+                                 levels, True)
+        online = {key: self._split(rows) for key, rows in online.items()}
+        preds = {key: pred for key, (_, pred) in online.items()}
         with torch.no_grad():
             projs = self._embed_all(self.target, inputs, pairs, sets, levels,
                                     False)
@@ -241,6 +255,12 @@ class SoCo(BaseMomentumModel):
         dropped = sum(int((lv < 0).sum()) for lv in levels.values())
         losses['dropped_boxes'] = torch.tensor(
             float(dropped), device=inputs[0].device)
+        # Collapse read-outs of the online projections of every kept box.
+        kept = {key: levels[key] >= 0 for key in sets}
+        losses.update(
+            embedding_stats(
+                torch.cat([online[key][0][kept[key]] for key in sets]),
+                torch.cat([sets[key].rois[kept[key], 0] for key in sets])))
         return losses
 
     def extract_feat(self, inputs: List[Tensor],

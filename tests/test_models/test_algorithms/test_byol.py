@@ -43,7 +43,14 @@ def test_loss_terms_by_hand_and_no_target_gradient():
     inputs = _inputs()
     losses = model(inputs, _samples(), mode='loss')
     assert set(losses) == {'loss_v0_v1', 'loss_v1_v0', 'loss_v0_v2',
-                           'loss_v2_v0'}
+                           'loss_v2_v0', 'proj_std', 'cross_image_cos'}
+    # the collapse read-out of the online projections, by hand
+    with torch.no_grad():
+        z = torch.cat([model.projector(model.backbone(x)[-1].mean(dim=(2, 3)))
+                       for x in inputs])
+        unit = F.normalize(z, dim=1)
+    assert torch.allclose(losses['proj_std'], unit.std(dim=0).mean(),
+                          atol=1e-5)
     # loss_v0_v1 by hand: 2 - 2 cos(pred_online(v0), proj_target(v1)),
     # with the views' own batch statistics (train-mode BN).
     def embed(net, img):
@@ -54,7 +61,7 @@ def test_loss_terms_by_hand_and_no_target_gradient():
         proj1 = embed(model.target, inputs[1])
     expected = 2 - 2 * F.cosine_similarity(pred0, proj1).mean()
     assert torch.allclose(losses['loss_v0_v1'], expected, atol=1e-5)
-    sum(losses.values()).backward()
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
     assert all(p.grad is None for p in model.target.parameters())
     assert model.backbone.conv1.weight.grad is not None
 

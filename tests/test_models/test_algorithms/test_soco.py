@@ -256,7 +256,8 @@ def test_target_starts_as_online_copy_and_gets_no_gradient():
     assert all(not p.requires_grad for p in model.target.parameters())
     losses = model(_inputs(), _samples(), mode='loss')
     assert set(losses) == {'loss_v0_v1', 'loss_v1_v0', 'loss_v0_v2',
-                           'loss_v2_v0', 'dropped_boxes'}
+                           'loss_v2_v0', 'dropped_boxes', 'proj_std',
+                           'cross_image_cos'}
     _total(losses).backward()
     assert all(p.grad is None for p in model.target.parameters())
     assert model.predictor.linear1.weight.grad is not None
@@ -333,3 +334,18 @@ def test_tensor_mode_gives_the_projections_of_every_box_set():
         own = model.roi_extractor(x, rois, levels=levels)
         expected = model.projector(model.bbox_head(own))
     assert torch.allclose(feats[(0, 0)][4:8], expected, atol=1e-5)
+
+
+def test_collapse_read_outs_of_the_online_projections():
+    model = _build()
+    losses = model(_inputs(), _samples(), mode='loss')
+    d = model.projector.out_channels
+    # healthy at init: spread, well below the collapsed values
+    assert 0.2 / d ** 0.5 < losses['proj_std'] < 1.5 / d ** 0.5
+    assert losses['cross_image_cos'] < 0.9
+    with torch.no_grad():  # a projector with a constant output: collapsed
+        model.projector.linear2.weight.zero_()
+        model.projector.linear2.bias.fill_(1.0)
+    collapsed = model(_inputs(), _samples(), mode='loss')
+    assert collapsed['proj_std'] < 1e-6
+    assert collapsed['cross_image_cos'] == pytest.approx(1.0, abs=1e-6)
