@@ -98,9 +98,7 @@ def proposal_step(folder, names, boxes):
         store = osp.join(folder, 'store')
         write_store(store, ((n, b, (500, 375)) for n, b in zip(names, boxes)))
         step = TRANSFORMS.build(
-            dict(type='SelectiveSearchProposals',
-                 store_path=store,
-                 img_root=folder))
+            dict(type='SelectiveSearchProposals', store_path=store))
         return step, 'ProposalStore (memory-mapped)'
     except Exception as err:  # noqa: BLE001 - benchmark falls back, says so
         print(f'proposal store unavailable ({err}); using an in-memory dict')
@@ -132,7 +130,9 @@ def time_pipeline(paths, stages, clock=time.process_time):
     """Seconds per stage for one pass over ``paths``."""
     totals = {name: 0.0 for name, _ in stages}
     for path in paths:
-        results = dict(img_path=path)
+        # The store key, as SoCoImageDataset gives it (keys are file names
+        # in the benchmark's flat folder).
+        results = dict(img_path=path, img_key=osp.basename(path))
         for name, steps in stages:
             start = clock()
             for step in steps:

@@ -196,7 +196,10 @@ def main():
 
     cold = cold_compile_seconds()
     from mmsoco.proposals import compute_proposals, selective_search
-    from mmsoco.proposals._ss_reference import reference_selective_search
+    # The reference search is a test-only helper (tests/test_proposals).
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'tests', 'test_proposals'))
+    from ss_reference import reference_selective_search
     from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
     from mmsoco.proposals.filters import RULES, filter_with_fallback
     start = time.perf_counter()
@@ -376,10 +379,8 @@ def write_section(table):
         text = pattern.sub(lambda _: table, text)
     else:
         text = text.rstrip('\n') + '\n\n' + table + '\n'
-    tmp = README + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, README)
+    from mmsoco.utils.atomic_files import atomic_write_text
+    atomic_write_text(README, text)
 
 
 if __name__ == '__main__':

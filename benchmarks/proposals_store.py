@@ -123,8 +123,9 @@ def synthetic_arrays(num_images: int, mean_boxes: int, seed: int = 0,
 
 def build(work_dir: str, num_images: int, mean_boxes: int,
           json_images: int):
-    from mmsoco.proposals.store import write_store_arrays
-    from mmsoco.proposals.store import xyxy_to_reference_xywh
+    from mmsoco.proposals.store_exchange import xyxy_to_reference_xywh
+    from mmsoco.proposals.store_writer import write_store_arrays
+    from mmsoco.utils.atomic_files import atomic_write_text
     store_path = osp.join(work_dir, f'store_{num_images}_{mean_boxes}')
     json_path = osp.join(work_dir, f'ref_{json_images}_{mean_boxes}.json')
     if osp.isdir(store_path) and osp.isfile(json_path):
@@ -143,10 +144,7 @@ def build(work_dir: str, num_images: int, mean_boxes: int,
         for i in range(min(json_images, num_images)):
             rects = xyxy_to_reference_xywh(boxes[offsets[i]:offsets[i + 1]])
             ref[keys[i].rsplit('/', 1)[1]] = rects.astype(int).tolist()
-        tmp = json_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(ref, f)
-        os.replace(tmp, json_path)
+        atomic_write_text(json_path, json.dumps(ref))
         print(f'built {json_path} in {time.perf_counter() - t0:.1f}s',
               file=sys.stderr)
     return store_path, json_path

@@ -452,16 +452,13 @@ def _plain(obj):
 # Stages (side effects).
 # ---------------------------------------------------------------------------
 def _write(path, text):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+    from mmsoco.utils.atomic_files import atomic_write_text
+    atomic_write_text(path, text)
 
 
 def _dump_config(cfg, path):
-    tmp = path[:-len('.py')] + '.tmp.py'  # Config.dump reads the suffix
-    cfg.dump(tmp)
-    os.replace(tmp, path)
+    from mmsoco.utils.atomic_files import atomic_write_text
+    atomic_write_text(path, cfg.pretty_text)  # what Config.dump writes
     return path
 
 

@@ -44,7 +44,7 @@ from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
 from mmsoco.proposals.generation import (DEFAULT_CHUNK_SIZE,
                                          DEFAULT_MAX_PIXELS, format_summary,
                                          generate, merge_shards)
-from mmsoco.proposals.store import ProposalStoreError
+from mmsoco.proposals.store_format import ProposalStoreError
 
 
 def parse_shard(text: str):
@@ -108,7 +108,9 @@ def parse_args(argv=None):
                         help='colour histogram of the search')
     parser.add_argument('--chunk-size', type=int, default=DEFAULT_CHUNK_SIZE,
                         help='images per resumable chunk')
-    parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--quiet', '--no-progress', action='store_true',
+                        help='no progress bar (it is shown only on a '
+                        'terminal anyway)')
     args = parser.parse_args(argv)
     modes = [m for m in ('merge', 'import_reference', 'import_coco',
                          'export_reference', 'export_coco')
@@ -130,7 +132,8 @@ def parse_args(argv=None):
 
 def convert(args) -> str:
     """The import / export modes; returns what was written."""
-    from mmsoco.proposals import store as S
+    from mmsoco.proposals import store_exchange as S
+    from mmsoco.proposals.store import ProposalStore
     out_dir = args.paths[-1]
     store_path = osp.join(out_dir, 'store')
     if args.mode == 'import_reference':
@@ -140,7 +143,7 @@ def convert(args) -> str:
     if args.mode == 'import_coco':
         return S.import_coco_results(args.import_coco, args.ann_file,
                                      store_path, overwrite=True)
-    store = S.ProposalStore(out_dir)
+    store = ProposalStore(out_dir)
     if args.mode == 'export_reference':
         return S.export_reference_json(store, args.export_reference)
     return S.export_coco_results(store, args.ann_file, args.export_coco)
@@ -163,7 +166,8 @@ def main(argv=None) -> int:
                           max_pixels=args.max_pixels)
             summary = generate(img_root, out_dir, args.ann_file, params,
                                args.shard, args.workers, args.chunk_size,
-                               args.resume, not args.no_progress)
+                               args.resume,
+                               False if args.quiet else None)
     except (ProposalStoreError, FileNotFoundError, ValueError, OSError,
             KeyError) as e:
         print(f'error: {e}', file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Recall of SoCo's proposals against a detection dataset's boxes (spec section 1).
+"""Recall of SoCo's proposals against a detection dataset's boxes (``docs/method.md`` section 1.5).
 
 How many annotated objects does selective search (after SoCo's filter) cover?
 A ground-truth box counts as recalled at IoU ``t`` when some proposal of its
@@ -71,7 +71,8 @@ def eval_proposal_recall(store,
                          coco_json: str,
                          img_prefix: str = '',
                          iou_thrs: Sequence[float] = DEFAULT_IOU_THRS,
-                         allow_missing: bool = False) -> dict:
+                         allow_missing: bool = False,
+                         progress: Optional[bool] = None) -> dict:
     """Recall of a :class:`~mmsoco.proposals.ProposalStore` on a COCO dataset.
 
     Args:
@@ -82,12 +83,15 @@ def eval_proposal_recall(store,
         iou_thrs: IoU thresholds.
         allow_missing: count images absent from the store as having no
             proposals instead of raising (which names them).
+        progress: show a progress bar (default: on a terminal only).
 
     Returns:
         ``{'all' | 'small' | 'medium' | 'large': {'num_gt', 'recall@T', ...},
         'num_images', 'missing_images', 'proposals_per_image'}``.
     """
-    from mmsoco.proposals.store import ProposalStore, normalize_key
+    from mmsoco.proposals.store import ProposalStore
+    from mmsoco.utils.image_files import normalize_key
+    from mmsoco.utils.progress import track
     if isinstance(store, str):
         store = ProposalStore(store)
     with open(coco_json) as f:
@@ -99,7 +103,8 @@ def eval_proposal_recall(store,
     if not allow_missing:
         store.check_keys(keys.values(), source=coco_json)
     ious, areas, counts, missing = [], [], [], 0
-    for image_id, (gt, area) in gts.items():
+    for image_id, (gt, area) in track(gts.items(), desc='recall',
+                                      unit='img', enabled=progress):
         index = store.index(keys[image_id])
         if index < 0:
             missing += 1

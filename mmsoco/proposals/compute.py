@@ -14,7 +14,7 @@ from .filters import dedup_boxes, filter_with_fallback
 from .selective_search import selective_search
 
 __all__ = ['ProposalResult', 'compute_proposals', 'search_size',
-           'RECOMMENDED_MAX_SIDE']
+           'proposals_of_image', 'RECOMMENDED_MAX_SIDE', 'MIN_SEARCH_SIDE']
 
 #: Suggested ``max_side`` for bulk proposal generation (see
 #: benchmarks/README.md: >= 10x faster than the reference at native size with
@@ -102,3 +102,22 @@ def compute_proposals(img_rgb: np.ndarray,
     boxes = boxes.astype(np.float32)
     kept, level = filter_with_fallback(boxes, (width, height), rule, fallback)
     return ProposalResult(kept.astype(np.float32), level, len(boxes))
+
+
+#: Selective search needs at least this many pixels per side.
+MIN_SEARCH_SIDE = 2
+
+
+def proposals_of_image(img_rgb: np.ndarray, params: dict):
+    """``compute_proposals`` of an RGB image, with the whole-image fallback
+    for images too small to search (e.g. 1x1).
+
+    ``params`` are ``compute_proposals`` keyword arguments (``max_pixels`` is
+    ignored). Returns its ``ProposalResult``.
+    """
+    kwargs = {k: v for k, v in params.items() if k != 'max_pixels'}
+    height, width = img_rgb.shape[:2]
+    if min(height, width) < MIN_SEARCH_SIDE and kwargs.get('fallback', True):
+        from mmsoco.structures.boxes import whole_box
+        return ProposalResult(whole_box(width, height), 'whole_image', 0)
+    return compute_proposals(img_rgb, **kwargs)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from mmsoco.datasets import demo
+from mmsoco.datasets import demo, demo_drawing
 from mmsoco.datasets.demo import (DEMO_CLASSES, DEMO_METAINFO, MANIFEST_NAME,
                                   ensure_demo_dataset, make_demo_dataset)
 
@@ -201,7 +201,7 @@ def test_objects_span_sizes_and_occlude(demo_data_root):
     ('hatched_hexagon', 3 * np.sqrt(3) / 2 * 40**2),
 ])
 def test_shape_masks_have_their_geometric_area(name, expected_area):
-    mask = demo.draw_shape_mask(DEMO_CLASSES.index(name), 80, 1.0, 0.3)
+    mask = demo_drawing.draw_shape_mask(DEMO_CLASSES.index(name), 80, 1.0, 0.3)
     assert mask.sum() == pytest.approx(expected_area, rel=0.06)
     centre = mask.shape[0] // 2
     # Only the ring is hollow.
@@ -209,7 +209,7 @@ def test_shape_masks_have_their_geometric_area(name, expected_area):
 
 
 def test_star_is_concave():
-    mask = demo.draw_shape_mask(DEMO_CLASSES.index('noisy_star'), 80, 1.0,
+    mask = demo_drawing.draw_shape_mask(DEMO_CLASSES.index('noisy_star'), 80, 1.0,
                                 0.0).astype(np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
@@ -228,10 +228,10 @@ def test_pixels_follow_the_visible_masks(monkeypatch):
         return np.full((canvas, canvas, 3), levels[-1], np.float32)
 
     monkeypatch.setattr(
-        demo, 'draw_background',
+        demo_drawing, 'draw_background',
         lambda h, w, rng: np.zeros((h, w, 3), np.float32))
-    monkeypatch.setattr(demo, 'draw_texture', flat_texture)
-    img, instances = demo.render_demo_image(
+    monkeypatch.setattr(demo_drawing, 'draw_texture', flat_texture)
+    img, instances = demo_drawing.render_demo_image(
         np.random.default_rng(5), 160, 200, objects_per_image=(8, 8),
         min_object_size=20)
     assert img.shape == (160, 200, 3)
@@ -249,7 +249,7 @@ def test_pixels_follow_the_visible_masks(monkeypatch):
 def test_textures_have_two_colours():
     for name in ('striped_ellipse', 'checkered_rectangle', 'dotted_triangle',
                  'banded_ring', 'hatched_hexagon'):
-        tex = demo.draw_texture(DEMO_CLASSES.index(name), 64, 64,
+        tex = demo_drawing.draw_texture(DEMO_CLASSES.index(name), 64, 64,
                                 np.random.default_rng(0))
         colours = np.unique(tex.reshape(-1, 3), axis=0)
         assert len(colours) == 2, name

@@ -72,6 +72,10 @@ def test_several_coco_jsons(tmp_path):
         str(tmp_path / 'unlabeled2017/2.png'),
         str(tmp_path / 'unlabeled2017/3.png')
     ]
+    # Store keys: relative to the common parent of the image folders.
+    assert [dataset.get_data_info(i)['img_key'] for i in range(3)] == [
+        'train2017/1.png', 'unlabeled2017/2.png', 'unlabeled2017/3.png'
+    ]
     assert all(dataset[i]['img'] is not None for i in range(3))
 
 
@@ -194,15 +198,14 @@ def test_demo_pipeline_end_to_end(demo_data_root, tmp_path):
 def test_images_missing_from_the_proposal_store_are_refused_at_start(
         tmp_path):
     """Not three days into the run: building the dataset names them."""
-    from mmsoco.proposals import write_store
+    from mmsoco.proposals.store_writer import write_store
     _write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
     store = str(tmp_path / 'store')
     box = np.array([[0, 0, 8, 8]], dtype=np.float32)
     write_store(store, [('a.png', box, (16, 12)), ('c.png', box, (16, 12))])
     pipeline = [
         dict(type='LoadImageFromFile'),
-        dict(type='SelectiveSearchProposals', store_path=store,
-             img_root=str(tmp_path / 'img'))
+        dict(type='SelectiveSearchProposals', store_path=store)
     ]
     with pytest.raises(KeyError, match="'b.png'"):
         _build(data_prefix=dict(img_path=str(tmp_path / 'img')),

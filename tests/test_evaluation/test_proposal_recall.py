@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mmsoco.evaluation.proposal_recall import eval_proposal_recall
-from mmsoco.proposals.store import write_store
+from mmsoco.proposals.store_writer import write_store
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

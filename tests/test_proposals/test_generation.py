@@ -12,11 +12,13 @@ from bad_images import BAD_KINDS, scene, write_bad_images, write_good_images
 from PIL import Image
 
 from mmsoco.proposals.compute import compute_proposals
-from mmsoco.proposals.generation import (ImageDecodeError, decode_image,
-                                         generate, list_image_keys,
-                                         load_chunk, merge_shards,
-                                         shard_keys)
-from mmsoco.proposals.store import ProposalStore, ProposalStoreError
+from mmsoco.proposals.chunks import load_chunk
+from mmsoco.proposals.decode import ImageDecodeError, decode_image
+from mmsoco.proposals.generation import generate, list_image_keys
+from mmsoco.proposals.merge import merge_shards
+from mmsoco.proposals.shards import shard_keys
+from mmsoco.proposals.store import ProposalStore
+from mmsoco.proposals.store_format import ProposalStoreError
 
 PARAMS = dict(max_side=None, rule='ratio3size0308', dedup=True,
               color_mode='reference', max_pixels=20000)
@@ -223,7 +225,7 @@ def test_resume_with_other_settings_is_refused(dataset, tmp_path):
 
 def test_a_worker_killed_on_an_image_is_named_then_listed(tmp_path,
                                                           monkeypatch):
-    import mmsoco.proposals.generation as generation
+    import mmsoco.proposals.shards as generation
     root = str(tmp_path / 'imgs')
     keys = write_good_images(root, 6, size=(64, 48))
     victim = keys[3]

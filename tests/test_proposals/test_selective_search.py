@@ -11,7 +11,7 @@ import skimage.segmentation
 import skimage.util
 
 from mmsoco.proposals import selective_search
-from mmsoco.proposals._ss_reference import reference_selective_search
+from ss_reference import reference_selective_search
 from mmsoco.proposals._ss_segment import felzenszwalb_labels, lbp_codes
 from mmsoco.proposals.selective_search import (_colour_bins,
                                                selective_search_regions)

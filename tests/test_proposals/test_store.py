@@ -8,12 +8,17 @@ import cv2
 import numpy as np
 import pytest
 
-from mmsoco.proposals.store import (ProposalStore, ProposalStoreError,
-                                    export_coco_results,
-                                    export_reference_json,
-                                    import_coco_results, import_reference_json,
-                                    read_key_list, reference_xywh_to_xyxy,
-                                    write_store, xyxy_to_reference_xywh)
+from mmsoco.utils.atomic_files import current_umask
+
+from mmsoco.proposals.store import ProposalStore
+from mmsoco.proposals.store_exchange import (export_coco_results,
+                                             export_reference_json,
+                                             import_coco_results,
+                                             import_reference_json,
+                                             reference_xywh_to_xyxy,
+                                             xyxy_to_reference_xywh)
+from mmsoco.proposals.store_format import ProposalStoreError
+from mmsoco.proposals.store_writer import write_store
 
 
 def _items(rng, keys):
@@ -222,20 +227,10 @@ def test_coco_results_round_trip(tmp_path):
         import_coco_results(str(res_path), str(ann_path), str(tmp_path / 'x'))
 
 
-def test_read_key_list_formats(tmp_path):
-    lst = tmp_path / 'train.txt'
-    lst.write_text('n1/a.JPEG 0\n\n# comment\n./n2/b.JPEG 1\n')
-    assert read_key_list(str(lst)) == ['n1/a.JPEG', 'n2/b.JPEG']
-    coco = tmp_path / 'c.json'
-    coco.write_text(json.dumps(dict(images=[dict(id=1, file_name='x.jpg')])))
-    assert read_key_list(str(coco)) == ['x.jpg']
-
-
 def test_store_permissions_follow_the_umask(tmp_path):
     path = write_store(str(tmp_path / 's'),
                        [('a.jpg', np.array([[0, 0, 1, 1]]), (2, 2))])
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = current_umask()
     # Not mkdtemp's 0700: other users of a shared data dir can read it.
     assert os.stat(path).st_mode & 0o777 == 0o777 & ~umask
     assert os.stat(osp.join(path, 'boxes.npy')).st_mode & 0o777 == \

@@ -29,6 +29,9 @@ def parse_args(argv=None):
                         help='count images absent from the store as having '
                         'no proposals instead of failing')
     parser.add_argument('--out', help='write the result as JSON here')
+    parser.add_argument('--quiet', action='store_true',
+                        help='no progress bar (it is shown only on a '
+                        'terminal anyway)')
     return parser.parse_args(argv)
 
 
@@ -37,7 +40,8 @@ def main(argv=None) -> int:
     try:
         result = eval_proposal_recall(args.store, args.coco_json,
                                       args.img_prefix, args.iou_thrs,
-                                      args.allow_missing)
+                                      args.allow_missing,
+                                      False if args.quiet else None)
     except (ProposalStoreError, KeyError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
@@ -46,8 +50,8 @@ def main(argv=None) -> int:
           f'{result["proposals_per_image"]:.1f}  missing images: '
           f'{result["missing_images"]}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        from mmsoco.utils.atomic_files import atomic_write_text
+        atomic_write_text(args.out, json.dumps(result, indent=2))
     return 0
 
 

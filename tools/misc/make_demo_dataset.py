@@ -27,8 +27,9 @@ def parse_args(argv=None):
                         help='largest image width/height in pixels')
     parser.add_argument('--val-fraction', type=float, default=0.2,
                         help='share of images in the val split')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='hide the progress bar')
+    parser.add_argument('--quiet', '--no-progress', action='store_true',
+                        help='no progress bar (it is shown only on a '
+                        'terminal anyway)')
     return parser.parse_args(argv)
 
 
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
         summary = make_demo_dataset(
             args.out, num_images=args.num_images, seed=args.seed,
             min_size=args.min_size, max_size=args.max_size,
-            val_fraction=args.val_fraction, progress=not args.no_progress)
+            val_fraction=args.val_fraction, progress=False if args.quiet else None)
     except (ValueError, FileExistsError) as e:
         print(f'make_demo_dataset.py: error: {e}', file=sys.stderr)
         return 2

@@ -22,6 +22,9 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--prefix', default='instances_train2017',
                         help='output file name prefix')
+    parser.add_argument('--quiet', action='store_true',
+                        help='no progress bar (it is shown only on a '
+                        'terminal anyway)')
     return parser.parse_args(argv)
 
 
@@ -30,7 +33,8 @@ def main(argv=None) -> int:
     from mmsoco.datasets.mini_coco import make_mini_coco
     try:
         written = make_mini_coco(args.ann_file, args.out, args.fractions,
-                                 args.seed, args.prefix)
+                                 args.seed, args.prefix,
+                                 progress=False if args.quiet else None)
     except (FileNotFoundError, ValueError) as err:
         print(f'make_mini_coco: error: {err}', file=sys.stderr)
         return 1

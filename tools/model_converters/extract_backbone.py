@@ -24,13 +24,17 @@ def parse_args(argv=None):
                         default='online')
     parser.add_argument('--torchvision', action='store_true',
                         help='torchvision ResNet key names, bare state dict')
+    parser.add_argument('--quiet', action='store_true',
+                        help='no progress bar (it is shown only on a '
+                        'terminal anyway)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        print(export_backbone(args.src, args.dst, args.net, args.torchvision))
+        print(export_backbone(args.src, args.dst, args.net, args.torchvision,
+                              progress=False if args.quiet else None))
     except (ConversionError, FileNotFoundError) as err:
         sys.exit(f'extract_backbone: error: {err}')
 

@@ -30,6 +30,9 @@ def parse_args(argv=None):
                        'the converted shapes against')
     check.add_argument('--arch-config', help='architecture base file to '
                        'check against')
+    parser.add_argument('--quiet', action='store_true',
+                        help='no progress bar (it is shown only on a '
+                        'terminal anyway)')
     args = parser.parse_args(argv)
     if not args.dst.endswith('.pkl'):
         parser.error('detectron2 reads weights from a .pkl file: OUT must '
@@ -41,7 +44,8 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         print(convert_to_detectron2(args.src, args.dst, args.net, args.arch,
-                                    args.config, args.arch_config))
+                                    args.config, args.arch_config,
+                                    progress=False if args.quiet else None))
     except (ConversionError, FileNotFoundError) as err:
         sys.exit(f'soco2detectron2: error: {err}')
 

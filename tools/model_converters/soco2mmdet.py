@@ -32,6 +32,9 @@ def parse_args(argv=None):
                        help='architecture base file to check against '
                        '(default configs/_base_/models/r50_fpn_4conv1fc.py '
                        'or r50_c4.py)')
+    parser.add_argument('--quiet', action='store_true',
+                        help='no progress bar (it is shown only on a '
+                        'terminal anyway)')
     return parser.parse_args(argv)
 
 
@@ -39,7 +42,8 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         print(convert_to_mmdet(args.src, args.dst, args.net, args.arch,
-                               args.config, args.arch_config))
+                               args.config, args.arch_config,
+                               progress=False if args.quiet else None))
     except (ConversionError, FileNotFoundError) as err:
         sys.exit(f'soco2mmdet: error: {err}')
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmsoco.proposals.compute import compute_proposals
-from mmsoco.proposals.store import write_store
+from mmsoco.proposals.store_writer import write_store
 from mmsoco.registry import TRANSFORMS
 
 
@@ -36,9 +36,12 @@ def images(tmp_path):
 
 
 def _results(path):
+    """What SoCoImageDataset + LoadImageFromFile give the transform; the
+    store key is the path under the fixture's root (``cls/N.png``)."""
     img = mmcv.imread(path)
-    return dict(img_path=path, img=img, ori_shape=img.shape[:2],
-                img_shape=img.shape[:2])
+    key = '/'.join(path.replace(os.sep, '/').split('/')[-2:])
+    return dict(img_path=path, img_key=key, img=img,
+                ori_shape=img.shape[:2], img_shape=img.shape[:2])
 
 
 def test_store_boxes_and_stable_ids(images, tmp_path):
@@ -49,8 +52,7 @@ def test_store_boxes_and_stable_ids(images, tmp_path):
                         [('cls/0.png', boxes, (96, 64)),
                          ('cls/1.png', boxes[:1], (96, 64))])
     t = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', store_path=store,
-             img_root=root))
+        dict(type='SelectiveSearchProposals', store_path=store))
     for _ in range(2):  # same ids every epoch
         out = t(_results(paths[0]))
         np.testing.assert_array_equal(out['proposals'], boxes)
@@ -72,15 +74,14 @@ def test_missing_image_and_size_mismatch_name_the_image(images, tmp_path):
     store = write_store(str(tmp_path / 'store'),
                         [('cls/0.png', np.array([[0, 0, 5, 5]]), (64, 96))])
     t = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', store_path=store,
-             img_root=root))
+        dict(type='SelectiveSearchProposals', store_path=store))
     with pytest.raises(KeyError, match=r"cls/1.png.*no proposals"):
         t(_results(paths[1]))
     with pytest.raises(ValueError, match=r'0.png is 96x64.*64x96'):
         t(_results(paths[0]))
     with pytest.raises(KeyError, match=r"1 image\(s\).*'cls/1.png'"):
-        t.check_images(paths)
-    t.check_images(paths[:1])
+        t.check_images(['cls/0.png', 'cls/1.png'])
+    t.check_images(['cls/0.png'])
 
 
 def test_basename_keys_check_bounds_without_sizes(images, tmp_path):
@@ -110,12 +111,12 @@ def test_compute_and_cache_without_store(images, tmp_path, monkeypatch):
     assert len(files) == 1 and files[0].endswith('.npy')  # no temp leftovers
 
     # From now on computing is an error: the LRU and the disk cache answer.
-    import mmsoco.proposals.generation as generation
+    import mmsoco.proposals.compute as compute
 
     def boom(*args, **kwargs):
         raise AssertionError('recomputed')
 
-    monkeypatch.setattr(generation, 'proposals_of_image', boom)
+    monkeypatch.setattr(compute, 'proposals_of_image', boom)
     np.testing.assert_array_equal(t(_results(paths[0]))['proposals'],
                                   expected)
     fresh = TRANSFORMS.build(

@@ -1,4 +1,4 @@
-"""The reference selective search of SoCo (spec section 1), for parity checks.
+"""The reference selective search of SoCo (``docs/method.md`` section 1.1), for parity checks.
 
 Runs the PyPI package ``selectivesearch`` 0.4 (a test/benchmark-only
 dependency) with the one fix SoCo's reference applied: texture histograms
