@@ -128,6 +128,9 @@ def parse_args(argv=None):
                         help='markdown file put under the table in the '
                         'README (the discussion of the result)')
     parser.add_argument('--write-readme', action='store_true')
+    parser.add_argument('--quiet', action='store_true',
+                        help='no progress bar over the runs (it is shown '
+                        'only on a terminal anyway)')
     parser.add_argument('--readme-tag', default='',
                         help='write the README section between this tag\'s '
                         'own markers (<!-- transfer_demo:TAG:begin/end -->) '
@@ -540,16 +543,24 @@ def prepare_labeled_split(data_root, work_dir, num_labeled, split_seed):
                      num_labeled_objects=len(subset['annotations']))
 
 
+def _progress(args):
+    """The progress bars' switch: off with --quiet, else on a terminal."""
+    return False if getattr(args, 'quiet', False) else None
+
+
 def pretrain(work_dir, data_root, args):
     """Both pretrainings (same budget, checked first) -> checkpoints."""
     from mmengine.config import Config
+
+    from mmsoco.utils.progress import track
     cfgs = {name: pretrain_cfg_changes(Config.fromfile(path), data_root,
                                        args.pretrain_epochs,
                                        args.pretrain_seed)
             for name, path in PRETRAIN_CONFIGS.items()}
     budget = check_same_budget(cfgs)
     ckpts = {}
-    for name, cfg in cfgs.items():
+    for name, cfg in track(list(cfgs.items()), desc='pretraining',
+                           unit='run', enabled=_progress(args)):
         run_dir = osp.join(work_dir, f'pretrain_{name}')
         ckpts[name] = osp.join(run_dir, f'epoch_{args.pretrain_epochs}.pth')
         if not osp.isfile(ckpts[name]):
@@ -588,26 +599,30 @@ def convert(work_dir, ckpts):
 def finetune(work_dir, data_root, train_ann, inits, args):
     """One fine-tuning per (seed, init) -> ``{init: [metrics per seed]}``."""
     from mmengine.config import Config
+
+    from mmsoco.utils.progress import track
     per_seed = {init: [] for init in inits}
-    for seed in args.seeds:
-        for init, load_from in inits.items():
-            name = f'{init}_seed{seed}'
-            result_file = osp.join(work_dir, f'result_{name}.json')
-            run_dir = osp.join(work_dir, f'finetune_{name}')
-            if not osp.isfile(result_file):
-                cfg = finetune_cfg_changes(
-                    Config.fromfile(DET_CONFIG), data_root, train_ann,
-                    args.finetune_iters, args.img_scale, seed, load_from)
-                run_train(_dump_config(
-                    cfg, osp.join(work_dir, f'finetune_{name}.py')), run_dir)
-                _write(result_file, json.dumps(
-                    dict(last_metrics(run_dir), init=init, seed=seed)))
-            with open(result_file) as f:
-                row = json.load(f)
-            loss = final_train_loss(run_dir, args.finetune_iters)
-            if loss is not None:
-                row[TRAIN_LOSS[0]] = loss
-            per_seed[init].append(row)
+    runs = [(seed, init, load_from) for seed in args.seeds
+            for init, load_from in inits.items()]
+    for seed, init, load_from in track(runs, desc='fine-tuning', unit='run',
+                                       enabled=_progress(args)):
+        name = f'{init}_seed{seed}'
+        result_file = osp.join(work_dir, f'result_{name}.json')
+        run_dir = osp.join(work_dir, f'finetune_{name}')
+        if not osp.isfile(result_file):
+            cfg = finetune_cfg_changes(
+                Config.fromfile(DET_CONFIG), data_root, train_ann,
+                args.finetune_iters, args.img_scale, seed, load_from)
+            run_train(_dump_config(
+                cfg, osp.join(work_dir, f'finetune_{name}.py')), run_dir)
+            _write(result_file, json.dumps(
+                dict(last_metrics(run_dir), init=init, seed=seed)))
+        with open(result_file) as f:
+            row = json.load(f)
+        loss = final_train_loss(run_dir, args.finetune_iters)
+        if loss is not None:
+            row[TRAIN_LOSS[0]] = loss
+        per_seed[init].append(row)
     return per_seed
 
 

@@ -5,6 +5,8 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from mmsoco.visualization import colour_for_id
+
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
@@ -36,9 +38,9 @@ def test_same_id_same_colour_at_the_box():
                                       np.float32),
                    proposal_ids=np.array([7, 3]))
     mosaic = tool.render_views(results, height=64)
-    colour = tool.colour_for_id(7)
-    assert colour != tool.colour_for_id(3)
-    assert tool.colour_for_id(-1) == (255, 255, 255)
+    colour = colour_for_id(7)
+    assert colour != colour_for_id(3)
+    assert colour_for_id(-1) == (255, 255, 255)
     # panel 0: source scaled 64/48; proposal 7's top edge at y = 8 * 4/3
     y, x = int(round(8 * 64 / 48)), int(round(20 * 64 / 48))
     assert tuple(mosaic[y, x]) == colour
