@@ -1,4 +1,4 @@
-"""Data-pipeline throughput of one worker process (spec section 2's views).
+"""Data-pipeline throughput of one worker process (``docs/method.md`` section 2's views).
 
     python benchmarks/pipeline.py [--num-images 200] [--runs 5]
 
@@ -36,8 +36,8 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmsoco.registry import TRANSFORMS  # noqa: E402
 
-CONFIGS = osp.join(osp.dirname(__file__), '..', 'configs', '_base_',
-                   'datasets')
+CONFIGS = osp.join(
+    osp.dirname(__file__), '..', 'configs', '_base_', 'datasets')
 
 
 def make_images(folder: str, num: int, seed: int = 0):
@@ -61,8 +61,8 @@ def make_images(folder: str, num: int, seed: int = 0):
                     (int(rng.randint(10, 100)), int(rng.randint(10, 100))), 0,
                     0, 360, colour, -1)
         name = f'img_{i:05d}.JPEG'
-        cv2.imwrite(osp.join(folder, name), img,
-                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+        cv2.imwrite(
+            osp.join(folder, name), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
         names.append(name)
     return names
 

@@ -1,4 +1,4 @@
-"""Train-step cost of SoCo R50-FPN against the BYOL R50 baseline (SOCO_SPEC sections 3-4).
+"""Train-step cost of SoCo R50-FPN against the BYOL R50 baseline (``docs/method.md`` sections 3-4).
 
 One process, fp32, CPU by default. For each model: forward + backward + LARS
 step + EMA target update (``train_step`` then ``update_target``) on the same
@@ -55,7 +55,7 @@ def cpu_norms(cfg):
 def random_boxes(gen, n, view, crop_scale):
     """n boxes whose sqrt(area) is 0.3-0.8 of the image, seen in ``view``."""
     rel = 0.3 + 0.5 * torch.rand(n, generator=gen)
-    side = rel * view / crop_scale ** 0.5
+    side = rel * view / crop_scale**0.5
     aspect = torch.exp((torch.rand(n, generator=gen) - 0.5) * 2.0)
     w, h = side * aspect.sqrt(), side / aspect.sqrt()
     x1 = torch.rand(n, generator=gen) * (view - w).clamp(min=0)
@@ -118,8 +118,7 @@ class _Embed(nn.Module):
             if hasattr(model, 'roi_extractor'):
                 rois, levels = model._view_rois(self.samples, v,
                                                 img.device)[:2]
-                outs.append(model._embed(net, img, rois, levels,
-                                         self.online))
+                outs.append(model._embed(net, img, rois, levels, self.online))
             else:
                 z = model._embed(net, img)
                 outs.append(model.predictor(z) if self.online else z)
@@ -150,10 +149,12 @@ def main():
     init_default_scope('mmsoco')
 
     models = {
-        'SoCo R50-FPN (ours)': build('configs/soco/soco_r50fpn_400e.py'),
+        'SoCo R50-FPN (ours)':
+        build('configs/soco/soco_r50fpn_400e.py'),
         'SoCo R50-FPN all-levels (reference)':
         build('configs/soco/soco_r50fpn_400e.py', mode='all_levels'),
-        'BYOL R50': build('configs/baselines/byol_r50_400e.py'),
+        'BYOL R50':
+        build('configs/baselines/byol_r50_400e.py'),
     }
     batch = make_batch(args.batch)
     flops = {}
@@ -185,8 +186,11 @@ def main():
         print(f'| {name} | {med[name]:.3f} | {t_ratio:.2f}x | {gflops:.1f} '
               f'| {f_ratio:.2f}x | {t_ratio / f_ratio:.2f} |')
         results[name] = dict(
-            seconds_per_image=med[name], runs=times[name],
-            flops=flops[name], time_vs_byol=t_ratio, flops_vs_byol=f_ratio)
+            seconds_per_image=med[name],
+            runs=times[name],
+            flops=flops[name],
+            time_vs_byol=t_ratio,
+            flops_vs_byol=f_ratio)
     ref = 'SoCo R50-FPN all-levels (reference)'
     print(f'all-levels / ours: time {med[ref] / med[ours]:.2f}x, FLOPs '
           f'{flops[ref]["train"] / flops[ours]["train"]:.2f}x')

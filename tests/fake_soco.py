@@ -1,6 +1,6 @@
 """Fake SoCo / BYOL checkpoints built from the real building blocks.
 
-The key layout is the contract of /work/notes/layout.md: online ``backbone.*``
+The key layout is the SoCo model's (``mmsoco.models.algorithms.soco``): online ``backbone.*``
 (mmdet ResNet), ``neck.*`` (mmdet FPN), ``bbox_head.*`` (Shared4Conv1FCBBoxHead's
 shared part) or ``shared_head.*`` (mmdet ResLayer, C4), ``projector.*``,
 ``predictor.*``; the EMA target under ``target.*`` without a predictor. Every
@@ -33,8 +33,10 @@ def build_parts(arch_config):
         parts['neck'] = MODELS.build(cfg.neck)
     if 'bbox_head_trunk' in cfg:
         parts['bbox_head'] = MODELS.build(
-            dict(type='Shared4Conv1FCBBoxHead', num_classes=1,
-                 **cfg.bbox_head_trunk))
+            dict(
+                type='Shared4Conv1FCBBoxHead',
+                num_classes=1,
+                **cfg.bbox_head_trunk))
         feat = cfg.bbox_head_trunk.fc_out_channels
     if 'shared_head' in cfg:
         parts['shared_head'] = MODELS.build(cfg.shared_head)
@@ -51,8 +53,8 @@ def _randomised(state_dict, generator):
         if value.is_floating_point():
             out[key] = torch.randn(value.shape, generator=generator)
         else:
-            out[key] = torch.randint(0, 1000, value.shape,
-                                     generator=generator, dtype=value.dtype)
+            out[key] = torch.randint(
+                0, 1000, value.shape, generator=generator, dtype=value.dtype)
     return out
 
 
@@ -79,8 +81,10 @@ def fake_soco_state_dict(arch_config, byol=False, seed=0):
 
 def save_mmengine_checkpoint(state_dict, path):
     """What mmengine's CheckpointHook writes, reduced to what we read."""
-    torch.save(dict(meta=dict(epoch=1, iter=10, mmengine_version='0.10.7'),
-                    state_dict=state_dict), str(path))
+    torch.save(
+        dict(
+            meta=dict(epoch=1, iter=10, mmengine_version='0.10.7'),
+            state_dict=state_dict), str(path))
     return str(path)
 
 
@@ -88,11 +92,22 @@ def save_mmengine_checkpoint(state_dict, path):
 #: tests; the real r50_c4.py has the same structure at depth 50.
 R18_C4_ARCH = dict(
     backbone=dict(
-        type='ResNet', depth=18, num_stages=3, strides=(1, 2, 2),
-        dilations=(1, 1, 1), out_indices=(2, ), frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
+        type='ResNet',
+        depth=18,
+        num_stages=3,
+        strides=(1, 2, 2),
+        dilations=(1, 1, 1),
+        out_indices=(2, ),
+        frozen_stages=-1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
         style='pytorch'),
     shared_head=dict(
-        type='ResLayer', depth=18, stage=3, stride=2, dilation=1,
-        style='pytorch', norm_cfg=dict(type='BN', requires_grad=True),
+        type='ResLayer',
+        depth=18,
+        stage=3,
+        stride=2,
+        dilation=1,
+        style='pytorch',
+        norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False))

@@ -21,18 +21,20 @@ def test_import_prints_nothing():
     env = dict(os.environ)
     env.pop('PYTHONWARNINGS', None)
     out = subprocess.run([sys.executable, '-c', 'import mmsoco'],
-                         capture_output=True, text=True, env=env, check=True)
+                         capture_output=True,
+                         text=True,
+                         env=env,
+                         check=True)
     assert out.stdout == ''
     assert out.stderr == ''
 
 
 def test_every_registry_is_a_mmsoco_child_of_mmdet():
     names = [
-        'RUNNERS', 'LOOPS', 'HOOKS', 'DATASETS',
-        'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
-        'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
-        'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS',
-        'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS',
+        'RUNNERS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
+        'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS',
+        'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
+        'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS',
         'LOG_PROCESSORS'
     ]
     for name in names:

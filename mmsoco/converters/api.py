@@ -8,7 +8,6 @@ import contextlib
 from typing import Optional
 
 from mmsoco.utils.progress import progress_bar
-
 from .backbone import extract_backbone
 from .checks import (DEFAULT_ARCH_CONFIGS, arch_destination_shapes,
                      check_against_destination, detector_destination_shapes)
@@ -21,8 +20,11 @@ from .soco_to_mmdet import soco_to_mmdet
 def _stages(src: str, num_stages: int, progress: Optional[bool]):
     """A bar over a conversion's stages (reading a 1 GB checkpoint, checking
     it against a built detector and writing it each take seconds)."""
-    with progress_bar(total=num_stages, desc=f'converting {src}',
-                      unit='stage', enabled=progress) as bar:
+    with progress_bar(
+            total=num_stages,
+            desc=f'converting {src}',
+            unit='stage',
+            enabled=progress) as bar:
 
         def stage(name: str) -> None:
             bar.set_postfix_str(name)
@@ -31,8 +33,11 @@ def _stages(src: str, num_stages: int, progress: Optional[bool]):
         yield stage
 
 
-def _convert_checked(src: str, net: str, arch: Optional[str],
-                     config: Optional[str], arch_config: Optional[str],
+def _convert_checked(src: str,
+                     net: str,
+                     arch: Optional[str],
+                     config: Optional[str],
+                     arch_config: Optional[str],
                      stage=lambda name: None):
     state_dict = load_state_dict(src)
     stage('read')
@@ -70,8 +75,11 @@ def convert_to_mmdet(src: str,
                                                  arch_config, stage)
         save_checkpoint_atomic(
             dict(
-                meta=dict(source=str(src), net=net, arch=arch,
-                          converter='mmsoco soco2mmdet'),
+                meta=dict(
+                    source=str(src),
+                    net=net,
+                    arch=arch,
+                    converter='mmsoco soco2mmdet'),
                 state_dict=converted), dst)
         stage('written')
     return text + f'\nwrote {dst}'
@@ -117,10 +125,26 @@ def export_backbone(src: str,
             save_checkpoint_atomic(dict(backbone), dst)
         else:
             save_checkpoint_atomic(
-                dict(meta=dict(source=str(src), net=net,
-                               converter='mmsoco extract_backbone'),
-                     state_dict=backbone), dst)
+                dict(
+                    meta=dict(
+                        source=str(src),
+                        net=net,
+                        converter='mmsoco extract_backbone'),
+                    state_dict=backbone), dst)
         stage('written')
     lines = [f'{k}: {v}' for k, v in sorted(counts.items())]
     return '\n'.join(lines) + f'\nwrote {dst} ({len(backbone)} tensors, ' \
         f'{"torchvision" if torchvision else "mmdet"} names)'
+
+
+def convert_from_args(convert, args) -> str:
+    """Run ``convert_to_mmdet`` / ``convert_to_detectron2`` with a
+    converter tool's parsed arguments; return its report."""
+    return convert(
+        args.src,
+        args.dst,
+        net=args.net,
+        arch=args.arch,
+        config=args.config,
+        arch_config=args.arch_config,
+        progress=False if args.quiet else None)

@@ -50,9 +50,8 @@ def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
     except UnsafeCheckpointError as err:
         raise ConversionError(str(err)) from None
     except Exception as err:  # torch raises many types for non-checkpoints
-        raise ConversionError(
-            f'{filename} is not a readable torch checkpoint '
-            f'({type(err).__name__}: {err})') from None
+        raise ConversionError(f'{filename} is not a readable torch checkpoint '
+                              f'({type(err).__name__}: {err})') from None
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         if isinstance(checkpoint, dict):
             found = sorted(map(str, checkpoint))[:8]
@@ -68,9 +67,8 @@ def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
             'not a dict of tensors')
     for key, value in state_dict.items():
         if not isinstance(value, torch.Tensor):
-            raise ConversionError(
-                f'{filename}: state_dict["{key}"] is a '
-                f'{type(value).__name__}, not a tensor')
+            raise ConversionError(f'{filename}: state_dict["{key}"] is a '
+                                  f'{type(value).__name__}, not a tensor')
     return state_dict
 
 
@@ -94,7 +92,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickles dicts, strings, numbers and numpy arrays; nothing else."""
 
     _ALLOWED = {
-        ('numpy', 'ndarray'), ('numpy', 'dtype'),
+        ('numpy', 'ndarray'),
+        ('numpy', 'dtype'),
         ('numpy.core.multiarray', '_reconstruct'),
         ('numpy._core.multiarray', '_reconstruct'),
         ('numpy.core.multiarray', 'scalar'),

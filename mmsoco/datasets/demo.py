@@ -1,7 +1,7 @@
 """The embedded demo dataset: a small, deterministic COCO-format detection set.
 
 SoCo pretrains on unlabeled images and is judged by the detector fine-tuned
-afterwards (spec section 5). Running that loop end to end (``make demo``, the
+afterwards (``docs/method.md`` section 5). Running that loop end to end (``make demo``, the
 test suite, the small transfer study) needs images that are cheap to make,
 identical on every machine, and labeled like COCO, without downloading
 ImageNet or COCO. This module draws them.
@@ -56,10 +56,9 @@ import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_bytes
 from mmsoco.utils.progress import track
-
-from .demo_drawing import (DEMO_CLASSES, DEMO_METAINFO, IMAGE_STREAM,
-                           mask_to_coco, render_demo_image, size_bucket,
-                           val_image_flags)
+from .demo_drawing import DEMO_METAINFO  # noqa: F401 (re-exported)
+from .demo_drawing import (DEMO_CLASSES, IMAGE_STREAM, mask_to_coco,
+                           render_demo_image, size_bucket, val_image_flags)
 
 #: Bump when the drawing changes, so cached demo datasets are regenerated.
 DEMO_VERSION = 1
@@ -143,6 +142,7 @@ def _move_into_place(built: Path, out_dir: Path) -> None:
 def _validate_args(num_images, seed, min_size, max_size, val_fraction,
                    objects_per_image, min_object_size, max_object_fraction,
                    jpeg_quality) -> None:
+
     def is_int(v):
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
@@ -162,8 +162,8 @@ def _validate_args(num_images, seed, min_size, max_size, val_fraction,
     if not 0 <= val_fraction < 1:
         raise ValueError(f'val_fraction must be in [0, 1), got '
                          f'{val_fraction!r}')
-    if (not isinstance(objects_per_image, (tuple, list))
-            or len(objects_per_image) != 2
+    if (not isinstance(objects_per_image,
+                       (tuple, list)) or len(objects_per_image) != 2
             or not all(is_int(v) for v in objects_per_image)
             or not 1 <= objects_per_image[0] <= objects_per_image[1]):
         raise ValueError(f'objects_per_image must be (low, high) integers '
@@ -183,9 +183,12 @@ def _validate_args(num_images, seed, min_size, max_size, val_fraction,
 
 def summarize(coco_by_split: Dict[str, dict]) -> dict:
     """Images per split, objects per category, and COCO size classes."""
-    summary = dict(num_images={}, num_objects={},
-                   objects_per_category={c: 0 for c in DEMO_CLASSES},
-                   sizes=dict(small=0, medium=0, large=0))
+    summary = dict(
+        num_images={},
+        num_objects={},
+        objects_per_category={c: 0
+                              for c in DEMO_CLASSES},
+        sizes=dict(small=0, medium=0, large=0))
     for split, coco in coco_by_split.items():
         summary['num_images'][split] = len(coco['images'])
         summary['num_objects'][split] = len(coco['annotations'])
@@ -200,13 +203,16 @@ def _manifest_params(num_images, seed, min_size, max_size, val_fraction,
                      objects_per_image, min_object_size, max_object_fraction,
                      jpeg_quality) -> dict:
     """The generation arguments as the manifest records them (json types)."""
-    return dict(num_images=int(num_images), seed=int(seed),
-                min_size=int(min_size), max_size=int(max_size),
-                val_fraction=float(val_fraction),
-                objects_per_image=[int(v) for v in objects_per_image],
-                min_object_size=float(min_object_size),
-                max_object_fraction=float(max_object_fraction),
-                jpeg_quality=int(jpeg_quality))
+    return dict(
+        num_images=int(num_images),
+        seed=int(seed),
+        min_size=int(min_size),
+        max_size=int(max_size),
+        val_fraction=float(val_fraction),
+        objects_per_image=[int(v) for v in objects_per_image],
+        min_object_size=float(min_object_size),
+        max_object_fraction=float(max_object_fraction),
+        jpeg_quality=int(jpeg_quality))
 
 
 def make_demo_dataset(out_dir: PathLike,
@@ -245,18 +251,26 @@ def make_demo_dataset(out_dir: PathLike,
     out_dir = Path(out_dir).absolute()
     _check_replaceable(out_dir)
     params = _manifest_params(
-        num_images=num_images, seed=seed, min_size=min_size,
-        max_size=max_size, val_fraction=val_fraction,
-        objects_per_image=objects_per_image, min_object_size=min_object_size,
-        max_object_fraction=max_object_fraction, jpeg_quality=jpeg_quality)
+        num_images=num_images,
+        seed=seed,
+        min_size=min_size,
+        max_size=max_size,
+        val_fraction=val_fraction,
+        objects_per_image=objects_per_image,
+        min_object_size=min_object_size,
+        max_object_fraction=max_object_fraction,
+        jpeg_quality=jpeg_quality)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Same params, same build folder: an interrupted run resumes there.
     build = _build_dir(out_dir, params)
     coco_by_split = _build(build, params, progress)
-    manifest = dict(generator='mmsoco.datasets.demo', version=DEMO_VERSION,
-                    params=params, classes=list(DEMO_CLASSES),
-                    **summarize(coco_by_split))
+    manifest = dict(
+        generator='mmsoco.datasets.demo',
+        version=DEMO_VERSION,
+        params=params,
+        classes=list(DEMO_CLASSES),
+        **summarize(coco_by_split))
     # Last file written: its presence means the dataset is complete.
     _write_json(build / MANIFEST_NAME, manifest)
     _move_into_place(build, out_dir)
@@ -278,8 +292,7 @@ def make_demo_dataset(out_dir: PathLike,
 
 def _build_dir(out_dir: Path, params: dict) -> Path:
     """The hidden sibling folder where ``out_dir`` is built with ``params``."""
-    key = json.dumps(dict(version=DEMO_VERSION, params=params),
-                     sort_keys=True)
+    key = json.dumps(dict(version=DEMO_VERSION, params=params), sort_keys=True)
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
     return out_dir.with_name(f'.{out_dir.name}.partial-{digest}')
 
@@ -288,18 +301,21 @@ def _draw_and_write_image(root: Path, index: int, split: str,
                           params: dict) -> dict:
     """Draw image ``index``, write its JPEG, return its COCO records."""
     rng = np.random.default_rng([params['seed'], IMAGE_STREAM, index])
-    height, width = (int(v) for v in rng.integers(
-        params['min_size'], params['max_size'] + 1, 2))
+    height, width = (
+        int(v)
+        for v in rng.integers(params['min_size'], params['max_size'] + 1, 2))
     img, instances = render_demo_image(
-        rng, height, width,
+        rng,
+        height,
+        width,
         objects_per_image=tuple(params['objects_per_image']),
         min_object_size=params['min_object_size'],
         max_object_fraction=params['max_object_fraction'])
     file_name = f'{split}/{index:06d}.jpg'
     _write_jpeg(root / 'images' / file_name, img, params['jpeg_quality'])
     return dict(
-        image=dict(id=index + 1, file_name=file_name, width=width,
-                   height=height),
+        image=dict(
+            id=index + 1, file_name=file_name, width=width, height=height),
         annotations=[
             dict(category_id=category + 1, iscrowd=0, **mask_to_coco(mask))
             for category, mask in instances
@@ -321,8 +337,11 @@ def _build(root: Path, params: dict,
     is_val = val_image_flags(params['num_images'], params['val_fraction'],
                              params['seed'])
     records = []
-    for index in track(range(params['num_images']), desc='demo images',
-                       unit='img', enabled=progress):
+    for index in track(
+            range(params['num_images']),
+            desc='demo images',
+            unit='img',
+            enabled=progress):
         record_path = records_dir / f'{index:06d}.json'
         record = _read_json(record_path)
         if record is None:
@@ -331,13 +350,22 @@ def _build(root: Path, params: dict,
             _write_json(record_path, record)
         records.append(record)
 
-    categories = [dict(id=i + 1, name=name, supercategory='shape')
-                  for i, name in enumerate(DEMO_CLASSES)]
-    info = dict(description='mmsoco demo dataset', version=DEMO_VERSION,
-                seed=params['seed'])
+    categories = [
+        dict(id=i + 1, name=name, supercategory='shape')
+        for i, name in enumerate(DEMO_CLASSES)
+    ]
+    info = dict(
+        description='mmsoco demo dataset',
+        version=DEMO_VERSION,
+        seed=params['seed'])
     coco_by_split = {
-        split: dict(info=info, licenses=[], images=[], annotations=[],
-                    categories=categories)
+        split:
+        dict(
+            info=info,
+            licenses=[],
+            images=[],
+            annotations=[],
+            categories=categories)
         for split in ('train', 'val')
     }
     ann_id = 0
@@ -406,18 +434,27 @@ def ensure_demo_dataset(root: Optional[PathLike] = None,
     if unknown:
         raise TypeError(f'ensure_demo_dataset() got unknown arguments '
                         f'{sorted(unknown)}')
-    args = {**_GENERATION_DEFAULTS, **kwargs,
-            'num_images': num_images, 'seed': seed}
+    args = {
+        **_GENERATION_DEFAULTS,
+        **kwargs, 'num_images': num_images,
+        'seed': seed
+    }
     _validate_args(**args)
     params = _manifest_params(**args)
     if manifest_matches(read_manifest(root), params):
         return root
     from mmengine.logging import print_log
-    print_log(f'generating the demo dataset ({num_images} images, seed '
-              f'{seed}) at {root}', logger='current')
+    print_log(
+        f'generating the demo dataset ({num_images} images, seed '
+        f'{seed}) at {root}',
+        logger='current')
     try:
-        make_demo_dataset(root, num_images=num_images, seed=seed,
-                          progress=progress, **kwargs)
+        make_demo_dataset(
+            root,
+            num_images=num_images,
+            seed=seed,
+            progress=progress,
+            **kwargs)
     except OSError:
         # Another process may have put the same dataset in place first.
         if not manifest_matches(read_manifest(root), params):

@@ -45,7 +45,9 @@ IMAGE_STREAM = 1
 SPLIT_STREAM = 2
 
 
-def _regular_polygon(num_vertices: int, radius: float, angle: float,
+def _regular_polygon(num_vertices: int,
+                     radius: float,
+                     angle: float,
                      scale_y: float = 1.0) -> np.ndarray:
     """(K, 2) vertices around the origin, the first at ``angle`` radians."""
     theta = angle + 2 * np.pi * np.arange(num_vertices) / num_vertices
@@ -81,8 +83,8 @@ def draw_shape_mask(category: int, size: float, aspect: float,
     radius = size / 2
     name = DEMO_CLASSES[category]
     if name in ('striped_ellipse', 'banded_ring'):
-        axes = (max(1, int(round(radius))),
-                max(1, int(round(radius * aspect))))
+        axes = (max(1, int(round(radius))), max(1,
+                                                int(round(radius * aspect))))
         c = tuple(int(round(v)) for v in centre)
         deg = float(np.degrees(angle))
         cv2.ellipse(mask, c, axes, deg, 0, 360, 1, thickness=-1)
@@ -100,8 +102,7 @@ def draw_shape_mask(category: int, size: float, aspect: float,
     elif name == 'noisy_star':
         points = _star(radius, angle)
     elif name == 'hatched_hexagon':
-        points = _rotate(_regular_polygon(6, radius, 0, scale_y=aspect),
-                         angle)
+        points = _rotate(_regular_polygon(6, radius, 0, scale_y=aspect), angle)
     else:  # pragma: no cover - DEMO_CLASSES and this function go together
         raise ValueError(f'no shape for category {category}')
     cv2.fillPoly(mask, [np.round(points + centre).astype(np.int32)], 1)
@@ -145,9 +146,9 @@ def draw_texture(category: int, canvas: int, size: float,
         # Speckles of a few pixels: per-pixel noise would average out to
         # a flat colour under JPEG and downscaling.
         cells = max(1, int(np.ceil(canvas / rng.uniform(2.0, 3.5))))
-        weight = cv2.resize(rng.random((cells, cells), dtype=np.float32),
-                            (canvas, canvas),
-                            interpolation=cv2.INTER_NEAREST)
+        weight = cv2.resize(
+            rng.random((cells, cells), dtype=np.float32), (canvas, canvas),
+            interpolation=cv2.INTER_NEAREST)
     elif name == 'banded_ring':
         radius = np.sqrt(xx * xx + yy * yy)
         weight = np.mod(radius / (period * 0.6), 1.0) < 0.5
@@ -170,20 +171,23 @@ def draw_background(height: int, width: int,
     only edges in the image.
     """
     theta = rng.uniform(0, 2 * np.pi)
-    ramp = (np.arange(width, dtype=np.float32)[None] * np.cos(theta) +
-            np.arange(height, dtype=np.float32)[:, None] * np.sin(theta))
+    ramp = (
+        np.arange(width, dtype=np.float32)[None] * np.cos(theta) +
+        np.arange(height, dtype=np.float32)[:, None] * np.sin(theta))
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1.0)
     start = rng.uniform(30, 225, 3).astype(np.float32)
     end = rng.uniform(30, 225, 3).astype(np.float32)
     img = start + (end - start) * ramp[..., None]
 
     coarse = rng.normal(0, 28, (rng.integers(3, 9), rng.integers(3, 9), 3))
-    img += cv2.resize(coarse.astype(np.float32), (width, height),
-                      interpolation=cv2.INTER_CUBIC)
+    img += cv2.resize(
+        coarse.astype(np.float32), (width, height),
+        interpolation=cv2.INTER_CUBIC)
 
     fine = rng.normal(0, 10, (rng.integers(16, 48), rng.integers(16, 48), 3))
-    img += cv2.resize(fine.astype(np.float32), (width, height),
-                      interpolation=cv2.INTER_LINEAR)
+    img += cv2.resize(
+        fine.astype(np.float32), (width, height),
+        interpolation=cv2.INTER_LINEAR)
 
     # Soft blobs, drawn and blurred at a quarter of the resolution: they
     # are low-frequency anyway, and a full-size blur dominated the run time.
@@ -194,11 +198,17 @@ def draw_background(height: int, width: int,
         axes = (int(rng.integers(2, max(3, small_w // 4))),
                 int(rng.integers(2, max(3, small_h // 4))))
         colour = tuple(float(c) for c in rng.uniform(-60, 60, 3))
-        cv2.ellipse(clutter, centre, axes, float(rng.uniform(0, 180)), 0, 360,
-                    colour, thickness=-1)
+        cv2.ellipse(
+            clutter,
+            centre,
+            axes,
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            colour,
+            thickness=-1)
     clutter = cv2.GaussianBlur(clutter, (0, 0), 0.005 * (height + width))
-    img += cv2.resize(clutter, (width, height),
-                      interpolation=cv2.INTER_LINEAR)
+    img += cv2.resize(clutter, (width, height), interpolation=cv2.INTER_LINEAR)
 
     # Sharp-edged but untextured blobs: edges and regions that a proposal
     # method will find, yet no category (every category is textured).
@@ -210,14 +220,20 @@ def draw_background(height: int, width: int,
         centre = rng.uniform(0, 1, 2) * (width, height)
         points = np.stack([r * np.cos(theta), r * np.sin(theta)], 1) + centre
         colour = tuple(float(c) for c in rng.uniform(0, 255, 3))
-        cv2.fillPoly(img, [np.round(points).astype(np.int32)], colour,
-                     lineType=cv2.LINE_AA)
+        cv2.fillPoly(
+            img, [np.round(points).astype(np.int32)],
+            colour,
+            lineType=cv2.LINE_AA)
     for _ in range(rng.integers(3, 10)):
         num = int(rng.integers(2, 4))
         points = rng.uniform(0, 1, (num, 2)) * (width, height)
         colour = tuple(float(c) for c in rng.uniform(0, 255, 3))
-        cv2.polylines(img, [np.round(points).astype(np.int32)], False, colour,
-                      int(rng.integers(1, 4)), lineType=cv2.LINE_AA)
+        cv2.polylines(
+            img, [np.round(points).astype(np.int32)],
+            False,
+            colour,
+            int(rng.integers(1, 4)),
+            lineType=cv2.LINE_AA)
     return img
 
 
@@ -230,8 +246,8 @@ def _paste_window(top_left: Tuple[int, int], shape: Tuple[int, int],
     iy1, ix1 = min(y0 + h, height), min(x0 + w, width)
     if iy1 <= iy0 or ix1 <= ix0:
         return None
-    return ((slice(iy0, iy1), slice(ix0, ix1)),
-            (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0)))
+    return ((slice(iy0, iy1), slice(ix0, ix1)), (slice(iy0 - y0, iy1 - y0),
+                                                 slice(ix0 - x0, ix1 - x0)))
 
 
 def _label_map(objects: List[dict], height: int, width: int) -> np.ndarray:
@@ -281,21 +297,24 @@ def render_demo_image(
     img = draw_background(height, width, rng)
     max_size = max(min_object_size, max_object_fraction * min(height, width))
     objects = []
-    for _ in range(rng.integers(objects_per_image[0],
-                                objects_per_image[1] + 1)):
+    for _ in range(
+            rng.integers(objects_per_image[0], objects_per_image[1] + 1)):
         category = int(rng.integers(len(DEMO_CLASSES)))
-        size = float(np.exp(rng.uniform(np.log(min_object_size),
-                                        np.log(max_size))))
+        size = float(
+            np.exp(rng.uniform(np.log(min_object_size), np.log(max_size))))
         mask = draw_shape_mask(category, size, rng.uniform(0.6, 1.0),
                                rng.uniform(0, 2 * np.pi))
         canvas = mask.shape[0]
         cy, cx = rng.uniform(0, height), rng.uniform(0, width)
         top_left = (int(round(cy - canvas / 2)), int(round(cx - canvas / 2)))
-        objects.append(dict(
-            category=category, size=size, mask=mask,
-            full_area=int(mask.sum()),
-            window=_paste_window(top_left, mask.shape, height, width),
-            texture_seed=int(rng.integers(2**31))))
+        objects.append(
+            dict(
+                category=category,
+                size=size,
+                mask=mask,
+                full_area=int(mask.sum()),
+                window=_paste_window(top_left, mask.shape, height, width),
+                texture_seed=int(rng.integers(2**31))))
 
     # Drop hidden objects before drawing anything: dropping one only
     # uncovers the others, so a single pass leaves every kept object
@@ -304,8 +323,8 @@ def render_demo_image(
     visible = np.bincount(labels.ravel() + 1, minlength=len(objects) + 1)[1:]
     keep = [
         obj for obj, area in zip(objects, visible)
-        if area >= min_visible_area
-        and area >= min_visible_fraction * obj['full_area']
+        if area >= min_visible_area and area >= min_visible_fraction *
+        obj['full_area']
     ]
     labels = _label_map(keep, height, width)
 
@@ -333,9 +352,11 @@ def mask_to_coco(mask: np.ndarray) -> dict:
     bbox = [float(v) for v in mask_utils.toBbox(rle)]
     area = int(mask_utils.area(rle))
     return dict(
-        bbox=bbox, area=area,
-        segmentation=dict(size=[int(s) for s in rle['size']],
-                          counts=rle['counts'].decode('ascii')))
+        bbox=bbox,
+        area=area,
+        segmentation=dict(
+            size=[int(s) for s in rle['size']],
+            counts=rle['counts'].decode('ascii')))
 
 
 def size_bucket(area: float) -> str:
@@ -348,7 +369,7 @@ def size_bucket(area: float) -> str:
 
 
 def val_image_flags(num_images: int, val_fraction: float,
-                  seed: int) -> np.ndarray:
+                    seed: int) -> np.ndarray:
     """Bool (num_images,) array, True for images in the val split.
 
     At least one training image; at least one val image when
@@ -358,8 +379,7 @@ def val_image_flags(num_images: int, val_fraction: float,
     if val_fraction > 0 and num_images >= 2:
         num_val = max(num_val, 1)
     num_val = min(num_val, num_images - 1)
-    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(
-        num_images)
+    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(num_images)
     is_val = np.zeros(num_images, bool)
     is_val[order[:num_val]] = True
     return is_val

@@ -61,11 +61,15 @@ def select_subset(coco: dict, fraction: float, seed: int) -> dict:
     order = np.random.default_rng(seed).permutation(len(ids))
     num = max(1, int(round(fraction * len(ids))))
     chosen = {ids[i] for i in order[:num]}
-    subset = {k: v for k, v in coco.items()
-              if k not in ('images', 'annotations')}
+    subset = {
+        k: v
+        for k, v in coco.items() if k not in ('images', 'annotations')
+    }
     subset['info'] = dict(coco.get('info') or {})
     subset['info']['mmsoco_subset'] = dict(
-        fraction=fraction, seed=seed, num_images=num,
+        fraction=fraction,
+        seed=seed,
+        num_images=num,
         num_source_images=len(ids))
     subset['images'] = [img for img in coco['images'] if img['id'] in chosen]
     subset['annotations'] = [
@@ -92,11 +96,13 @@ def make_mini_coco(ann_file: str,
     """
     coco = load_coco_json(ann_file)
     written = {}
-    for fraction in track(fractions, desc='mini-COCO splits', unit='split',
-                          enabled=progress):
+    for fraction in track(
+            fractions, desc='mini-COCO splits', unit='split',
+            enabled=progress):
         subset = select_subset(coco, fraction, seed)
         path = osp.join(out_dir, f'{prefix}_{split_name(fraction)}.json')
         _dump_json_atomic(subset, path)
-        written[path] = dict(subset['info']['mmsoco_subset'],
-                             num_annotations=len(subset['annotations']))
+        written[path] = dict(
+            subset['info']['mmsoco_subset'],
+            num_annotations=len(subset['annotations']))
     return written

@@ -1,4 +1,4 @@
-"""The unlabeled images SoCo pretrains on (spec section 4: ImageNet-1K, COCO).
+"""The unlabeled images SoCo pretrains on (``docs/method.md`` section 4.4: ImageNet-1K, COCO).
 
 Images only, from an image folder, an ImageNet-style list file or COCO json
 files (e.g. train2017 + unlabeled2017); labels and annotations are ignored.
@@ -19,6 +19,7 @@ from mmengine.utils import is_abs
 from mmsoco.registry import DATASETS
 from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, image_key,
                                       list_image_folder, read_image_list)
+
 
 def image_decodes(path: str) -> Optional[str]:
     """None if ``path`` decodes to an image, else the reason it does not."""
@@ -89,11 +90,12 @@ class SoCoImageDataset(BaseDataset):
         self.ann_files = [ann_file] if isinstance(ann_file,
                                                   str) else list(ann_file)
         self.num_bad_images = 0
-        super().__init__(ann_file='',
-                         data_root=data_root,
-                         data_prefix=data_prefix,
-                         pipeline=list(pipeline),
-                         **kwargs)
+        super().__init__(
+            ann_file='',
+            data_root=data_root,
+            data_prefix=data_prefix,
+            pipeline=list(pipeline),
+            **kwargs)
 
     def _join_prefix(self) -> None:
         """Join ``data_root`` with every ann file and image folder."""
@@ -114,8 +116,9 @@ class SoCoImageDataset(BaseDataset):
         self.data_prefix = dict(img_path=self.img_prefixes[0])
         # Store keys are relative to one root: the image folder, or the
         # common parent of several (COCO train2017/ + unlabeled2017/).
-        self.img_root = (self.img_prefixes[0] if len(self.img_prefixes) == 1
-                         else osp.commonpath(self.img_prefixes))
+        self.img_root = (
+            self.img_prefixes[0] if len(self.img_prefixes) == 1 else
+            osp.commonpath(self.img_prefixes))
 
     def load_data_list(self) -> List[dict]:
         """Image paths of every source, in order."""
@@ -135,8 +138,9 @@ class SoCoImageDataset(BaseDataset):
             for name in names:
                 img_path = join_path(folder, name)
                 data_list.append(
-                    dict(img_path=img_path,
-                         img_key=image_key(img_path, self.img_root)))
+                    dict(
+                        img_path=img_path,
+                        img_key=image_key(img_path, self.img_root)))
         return data_list
 
     def filter_data(self) -> List[dict]:

@@ -39,8 +39,13 @@ _EXPORTS = {
 
 __all__ = [
     'ProposalResult', 'compute_proposals', 'proposals_of_image',
-    'FALLBACK_CHAINS', 'RULES', 'filter_with_fallback', 'selective_search'
-] + sorted(_EXPORTS)
+    'FALLBACK_CHAINS', 'RULES', 'filter_with_fallback', 'selective_search',
+    'ProposalStore', 'ProposalStoreError', 'decode_image',
+    'export_coco_results', 'export_reference_json', 'generate',
+    'import_coco_results', 'import_reference_json', 'list_image_keys',
+    'merge_shards', 'run_shard', 'shard_keys', 'write_store',
+    'write_store_arrays'
+]
 
 
 def __getattr__(name):

@@ -19,8 +19,10 @@ def chunk_path(shard_dir: str, chunk_index: int) -> str:
 
 def save_chunk(path: str, records: Sequence[dict]) -> None:
     """Write a chunk's records atomically."""
-    boxes = [r['boxes'] if r['boxes'] is not None else np.zeros((0, 4))
-             for r in records]
+    boxes = [
+        r['boxes'] if r['boxes'] is not None else np.zeros((0, 4))
+        for r in records
+    ]
     arrays = dict(
         keys=np.array([r['key'] for r in records], dtype=str),
         counts=np.array([len(b) for b in boxes], np.int64),
@@ -56,13 +58,15 @@ def load_chunk(path: str) -> List[dict]:
     z = load_chunk_arrays(path)
     offsets = np.concatenate([[0], np.cumsum(z['counts'])])
     return [
-        dict(key=str(z['keys'][i]),
-             boxes=(z['boxes'][offsets[i]:offsets[i + 1]]
-                    if z['ok'][i] else None),
-             size=(int(z['sizes'][i, 0]), int(z['sizes'][i, 1])),
-             fallback=str(z['fallback'][i]), num_raw=int(z['num_raw'][i]),
-             error=str(z['error'][i]),
-             notes=[n for n in str(z['notes'][i]).split('; ') if n])
+        dict(
+            key=str(z['keys'][i]),
+            boxes=(z['boxes'][offsets[i]:offsets[i +
+                                                 1]] if z['ok'][i] else None),
+            size=(int(z['sizes'][i, 0]), int(z['sizes'][i, 1])),
+            fallback=str(z['fallback'][i]),
+            num_raw=int(z['num_raw'][i]),
+            error=str(z['error'][i]),
+            notes=[n for n in str(z['notes'][i]).split('; ') if n])
         for i in range(len(z['keys']))
     ]
 

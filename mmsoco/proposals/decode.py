@@ -33,7 +33,8 @@ def _to_rgb_uint8(img) -> Tuple[np.ndarray, List[str]]:
             arr = (np.clip(arr.astype(np.int64), 0, 65535) >> 8).astype(
                 np.uint8)
             note = '16-bit -> 8-bit'
-        return np.repeat(arr[:, :, None], 3, axis=2), [note, 'grayscale -> RGB']
+        return np.repeat(
+            arr[:, :, None], 3, axis=2), [note, 'grayscale -> RGB']
     notes = []
     if mode in ('L', '1', 'LA'):
         notes.append('grayscale -> RGB')
@@ -50,8 +51,9 @@ def _to_rgb_uint8(img) -> Tuple[np.ndarray, List[str]]:
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8)), notes
 
 
-def decode_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS
-                 ) -> Tuple[np.ndarray, List[str]]:
+def decode_image(
+        path: str,
+        max_pixels: int = DEFAULT_MAX_PIXELS) -> Tuple[np.ndarray, List[str]]:
     """Decode ``path`` to (H, W, 3) uint8 RGB; raise ImageDecodeError with a reason.
 
     Returns the image and the list of conversions applied (e.g.

@@ -42,14 +42,14 @@ import time
 from typing import List, Optional, Tuple
 
 from mmsoco.utils.image_files import list_image_folder, read_image_list
-
 from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
 from .merge import format_summary, merge_shards
 from .shards import DEFAULT_CHUNK_SIZE, run_shard, shard_keys
 from .store_format import ProposalStoreError
 
 
-def list_image_keys(img_root: str, ann_file: Optional[str] = None) -> List[str]:
+def list_image_keys(img_root: str,
+                    ann_file: Optional[str] = None) -> List[str]:
     """Sorted keys of the images to process.
 
     With ``ann_file`` (a list file or a COCO json,
@@ -87,16 +87,17 @@ def generate(img_root: str,
     """
     keys = list_image_keys(img_root, ann_file)
     if not keys:
-        raise ProposalStoreError(
-            f'no images found under {img_root}' +
-            (f' listed by {ann_file}' if ann_file else ''))
+        raise ProposalStoreError(f'no images found under {img_root}' + (
+            f' listed by {ann_file}' if ann_file else ''))
     start = time.time()
     run_shard(img_root, out_dir, keys, params or {}, shard[0], shard[1],
               workers, chunk_size, resume, progress)
     if shard[1] > 1:
-        print(f'shard {shard[0]}/{shard[1]} finished in '
-              f'{time.time() - start:.0f}s; merge with --merge {out_dir} '
-              f'when all shards are done', file=sys.stderr)
+        print(
+            f'shard {shard[0]}/{shard[1]} finished in '
+            f'{time.time() - start:.0f}s; merge with --merge {out_dir} '
+            f'when all shards are done',
+            file=sys.stderr)
         return None
     return merge_shards(out_dir)
 

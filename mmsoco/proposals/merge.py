@@ -14,7 +14,6 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
-
 from .chunks import CHUNK_FIELDS, chunk_path, load_chunk_arrays
 from .shards import FALLBACK_LEVELS
 from .store_format import ProposalStoreError
@@ -50,8 +49,11 @@ def collect_chunks(out_dir: str) -> Tuple[Dict[str, np.ndarray], dict]:
     ref = manifests[0][1]
     agree = ('num_shards', 'num_keys', 'keys_sha1', 'params')
     for shard_dir, m in manifests[1:]:
-        diff = [k for k in agree if json.dumps(m.get(k), sort_keys=True) !=
-                json.dumps(ref.get(k), sort_keys=True)]
+        diff = [
+            k for k in agree
+            if json.dumps(m.get(k), sort_keys=True) != json.dumps(
+                ref.get(k), sort_keys=True)
+        ]
         if diff:
             raise ProposalStoreError(
                 f'{shard_dir} does not belong with '
@@ -109,11 +111,11 @@ def summarize(arrays: Dict[str, np.ndarray]) -> dict:
     """Run summary: counts, boxes-per-image percentiles, fallbacks, failures."""
     ok = arrays['ok'].astype(bool)
     counts = arrays['counts'][ok]
-    failures = sorted(zip(arrays['keys'][~ok].tolist(),
-                          arrays['error'][~ok].tolist()))
+    failures = sorted(
+        zip(arrays['keys'][~ok].tolist(), arrays['error'][~ok].tolist()))
     fallbacks = {lvl: 0 for lvl in FALLBACK_LEVELS}
-    levels, level_counts = np.unique(arrays['fallback'][ok],
-                                     return_counts=True)
+    levels, level_counts = np.unique(
+        arrays['fallback'][ok], return_counts=True)
     fallbacks.update(zip(levels.tolist(), level_counts.tolist()))
     conversions: Dict[str, int] = {}
     for notes in arrays['notes'][ok & (arrays['notes'] != '')].tolist():
@@ -149,14 +151,16 @@ def format_summary(summary: dict, max_failures: int = 20) -> str:
     ]
     bpi = summary['boxes_per_image']
     if bpi:
-        lines.append('boxes per image: ' + '  '.join(
-            f'{k} {v:.1f}' for k, v in bpi.items()))
+        lines.append('boxes per image: ' + '  '.join(f'{k} {v:.1f}'
+                                                     for k, v in bpi.items()))
     fb = {k: v for k, v in summary['fallbacks'].items() if k != 'none' and v}
-    lines.append('fallbacks: ' + (', '.join(f'{k} {v}' for k, v in fb.items())
-                                  if fb else 'none needed'))
+    lines.append('fallbacks: ' +
+                 (', '.join(f'{k} {v}'
+                            for k, v in fb.items()) if fb else 'none needed'))
     if summary['conversions']:
-        lines.append('decoded with conversion: ' + ', '.join(
-            f'{k} {v}' for k, v in summary['conversions'].items()))
+        lines.append('decoded with conversion: ' +
+                     ', '.join(f'{k} {v}'
+                               for k, v in summary['conversions'].items()))
     if summary['failed']:
         lines.append(f'failures ({summary["failed"]}, all in failures.tsv):')
         for f in summary['failures'][:max_failures]:
@@ -168,11 +172,13 @@ def format_summary(summary: dict, max_failures: int = 20) -> str:
 
 def _write_tsv(path: str, header: Sequence[str],
                rows: Iterable[Sequence[str]]) -> None:
+
     def clean(v):
         return str(v).replace('\t', ' ').replace('\n', ' ')
 
-    text = '\t'.join(header) + '\n' + ''.join(
-        '\t'.join(clean(v) for v in row) + '\n' for row in rows)
+    text = '\t'.join(header) + '\n' + ''.join('\t'.join(clean(v)
+                                                        for v in row) + '\n'
+                                              for row in rows)
     atomic_write_text(path, text)
 
 
@@ -186,23 +192,31 @@ def merge_shards(out_dir: str, store_path: Optional[str] = None) -> dict:
     arrays, manifest = collect_chunks(out_dir)
     store_path = store_path or osp.join(out_dir, 'store')
     keys, offsets, boxes, sizes = stored_arrays(arrays)
-    write_store_arrays(store_path, keys, offsets, boxes, sizes,
-                       meta=dict(generator='mmsoco.proposals.generation',
-                                 params=manifest['params'],
-                                 img_root=manifest.get('img_root'),
-                                 num_listed=manifest['num_keys'],
-                                 keys_sha1=manifest['keys_sha1']),
-                       overwrite=True)
+    write_store_arrays(
+        store_path,
+        keys,
+        offsets,
+        boxes,
+        sizes,
+        meta=dict(
+            generator='mmsoco.proposals.generation',
+            params=manifest['params'],
+            img_root=manifest.get('img_root'),
+            num_listed=manifest['num_keys'],
+            keys_sha1=manifest['keys_sha1']),
+        overwrite=True)
     summary = summarize(arrays)
     summary['store'] = osp.abspath(store_path)
-    atomic_write_text(osp.join(out_dir, 'summary.json'),
-                       json.dumps(summary, indent=2))
-    _write_tsv(osp.join(out_dir, 'failures.tsv'), ('key', 'reason'),
-               ((f['key'], f['reason']) for f in summary['failures']))
+    atomic_write_text(
+        osp.join(out_dir, 'summary.json'), json.dumps(summary, indent=2))
+    _write_tsv(
+        osp.join(out_dir, 'failures.tsv'), ('key', 'reason'),
+        ((f['key'], f['reason']) for f in summary['failures']))
     ok = arrays['ok'] & (arrays['fallback'] != 'none')
-    _write_tsv(osp.join(out_dir, 'fallbacks.tsv'), ('key', 'fallback'),
-               sorted(zip(arrays['keys'][ok].tolist(),
-                          arrays['fallback'][ok].tolist())))
+    _write_tsv(
+        osp.join(out_dir, 'fallbacks.tsv'), ('key', 'fallback'),
+        sorted(
+            zip(arrays['keys'][ok].tolist(), arrays['fallback'][ok].tolist())))
     return summary
 
 

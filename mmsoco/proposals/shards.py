@@ -21,7 +21,6 @@ import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
 from mmsoco.utils.progress import progress_bar
-
 from .chunks import chunk_path, finished_chunk, save_chunk
 from .compute import proposals_of_image
 from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
@@ -44,8 +43,9 @@ def split_chunks(keys: Sequence[str], chunk_size: int) -> List[List[str]]:
     """Consecutive chunks of at most ``chunk_size`` keys."""
     if chunk_size < 1:
         raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
-    return [list(keys[i:i + chunk_size])
-            for i in range(0, len(keys), chunk_size)]
+    return [
+        list(keys[i:i + chunk_size]) for i in range(0, len(keys), chunk_size)
+    ]
 
 
 def keys_digest(keys: Sequence[str]) -> str:
@@ -68,12 +68,18 @@ def process_image(img_root: str, key: str, params: dict) -> dict:
     ``FALLBACK_LEVELS``, '' on failure), ``num_raw``, ``error`` ('' when it
     worked) and ``notes`` (decode conversions).
     """
-    rec = dict(key=key, boxes=None, size=(-1, -1), fallback='', num_raw=0,
-               error='', notes=[])
+    rec = dict(
+        key=key,
+        boxes=None,
+        size=(-1, -1),
+        fallback='',
+        num_raw=0,
+        error='',
+        notes=[])
     try:
         img, rec['notes'] = decode_image(
-            osp.join(img_root, key), params.get('max_pixels',
-                                                DEFAULT_MAX_PIXELS))
+            osp.join(img_root, key),
+            params.get('max_pixels', DEFAULT_MAX_PIXELS))
     except ImageDecodeError as e:
         rec['error'] = str(e)
         return rec
@@ -103,7 +109,8 @@ CRASH_REASON = ('a worker process died on this image (out of memory or a '
                 'crash in a decoder) in an earlier try')
 
 
-def _init_worker(img_root: str, params: dict,
+def _init_worker(img_root: str,
+                 params: dict,
                  inflight_dir: Optional[str] = None) -> None:
     # One thread per process: the pool is the parallelism.
     try:
@@ -111,8 +118,8 @@ def _init_worker(img_root: str, params: dict,
         cv2.setNumThreads(1)
     except Exception:  # noqa: BLE001
         pass
-    _WORKER_STATE.update(img_root=img_root, params=params,
-                         inflight_dir=inflight_dir)
+    _WORKER_STATE.update(
+        img_root=img_root, params=params, inflight_dir=inflight_dir)
 
 
 def _work(key: str) -> dict:
@@ -134,8 +141,14 @@ def _work(key: str) -> dict:
 
 
 def _crashed_record(key: str) -> dict:
-    return dict(key=key, boxes=None, size=(-1, -1), fallback='', num_raw=0,
-                error=CRASH_REASON, notes=[])
+    return dict(
+        key=key,
+        boxes=None,
+        size=(-1, -1),
+        fallback='',
+        num_raw=0,
+        error=CRASH_REASON,
+        notes=[])
 
 
 def _read_crashed(shard_dir: str) -> Dict[str, str]:
@@ -143,8 +156,8 @@ def _read_crashed(shard_dir: str) -> Dict[str, str]:
     if not osp.isfile(path):
         return {}
     with open(path) as f:
-        return dict(line.rstrip('\n').split('\t', 1) for line in f
-                    if '\t' in line)
+        return dict(
+            line.rstrip('\n').split('\t', 1) for line in f if '\t' in line)
 
 
 def _record_crashes(shard_dir: str, exitcodes: Dict[int, int]) -> List[str]:
@@ -166,10 +179,12 @@ def _record_crashes(shard_dir: str, exitcodes: Dict[int, int]) -> List[str]:
                 keys.append(f.read())
         os.remove(path)
     if keys:
-        crashed = dict(_read_crashed(shard_dir), **{k: 'worker died'
-                                                    for k in keys})
-        atomic_write_text(osp.join(shard_dir, CRASHED_FILE), ''.join(
-            f'{k}\t{why}\n' for k, why in sorted(crashed.items())))
+        crashed = dict(
+            _read_crashed(shard_dir), **{k: 'worker died'
+                                         for k in keys})
+        atomic_write_text(
+            osp.join(shard_dir, CRASHED_FILE),
+            ''.join(f'{k}\t{why}\n' for k, why in sorted(crashed.items())))
     return sorted(keys)
 
 
@@ -224,18 +239,25 @@ def run_shard(img_root: str,
     shard_dir = osp.join(out_dir, 'shards',
                          shard_dir_name(shard_index, num_shards))
     os.makedirs(shard_dir, exist_ok=True)
-    manifest = dict(shard_index=shard_index, num_shards=num_shards,
-                    num_keys=len(keys), keys_sha1=keys_digest(keys),
-                    num_shard_keys=len(my_keys), chunk_size=chunk_size,
-                    num_chunks=len(chunks), params=params,
-                    img_root=osp.abspath(img_root))
+    manifest = dict(
+        shard_index=shard_index,
+        num_shards=num_shards,
+        num_keys=len(keys),
+        keys_sha1=keys_digest(keys),
+        num_shard_keys=len(my_keys),
+        chunk_size=chunk_size,
+        num_chunks=len(chunks),
+        params=params,
+        img_root=osp.abspath(img_root))
     manifest_path = osp.join(shard_dir, 'manifest.json')
     if osp.isfile(manifest_path):
         with open(manifest_path) as f:
             old = json.load(f)
-        diff = [k for k in manifest if k != 'img_root' and
-                json.dumps(old.get(k), sort_keys=True) !=
-                json.dumps(manifest[k], sort_keys=True)]
+        diff = [
+            k for k in manifest
+            if k != 'img_root' and json.dumps(old.get(k), sort_keys=True) !=
+            json.dumps(manifest[k], sort_keys=True)
+        ]
         if diff:
             raise ProposalStoreError(
                 f'{shard_dir} was started with other settings '
@@ -256,15 +278,21 @@ def run_shard(img_root: str,
                 name.startswith('.inflight-'):
             os.remove(osp.join(shard_dir, name))
 
-    pending = [i for i, ck in enumerate(chunks)
-               if not finished_chunk(chunk_path(shard_dir, i), ck)]
+    pending = [
+        i for i, ck in enumerate(chunks)
+        if not finished_chunk(chunk_path(shard_dir, i), ck)
+    ]
     done_images = len(my_keys) - sum(len(chunks[i]) for i in pending)
     desc = f'shard {shard_index}/{num_shards}'
     tasks = [k for i in pending for k in chunks[i]]
     crashed = _read_crashed(shard_dir)
     to_compute = [k for k in tasks if k not in crashed]
-    with progress_bar(total=len(my_keys), initial=done_images, desc=desc,
-                      unit='img', enabled=progress) as bar:
+    with progress_bar(
+            total=len(my_keys),
+            initial=done_images,
+            desc=desc,
+            unit='img',
+            enabled=progress) as bar:
         if workers <= 1:
             _init_worker(img_root, params)
             results = map(_work, to_compute)
@@ -280,26 +308,31 @@ def run_shard(img_root: str,
             else:
                 ctx = mp.get_context()
             executor = ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init_worker,
+                workers,
+                mp_context=ctx,
+                initializer=_init_worker,
                 initargs=(img_root, params, shard_dir))
             results = _ordered_results(executor, to_compute, 4 * workers)
         try:
             for i in pending:
                 records = []
                 for key in chunks[i]:
-                    records.append(_crashed_record(key) if key in crashed
-                                   else next(results))
+                    records.append(
+                        _crashed_record(key) if key in
+                        crashed else next(results))
                     bar.update(1)
                 save_chunk(chunk_path(shard_dir, i), records)
         except BrokenProcessPool:
             processes = dict(getattr(executor, '_processes', None) or {})
             executor.shutdown(wait=True, cancel_futures=True)
-            culprits = _record_crashes(
-                shard_dir, {pid: p.exitcode for pid, p in processes.items()})
+            culprits = _record_crashes(shard_dir, {
+                pid: p.exitcode
+                for pid, p in processes.items()
+            })
             raise ProposalStoreError(
                 'a worker process died (killed for memory?) while processing '
-                + (', '.join(map(repr, culprits)) if culprits else
-                   'an unknown image') +
+                + (', '.join(map(repr, culprits)
+                             ) if culprits else 'an unknown image') +
                 f'; finished chunks are kept. Rerun with --resume: the '
                 f'image(s) are in {osp.join(shard_dir, CRASHED_FILE)} and '
                 f'will be listed as failures.') from None

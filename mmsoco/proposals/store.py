@@ -23,6 +23,7 @@ from .store_format import (FORMAT_VERSION, MAX_NAMED, STORE_FILES,
                            ProposalStoreError, find_invalid_images,
                            invalid_box_reason, name_offenders, normalize_key)
 
+
 def _map_npy(path: str) -> np.ndarray:
     """A read-only memory map of an ``.npy`` file, as a plain ndarray.
 
@@ -48,9 +49,9 @@ class _NpyRows:
         self.path = path
         with open(path, 'rb') as f:
             version = np.lib.format.read_magic(f)
-            read_header = (np.lib.format.read_array_header_1_0
-                           if version == (1, 0) else
-                           np.lib.format.read_array_header_2_0)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0) else np.lib.format.read_array_header_2_0)
             self.shape, fortran, self.dtype = read_header(f)
             self.data_offset = f.tell()
         if fortran:
@@ -62,12 +63,12 @@ class _NpyRows:
     def rows(self, start: int, stop: int) -> np.ndarray:
         n = max(stop - start, 0)
         size = n * self.row_bytes
-        buf = os.pread(self._fd, size, self.data_offset + start *
-                       self.row_bytes) if size else b''
+        buf = os.pread(self._fd, size, self.data_offset +
+                       start * self.row_bytes) if size else b''
         if len(buf) != size:
             raise ProposalStoreError(f'{self.path} is truncated')
-        return np.frombuffer(buf, self.dtype).reshape((n, ) +
-                                                      tuple(self.shape[1:]))
+        return np.frombuffer(buf,
+                             self.dtype).reshape((n, ) + tuple(self.shape[1:]))
 
     def mapped(self) -> np.ndarray:
         """The whole array as a read-only memory map (for bulk checks)."""
@@ -220,8 +221,8 @@ class ProposalStore:
     def items(self) -> Iterator[Tuple[str, np.ndarray, Tuple[int, int]]]:
         """``(key, boxes, (W, H))`` for every image in sorted key order."""
         for i in range(self._num):
-            yield (self.key_at(i), self.boxes_at(i),
-                   (int(self._sizes[i, 0]), int(self._sizes[i, 1])))
+            yield (self.key_at(i), self.boxes_at(i), (int(self._sizes[i, 0]),
+                                                      int(self._sizes[i, 1])))
 
     def num_boxes(self) -> np.ndarray:
         """(K,) number of boxes per image, in sorted key order."""
@@ -248,15 +249,15 @@ class ProposalStore:
         """
         try:
             bad = find_invalid_images(self._boxes_file.mapped(),
-                                      self._box_offsets,
-                                      self._sizes)
+                                      self._box_offsets, self._sizes)
         except ProposalStoreError as e:
             raise ProposalStoreError(f'{self.path}: {e}') from None
         if len(bad):
-            offenders = [(self.key_at(i),
-                          invalid_box_reason(self.boxes_at(i),
-                                             self.size_at(i)))
-                         for i in bad[:MAX_NAMED]]
+            offenders = [
+                (self.key_at(i),
+                 invalid_box_reason(self.boxes_at(i), self.size_at(i)))
+                for i in bad[:MAX_NAMED]
+            ]
             raise ProposalStoreError(
                 f'{self.path}: ' +
                 name_offenders('invalid proposals', offenders, len(bad)))

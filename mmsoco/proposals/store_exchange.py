@@ -21,7 +21,6 @@ import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
 from mmsoco.utils.image_files import list_image_folder
-
 from .store import ProposalStore
 from .store_format import MAX_NAMED, UNKNOWN_SIZE, ProposalStoreError
 from .store_writer import write_store
@@ -43,6 +42,13 @@ def xyxy_to_reference_xywh(boxes: np.ndarray) -> np.ndarray:
     out[:, 2] = boxes[:, 2] - boxes[:, 0] - 1
     out[:, 3] = boxes[:, 3] - boxes[:, 1] - 1
     return out
+
+
+def _write_imported(out_path: str, items, source: str, source_format: str,
+                    overwrite: bool) -> str:
+    """A store of imported ``items``, its meta naming where they came from."""
+    meta = dict(source=osp.abspath(source), source_format=source_format)
+    return write_store(out_path, items, overwrite=overwrite, meta=meta)
 
 
 def _load_json(path: str, kind: type, expected: str):
@@ -82,7 +88,8 @@ def _image_size(path: str) -> Tuple[int, int]:
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
-def import_reference_json(json_path: str, out_path: str,
+def import_reference_json(json_path: str,
+                          out_path: str,
                           img_root: Optional[str] = None,
                           overwrite: bool = False) -> str:
     """Convert the reference's ``{basename: [[x, y, w, h], ...]}`` into a store.
@@ -102,7 +109,8 @@ def import_reference_json(json_path: str, out_path: str,
         if missing:
             raise ProposalStoreError(
                 f'{len(missing)} image(s) of {json_path} are not under '
-                f'{img_root}, e.g. ' + ', '.join(map(repr, missing[:MAX_NAMED])))
+                f'{img_root}, e.g. ' +
+                ', '.join(map(repr, missing[:MAX_NAMED])))
 
     def items():
         for name, rects in data.items():
@@ -113,9 +121,8 @@ def import_reference_json(json_path: str, out_path: str,
                 rel = lookup[name]
                 yield rel, boxes, _image_size(osp.join(img_root, rel))
 
-    return write_store(out_path, items(), overwrite=overwrite,
-                       meta=dict(source=osp.abspath(json_path),
-                                 source_format='reference_json'))
+    return _write_imported(out_path, items(), json_path, 'reference_json',
+                           overwrite)
 
 
 def export_reference_json(store: ProposalStore, json_path: str) -> str:
@@ -138,7 +145,9 @@ def _num(v: float):
     return int(v) if float(v).is_integer() else float(v)
 
 
-def import_coco_results(results_json: str, ann_file: str, out_path: str,
+def import_coco_results(results_json: str,
+                        ann_file: str,
+                        out_path: str,
                         overwrite: bool = False) -> str:
     """Convert COCO-results proposals (``[{image_id, bbox, score}]``) into a store.
 
@@ -149,9 +158,9 @@ def import_coco_results(results_json: str, ann_file: str, out_path: str,
     """
     with open(ann_file) as f:
         images = {im['id']: im for im in json.load(f)['images']}
-    results = _load_json(results_json, list,
-                         'a COCO results list [{"image_id", "bbox", '
-                         '"score"}, ...]')
+    results = _load_json(
+        results_json, list, 'a COCO results list [{"image_id", "bbox", '
+        '"score"}, ...]')
     per_image = {i: [] for i in images}
     unknown = []
     for r in results:
@@ -175,9 +184,8 @@ def import_coco_results(results_json: str, ann_file: str, out_path: str,
                                    axis=1)
             yield im['file_name'], boxes, (im['width'], im['height'])
 
-    return write_store(out_path, items(), overwrite=overwrite,
-                       meta=dict(source=osp.abspath(results_json),
-                                 source_format='coco_results'))
+    return _write_imported(out_path, items(), results_json, 'coco_results',
+                           overwrite)
 
 
 def export_coco_results(store: ProposalStore, ann_file: str,
@@ -191,10 +199,16 @@ def export_coco_results(store: ProposalStore, ann_file: str,
         boxes = store[im['file_name']].astype(np.float64)
         n = len(boxes)
         for rank, b in enumerate(boxes):
-            out.append(dict(image_id=im['id'],
-                            bbox=[_num(b[0]), _num(b[1]),
-                                  _num(b[2] - b[0]), _num(b[3] - b[1])],
-                            score=float(n - rank) / n))
+            out.append(
+                dict(
+                    image_id=im['id'],
+                    bbox=[
+                        _num(b[0]),
+                        _num(b[1]),
+                        _num(b[2] - b[0]),
+                        _num(b[3] - b[1])
+                    ],
+                    score=float(n - rank) / n))
     atomic_write_text(results_json, json.dumps(out))
     return results_json
 

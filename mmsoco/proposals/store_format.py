@@ -44,8 +44,8 @@ class ProposalStoreError(ValueError):
     """A store (or the data to write into one) is malformed or incomplete."""
 
 
-def invalid_box_reason(boxes: np.ndarray,
-                       size: Tuple[int, int]) -> Optional[str]:
+def invalid_box_reason(boxes: np.ndarray, size: Tuple[int,
+                                                      int]) -> Optional[str]:
     """Why ``boxes`` (N, 4) of an image of ``size`` (W, H) are invalid, or None.
 
     Invalid: not (N, 4), NaN/inf, negative, empty (x2 <= x1 or y2 <= y1), or,
@@ -71,7 +71,7 @@ def invalid_box_reason(boxes: np.ndarray,
 
 
 def name_offenders(what: str, offenders: List[Tuple[str, str]],
-                    total: int) -> str:
+                   total: int) -> str:
     named = '; '.join(f'{k!r}: {r}' for k, r in offenders[:MAX_NAMED])
     more = f' (and {total - MAX_NAMED} more)' if total > MAX_NAMED else ''
     return f'{what}: {named}{more}'
@@ -92,7 +92,8 @@ def bad_box_mask(boxes: np.ndarray, widths: np.ndarray,
                 | ((heights >= 0) & (boxes[:, 3] > heights)))
 
 
-def find_invalid_images(boxes: np.ndarray, box_offsets: np.ndarray,
+def find_invalid_images(boxes: np.ndarray,
+                        box_offsets: np.ndarray,
                         sizes: np.ndarray,
                         block: int = 1 << 22) -> np.ndarray:
     """Sorted indices of the images owning an invalid box.
@@ -108,10 +109,10 @@ def find_invalid_images(boxes: np.ndarray, box_offsets: np.ndarray,
     for start in range(0, len(boxes), block):
         stop = min(start + block, len(boxes))
         # Image of each box row: the last offset <= row.
-        owner = np.searchsorted(box_offsets, np.arange(start, stop),
-                                side='right') - 1
-        mask = bad_box_mask(boxes[start:stop], sizes[owner, 0],
-                            sizes[owner, 1])
+        owner = np.searchsorted(
+            box_offsets, np.arange(start, stop), side='right') - 1
+        mask = bad_box_mask(boxes[start:stop], sizes[owner, 0], sizes[owner,
+                                                                      1])
         bad.append(np.unique(owner[mask]))
     return np.unique(np.concatenate(bad)) if bad else np.zeros(0, np.int64)
 

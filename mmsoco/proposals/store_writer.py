@@ -13,10 +13,10 @@ from typing import Iterable, Optional, Sequence, Tuple
 import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_open, make_public
-
 from .store_format import (FORMAT_VERSION, MAX_NAMED, UNKNOWN_SIZE,
                            ProposalStoreError, find_invalid_images,
                            invalid_box_reason, name_offenders, normalize_key)
+
 
 def write_store_arrays(path: str,
                        keys: Sequence[str],
@@ -53,10 +53,11 @@ def write_store_arrays(path: str,
             'keys, box_offsets, boxes and sizes do not match')
     bad = find_invalid_images(boxes, box_offsets, sizes)
     if len(bad):
-        offenders = [(keys[i],
-                      invalid_box_reason(
-                          boxes[box_offsets[i]:box_offsets[i + 1]],
-                          tuple(sizes[i]))) for i in bad[:MAX_NAMED]]
+        offenders = [
+            (keys[i],
+             invalid_box_reason(boxes[box_offsets[i]:box_offsets[i + 1]],
+                                tuple(sizes[i]))) for i in bad[:MAX_NAMED]
+        ]
         raise ProposalStoreError(
             name_offenders('invalid proposals', offenders, len(bad)))
     # Selective-search boxes are whole pixels: uint16 halves the store.
@@ -75,8 +76,8 @@ def write_store_arrays(path: str,
     try:
         with atomic_open(osp.join(tmp, 'keys.bin')) as f:
             f.write(b''.join(encoded))
-        for name, array in (('key_offsets.npy', key_offsets),
-                            ('box_offsets.npy', box_offsets),
+        for name, array in (('key_offsets.npy',
+                             key_offsets), ('box_offsets.npy', box_offsets),
                             ('boxes.npy', boxes), ('sizes.npy', sizes)):
             with atomic_open(osp.join(tmp, name)) as f:
                 np.save(f, array)
@@ -134,8 +135,9 @@ def write_store(path: str,
     keys = sorted(records)
     box_offsets = np.zeros(len(keys) + 1, dtype=np.int64)
     np.cumsum([len(records[k][0]) for k in keys], out=box_offsets[1:])
-    boxes = (np.concatenate([records[k][0] for k in keys])
-             if keys else np.zeros((0, 4), np.float32))
+    boxes = (
+        np.concatenate([records[k][0] for k in keys]) if keys else np.zeros(
+            (0, 4), np.float32))
     sizes = np.array([records[k][1] for k in keys], np.int32).reshape(-1, 2)
     return write_store_arrays(path, keys, box_offsets, boxes, sizes, meta,
                               overwrite)

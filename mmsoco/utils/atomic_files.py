@@ -91,7 +91,8 @@ def _fsync_dir(folder: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str, mode: str = 'wb',
+def atomic_open(path: str,
+                mode: str = 'wb',
                 encoding: Optional[str] = None) -> Iterator[IO]:
     """Open ``path`` for writing so that it appears complete or not at all.
 
@@ -108,8 +109,8 @@ def atomic_open(path: str, mode: str = 'wb',
     path = osp.abspath(os.fspath(path))
     folder = osp.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.',
-                               suffix='.tmp', dir=folder)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
     try:
         if mode == 'w':
             f = os.fdopen(fd, 'w', encoding=encoding or 'utf-8')

@@ -47,9 +47,9 @@ def image_key(img_path: str, img_root: str) -> str:
     return normalize_key(rel)
 
 
-def list_image_folder(img_root: str,
-                      extensions: Sequence[str] = IMAGE_EXTENSIONS
-                      ) -> List[str]:
+def list_image_folder(
+        img_root: str,
+        extensions: Sequence[str] = IMAGE_EXTENSIONS) -> List[str]:
     """Sorted keys of the images under ``img_root`` (see the module docstring)."""
     if not osp.isdir(img_root):
         raise FileNotFoundError(f'image folder not found: {img_root}')

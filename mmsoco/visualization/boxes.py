@@ -36,8 +36,8 @@ def draw_boxes(img: np.ndarray,
         ids = [-1] * len(boxes)
     for box, box_id in zip(boxes * scale, ids):
         x1, y1, x2, y2 = (int(round(v)) for v in box)
-        cv2.rectangle(canvas, (x1, y1), (x2 - 1, y2 - 1),
-                      colour or colour_for_id(int(box_id)), thickness)
+        cv2.rectangle(canvas, (x1, y1), (x2 - 1, y2 - 1), colour
+                      or colour_for_id(int(box_id)), thickness)
     return canvas
 
 
@@ -55,7 +55,8 @@ def label(img: np.ndarray, text: str) -> np.ndarray:
     return canvas
 
 
-def mosaic(panels: Sequence[np.ndarray], height: int,
+def mosaic(panels: Sequence[np.ndarray],
+           height: int,
            gap: int = 4) -> np.ndarray:
     """Panels in a row, each at most ``height`` tall (taller ones shrunk,
     shorter ones padded below, so small views keep their pixel size),

@@ -4,9 +4,9 @@ import os.path as osp
 import pytest
 import torch
 
-from fake_soco import R18_C4_ARCH, fake_soco_state_dict
 from mmsoco.converters import (ConversionError, extract_backbone,
                                torchvision_key)
+from fake_soco import R18_C4_ARCH, fake_soco_state_dict
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 R18_FPN = osp.join(REPO, 'configs', '_base_', 'models', 'r18_fpn_4conv1fc.py')
@@ -70,11 +70,13 @@ def test_deep_stem_has_no_torchvision_name():
 
 def test_extract_fpn_backbone_online_and_target():
     sd = fake_soco_state_dict(R18_FPN)
-    for net, prefix in (('online', 'backbone.'),
-                        ('target', 'target.backbone.')):
+    for net, prefix in (('online', 'backbone.'), ('target',
+                                                  'target.backbone.')):
         backbone, counts = extract_backbone(sd, net=net, torchvision=True)
-        expected = {k[len(prefix):]: v for k, v in sd.items()
-                    if k.startswith(prefix)}
+        expected = {
+            k[len(prefix):]: v
+            for k, v in sd.items() if k.startswith(prefix)
+        }
         assert set(backbone) == set(expected)
         assert all(torch.equal(backbone[k], v) for k, v in expected.items())
         assert counts[f'kept {prefix[:-1]}'] == len(expected)
@@ -84,8 +86,8 @@ def test_extract_fpn_backbone_online_and_target():
 def test_extract_c4_puts_res5_back_as_layer4():
     sd = fake_soco_state_dict(R18_C4_ARCH)
     backbone, _ = extract_backbone(sd, torchvision=True)
-    assert sorted(backbone) == sorted(torchvision_resnet_keys((2, 2, 2, 2),
-                                                              False))
+    assert sorted(backbone) == sorted(
+        torchvision_resnet_keys((2, 2, 2, 2), False))
     assert torch.equal(backbone['layer4.1.conv2.weight'],
                        sd['shared_head.layer4.1.conv2.weight'])
 

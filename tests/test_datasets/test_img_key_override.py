@@ -20,8 +20,9 @@ def test_overridden_data_root_finds_its_proposals(tmp_path):
     for i, rel in enumerate(['n01/a.JPEG', 'n02/b.JPEG']):
         path = root / 'train' / rel
         path.parent.mkdir(parents=True)
-        cv2.imwrite(str(path), np.full((40, 60, 3), 50 * i, np.uint8),
-                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(
+            str(path), np.full((40, 60, 3), 50 * i, np.uint8),
+            [cv2.IMWRITE_JPEG_QUALITY, 95])
         boxes[rel] = np.array([[i, 2, 30 + i, 20]], np.float32)
     store = str(tmp_path / 'store')
     # Keys as tools/generate_proposals.py writes them over <root>/train.
@@ -31,8 +32,10 @@ def test_overridden_data_root_finds_its_proposals(tmp_path):
         osp.join(REPO, 'configs', '_base_', 'datasets',
                  'soco_fpn_imagenet.py'))
     cfg.merge_from_dict({
-        'train_dataloader.dataset.data_root': str(root) + '/',
-        'train_dataloader.dataset.pipeline.1.store_path': store,
+        'train_dataloader.dataset.data_root':
+        str(root) + '/',
+        'train_dataloader.dataset.pipeline.1.store_path':
+        store,
     })
     dataset_cfg = cfg.train_dataloader.dataset
     # Loading + proposals: the steps the key concerns.

@@ -21,22 +21,24 @@ def _tool():
 def test_same_id_same_colour_at_the_box():
     tool = _tool()
     views = [
-        dict(img=np.zeros((64, 64, 3), np.uint8),
-             bboxes=np.array([[10, 20, 30, 40]], np.float32),
-             proposal_ids=np.array([7]),
-             flip=False,
-             crop=(0, 0, 64, 48)),
-        dict(img=np.zeros((32, 32, 3), np.uint8),
-             bboxes=np.array([[2, 4, 12, 16], [0, 0, 32, 32]], np.float32),
-             proposal_ids=np.array([7, -1]),
-             flip=True,
-             crop=(0, 0, 64, 48)),
+        dict(
+            img=np.zeros((64, 64, 3), np.uint8),
+            bboxes=np.array([[10, 20, 30, 40]], np.float32),
+            proposal_ids=np.array([7]),
+            flip=False,
+            crop=(0, 0, 64, 48)),
+        dict(
+            img=np.zeros((32, 32, 3), np.uint8),
+            bboxes=np.array([[2, 4, 12, 16], [0, 0, 32, 32]], np.float32),
+            proposal_ids=np.array([7, -1]),
+            flip=True,
+            crop=(0, 0, 64, 48)),
     ]
-    results = dict(img=np.zeros((48, 64, 3), np.uint8),
-                   views=views,
-                   proposals=np.array([[8, 8, 40, 40], [0, 0, 4, 4]],
-                                      np.float32),
-                   proposal_ids=np.array([7, 3]))
+    results = dict(
+        img=np.zeros((48, 64, 3), np.uint8),
+        views=views,
+        proposals=np.array([[8, 8, 40, 40], [0, 0, 4, 4]], np.float32),
+        proposal_ids=np.array([7, 3]))
     mosaic = tool.render_views(results, height=64)
     colour = colour_for_id(7)
     assert colour != colour_for_id(3)

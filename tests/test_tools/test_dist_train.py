@@ -20,16 +20,20 @@ def _free_port():
 @pytest.mark.timeout(600)
 def test_dist_train_two_cpu_processes(tmp_path, demo_data_root):
     work_dir = tmp_path / 'work'
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
-               OMP_NUM_THREADS='1')
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(_free_port()),
+        OMP_NUM_THREADS='1')
     cmd = [
-        'bash', osp.join(REPO, 'tools', 'dist_train.sh'), CONFIG, '2',
-        '--work-dir', str(work_dir), '--cfg-options',
+        'bash',
+        osp.join(REPO, 'tools', 'dist_train.sh'), CONFIG, '2', '--work-dir',
+        str(work_dir), '--cfg-options',
         f'train_dataloader.dataset.data_root={demo_data_root}',
         f'train_dataloader.dataset.pipeline.1.cache_dir={tmp_path}/cache'
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=580)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=580)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     # Both ranks reached the end of training ...

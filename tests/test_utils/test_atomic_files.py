@@ -28,15 +28,19 @@ def _modes(folder):
     for root, dirs, files in os.walk(folder):
         for name in dirs + files:
             path = osp.join(root, name)
-            out[osp.relpath(path, folder)] = stat.S_IMODE(os.stat(path).st_mode)
+            out[osp.relpath(path,
+                            folder)] = stat.S_IMODE(os.stat(path).st_mode)
     return out
 
 
 def _assert_public(folder):
     modes = _modes(folder)
     assert modes, f'nothing written under {folder}'
-    wrong = {p: oct(m) for p, m in modes.items()
-             if m != (0o755 if osp.isdir(osp.join(folder, p)) else 0o644)}
+    wrong = {
+        p: oct(m)
+        for p, m in modes.items()
+        if m != (0o755 if osp.isdir(osp.join(folder, p)) else 0o644)
+    }
     assert not wrong, wrong
     assert not [p for p in modes if p.endswith('.tmp')], modes
 
@@ -54,39 +58,49 @@ def test_every_tool_writes_0644_under_umask_022(umask_022, tmp_path):
     from mmsoco.converters import save_checkpoint_atomic, save_pickle_atomic
     from mmsoco.datasets.demo import make_demo_dataset
     from mmsoco.datasets.mini_coco import make_mini_coco
-    from mmsoco.datasets.transforms.proposals import \
-        SelectiveSearchProposals
+    from mmsoco.datasets.transforms.proposals import SelectiveSearchProposals
     from mmsoco.proposals.generation import generate
     from mmsoco.proposals.store import ProposalStore
     from mmsoco.proposals.store_exchange import export_reference_json
 
     conv = tmp_path / 'converted'
-    save_checkpoint_atomic(dict(state_dict={'w': torch.ones(2)}),
-                           str(conv / 'mmdet.pth'))
+    save_checkpoint_atomic(
+        dict(state_dict={'w': torch.ones(2)}), str(conv / 'mmdet.pth'))
     save_pickle_atomic(dict(model={'w': np.ones(2)}), str(conv / 'd2.pkl'))
     _assert_public(conv)
 
     demo = tmp_path / 'demo'
-    make_demo_dataset(demo, num_images=3, min_size=64, max_size=64,
-                      min_object_size=4, progress=False)
+    make_demo_dataset(
+        demo,
+        num_images=3,
+        min_size=64,
+        max_size=64,
+        min_object_size=4,
+        progress=False)
     _assert_public(demo)
 
     mini = tmp_path / 'mini'
-    make_mini_coco(str(demo / 'annotations' / 'instances_train.json'),
-                   str(mini), fractions=(0.5, 1.0), progress=False)
+    make_mini_coco(
+        str(demo / 'annotations' / 'instances_train.json'),
+        str(mini),
+        fractions=(0.5, 1.0),
+        progress=False)
     _assert_public(mini)
 
     gen = tmp_path / 'gen'
-    generate(str(demo / 'images'), str(gen), params=dict(max_side=64),
-             progress=False)
+    generate(
+        str(demo / 'images'),
+        str(gen),
+        params=dict(max_side=64),
+        progress=False)
     export_reference_json(ProposalStore(str(gen)), str(gen / 'ref.json'))
     _assert_public(gen)
 
     cache = tmp_path / 'cache'
-    step = SelectiveSearchProposals(compute_cfg=dict(max_side=64),
-                                    cache_dir=str(cache))
-    path = str(demo / 'images' / 'train' / os.listdir(
-        demo / 'images' / 'train')[0])
+    step = SelectiveSearchProposals(
+        compute_cfg=dict(max_side=64), cache_dir=str(cache))
+    path = str(demo / 'images' / 'train' /
+               os.listdir(demo / 'images' / 'train')[0])
     img = cv2.imread(path)
     step(dict(img_path=path, img=img, ori_shape=img.shape[:2]))
     _assert_public(cache)
@@ -112,6 +126,6 @@ def test_a_failed_checkpoint_conversion_leaves_no_file(tmp_path):
     from mmsoco.converters import save_checkpoint_atomic
     with pytest.raises(Exception):
         # A lambda cannot be pickled: torch.save fails after writing a header.
-        save_checkpoint_atomic(dict(state_dict={'f': lambda: 0}),
-                               str(tmp_path / 'x.pth'))
+        save_checkpoint_atomic(
+            dict(state_dict={'f': lambda: 0}), str(tmp_path / 'x.pth'))
     assert os.listdir(tmp_path) == []

@@ -30,8 +30,7 @@ def awkward_tree(tmp_path):
         cv2.imwrite(str(root / rel), np.zeros((8, 8, 3), np.uint8))
     for rel in ('a/2.GIF', 'b.gif'):
         from PIL import Image
-        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / rel,
-                                                            'GIF')
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / rel, 'GIF')
     (root / 'a' / 'notes.txt').write_text('not an image')
     os.symlink(root / 'real', root / 'linked_dir')
     os.symlink(root / 'a' / '3.png', root / 'linked_file.png')
@@ -47,8 +46,8 @@ def test_lister_on_the_awkward_cases(awkward_tree):
 def test_dataset_and_generation_get_the_same_keys(awkward_tree):
     init_default_scope('mmsoco')
     dataset = DATASETS.build(
-        dict(type='SoCoImageDataset', data_root=str(awkward_tree),
-             pipeline=[]))
+        dict(
+            type='SoCoImageDataset', data_root=str(awkward_tree), pipeline=[]))
     keys = [dataset.get_data_info(i)['img_key'] for i in range(len(dataset))]
     assert keys == EXPECTED
     assert list_image_keys(str(awkward_tree)) == EXPECTED
@@ -64,15 +63,18 @@ def test_both_readers_of_a_list_file_normalise_alike(tmp_path):
     assert read_image_list(str(listing)) == expected
     init_default_scope('mmsoco')
     dataset = DATASETS.build(
-        dict(type='SoCoImageDataset', data_root=str(tmp_path),
-             ann_file='train.txt', data_prefix=dict(img_path='train'),
-             pipeline=[]))
+        dict(
+            type='SoCoImageDataset',
+            data_root=str(tmp_path),
+            ann_file='train.txt',
+            data_prefix=dict(img_path='train'),
+            pipeline=[]))
     assert [dataset.get_data_info(i)['img_key']
             for i in range(len(dataset))] == expected
     assert list_image_keys(str(root), str(listing)) == sorted(expected)
     coco = tmp_path / 'c.json'
-    coco.write_text(json.dumps(dict(images=[dict(id=1,
-                                                 file_name='./x/y.jpg')])))
+    coco.write_text(
+        json.dumps(dict(images=[dict(id=1, file_name='./x/y.jpg')])))
     assert read_image_list(str(coco)) == ['x/y.jpg']
 
 

@@ -1,8 +1,8 @@
 """mmsoco.visualization: boxes at the right pixels in their id's colour."""
 import numpy as np
 
-from mmsoco.visualization import (WHOLE_VIEW_COLOUR, colour_for_id,
-                                  draw_boxes, mosaic)
+from mmsoco.visualization import (WHOLE_VIEW_COLOUR, colour_for_id, draw_boxes,
+                                  mosaic)
 
 
 def test_box_edges_follow_the_exclusive_convention():
@@ -13,15 +13,16 @@ def test_box_edges_follow_the_exclusive_convention():
     assert (out[3, 2:12] == colour).all() and (out[8, 2:12] == colour).all()
     assert (out[3:9, 11] == colour).all() and (out[:, 12] == 0).all()
     assert (img == 0).all()  # drawn on a copy
-    scaled = draw_boxes(img, np.array([[1, 1, 6, 4]]), ids=[-1], scale=2,
-                        thickness=1)
+    scaled = draw_boxes(
+        img, np.array([[1, 1, 6, 4]]), ids=[-1], scale=2, thickness=1)
     assert (scaled[2, 2:12] == WHOLE_VIEW_COLOUR).all()
 
 
 def test_ids_get_distinct_stable_colours():
     colours = [colour_for_id(i) for i in range(20)]
-    assert len(set(colours)) == 20 and colours == [colour_for_id(i)
-                                                   for i in range(20)]
+    assert len(set(colours)) == 20 and colours == [
+        colour_for_id(i) for i in range(20)
+    ]
 
 
 def test_mosaic_pads_small_panels_and_shrinks_tall_ones():

@@ -39,8 +39,12 @@ def render_views(results: dict, height: int = PANEL_HEIGHT) -> np.ndarray:
     panel = to_height(src, height)
     if len(proposals):
         chosen = np.isin(proposal_ids, sampled)
-        panel = draw_boxes(panel, proposals[~chosen], scale=scale,
-                           thickness=1, colour=UNSAMPLED_COLOUR)
+        panel = draw_boxes(
+            panel,
+            proposals[~chosen],
+            scale=scale,
+            thickness=1,
+            colour=UNSAMPLED_COLOUR)
         panel = draw_boxes(panel, proposals[chosen], proposal_ids[chosen],
                            scale)
     panels = [panel]
@@ -98,13 +102,15 @@ def parse_args(argv=None):
     parser.add_argument('--output-dir', required=True)
     parser.add_argument('--num', type=int, default=8)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--no-photometric',
-                        action='store_true',
-                        help='show the views before colour augmentation')
-    parser.add_argument('--cfg-options',
-                        nargs='+',
-                        action=DictAction,
-                        help='key=value overrides, as in tools/train.py')
+    parser.add_argument(
+        '--no-photometric',
+        action='store_true',
+        help='show the views before colour augmentation')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='key=value overrides, as in tools/train.py')
     return parser.parse_args(argv)
 
 

@@ -14,6 +14,7 @@ import sys
 from mmsoco.evaluation.proposal_recall import (eval_proposal_recall,
                                                format_recall_table)
 from mmsoco.proposals.store import ProposalStoreError
+from mmsoco.utils.progress import add_quiet_argument, enabled_by
 
 
 def parse_args(argv=None):
@@ -21,17 +22,19 @@ def parse_args(argv=None):
         description='Recall of a proposal store on a COCO-format dataset')
     parser.add_argument('store', help='proposal store directory')
     parser.add_argument('coco_json', help='COCO-format annotation file')
-    parser.add_argument('--img-prefix', default='',
-                        help='prefix of file_name in the store keys')
-    parser.add_argument('--iou-thrs', type=float, nargs='+',
-                        default=[0.5, 0.7])
-    parser.add_argument('--allow-missing', action='store_true',
-                        help='count images absent from the store as having '
-                        'no proposals instead of failing')
+    parser.add_argument(
+        '--img-prefix',
+        default='',
+        help='prefix of file_name in the store keys')
+    parser.add_argument(
+        '--iou-thrs', type=float, nargs='+', default=[0.5, 0.7])
+    parser.add_argument(
+        '--allow-missing',
+        action='store_true',
+        help='count images absent from the store as having '
+        'no proposals instead of failing')
     parser.add_argument('--out', help='write the result as JSON here')
-    parser.add_argument('--quiet', action='store_true',
-                        help='no progress bar (it is shown only on a '
-                        'terminal anyway)')
+    add_quiet_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -40,8 +43,7 @@ def main(argv=None) -> int:
     try:
         result = eval_proposal_recall(args.store, args.coco_json,
                                       args.img_prefix, args.iou_thrs,
-                                      args.allow_missing,
-                                      False if args.quiet else None)
+                                      args.allow_missing, enabled_by(args))
     except (ProposalStoreError, KeyError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
-# SoCo R50-FPN data on COCO train2017 + unlabeled2017, images only (spec
-# section 4), with a proposal store whose keys are relative to data_root.
+# SoCo R50-FPN data on COCO train2017 + unlabeled2017, images only
+# (docs/method.md section 4.4), with a proposal store whose keys are
+# relative to data_root.
 _base_ = './soco_fpn_imagenet.py'
 
 data_root = 'data/coco/'

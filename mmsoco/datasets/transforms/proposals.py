@@ -1,4 +1,4 @@
-"""The SelectiveSearchProposals transform: SoCo's objects of an image (spec section 1).
+"""SelectiveSearchProposals: SoCo's objects of an image (``docs/method.md`` section 1).
 
 Boxes come from a :class:`~mmsoco.proposals.ProposalStore` (the offline,
 memory-mapped store of ``tools/generate_proposals.py``), or, with no store,
@@ -22,8 +22,11 @@ from mmsoco.utils.atomic_files import atomic_open
 #: ``compute_proposals`` arguments used when none are configured: SoCo's
 #: filter, searched at the recommended max_side (the reference's recall at
 #: ~18x its speed, benchmarks/README.md).
-DEFAULT_COMPUTE_CFG = dict(max_side=RECOMMENDED_MAX_SIDE, rule='ratio3size0308', dedup=True,
-                           color_mode='reference')
+DEFAULT_COMPUTE_CFG = dict(
+    max_side=RECOMMENDED_MAX_SIDE,
+    rule='ratio3size0308',
+    dedup=True,
+    color_mode='reference')
 
 
 def store_key(results: dict, key_from: str = 'relpath') -> str:
@@ -130,8 +133,8 @@ class SelectiveSearchProposals(BaseTransform):
         """
         if self.store is not None:
             self.store.check_keys(
-                (store_key(dict(img_key=k), self.key_from)
-                 for k in img_keys), source=source)
+                (store_key(dict(img_key=k), self.key_from) for k in img_keys),
+                source=source)
 
     def _from_store(self, results: dict) -> np.ndarray:
         img_path = results['img_path']
@@ -153,8 +156,8 @@ class SelectiveSearchProposals(BaseTransform):
                 f'{self.store_path} were computed for {w}x{h} (another '
                 f'image, EXIF orientation, or a transform before '
                 f'SelectiveSearchProposals)')
-        if w < 0 and len(boxes) and (boxes[:, 2].max() > img_w or
-                                     boxes[:, 3].max() > img_h):
+        if w < 0 and len(boxes) and (boxes[:, 2].max() > img_w
+                                     or boxes[:, 3].max() > img_h):
             # A store without sizes (reference JSON import): bounds are
             # checked here, against the loaded image.
             raise ValueError(

@@ -1,4 +1,4 @@
-"""``PackSoCoInputs`` produces the SoCoDataSample contract of layout.md."""
+"""``PackSoCoInputs`` produces the SoCoDataSample contract (``docs/method.md`` section 2.5)."""
 import numpy as np
 import pytest
 import torch

@@ -17,9 +17,10 @@ def _scene(w, h, seed):
     img = np.full((h, w, 3), 190, np.uint8)
     for _ in range(4):
         x, y = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
-        cv2.rectangle(img, (x, y), (x + int(rng.integers(15, 50)),
-                                    y + int(rng.integers(15, 50))),
-                      tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
+        cv2.rectangle(
+            img, (x, y),
+            (x + int(rng.integers(15, 50)), y + int(rng.integers(15, 50))),
+            tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
     return img
 
 
@@ -40,17 +41,21 @@ def _results(path):
     store key is the path under the fixture's root (``cls/N.png``)."""
     img = mmcv.imread(path)
     key = '/'.join(path.replace(os.sep, '/').split('/')[-2:])
-    return dict(img_path=path, img_key=key, img=img,
-                ori_shape=img.shape[:2], img_shape=img.shape[:2])
+    return dict(
+        img_path=path,
+        img_key=key,
+        img=img,
+        ori_shape=img.shape[:2],
+        img_shape=img.shape[:2])
 
 
 def test_store_boxes_and_stable_ids(images, tmp_path):
     root, paths = images
     boxes = np.array([[0, 0, 96, 64], [10, 5, 30, 15], [1, 2, 50, 60]],
                      np.float32)
-    store = write_store(str(tmp_path / 'store'),
-                        [('cls/0.png', boxes, (96, 64)),
-                         ('cls/1.png', boxes[:1], (96, 64))])
+    store = write_store(
+        str(tmp_path / 'store'), [('cls/0.png', boxes, (96, 64)),
+                                  ('cls/1.png', boxes[:1], (96, 64))])
     t = TRANSFORMS.build(
         dict(type='SelectiveSearchProposals', store_path=store))
     for _ in range(2):  # same ids every epoch
@@ -59,20 +64,21 @@ def test_store_boxes_and_stable_ids(images, tmp_path):
         assert out['proposals'].dtype == np.float32
         np.testing.assert_array_equal(out['proposal_ids'], [0, 1, 2])
         assert out['proposal_ids'].dtype == np.int64
-    np.testing.assert_array_equal(t(_results(paths[1]))['proposals'],
-                                  boxes[:1])
+    np.testing.assert_array_equal(
+        t(_results(paths[1]))['proposals'], boxes[:1])
     # Worker copies re-open the store lazily instead of carrying it.
     assert t._store is not None
     clone = pickle.loads(pickle.dumps(t))
     assert clone._store is None
-    np.testing.assert_array_equal(clone(_results(paths[0]))['proposals'],
-                                  boxes)
+    np.testing.assert_array_equal(
+        clone(_results(paths[0]))['proposals'], boxes)
 
 
 def test_missing_image_and_size_mismatch_name_the_image(images, tmp_path):
     root, paths = images
-    store = write_store(str(tmp_path / 'store'),
-                        [('cls/0.png', np.array([[0, 0, 5, 5]]), (64, 96))])
+    store = write_store(
+        str(tmp_path / 'store'),
+        [('cls/0.png', np.array([[0, 0, 5, 5]]), (64, 96))])
     t = TRANSFORMS.build(
         dict(type='SelectiveSearchProposals', store_path=store))
     with pytest.raises(KeyError, match=r"cls/1.png.*no proposals"):
@@ -86,11 +92,14 @@ def test_missing_image_and_size_mismatch_name_the_image(images, tmp_path):
 
 def test_basename_keys_check_bounds_without_sizes(images, tmp_path):
     root, paths = images
-    store = write_store(str(tmp_path / 'store'),
-                        [('0.png', np.array([[0, 0, 97, 5]]), (-1, -1))])
+    store = write_store(
+        str(tmp_path / 'store'),
+        [('0.png', np.array([[0, 0, 97, 5]]), (-1, -1))])
     t = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', store_path=store,
-             key_from='basename'))
+        dict(
+            type='SelectiveSearchProposals',
+            store_path=store,
+            key_from='basename'))
     with pytest.raises(ValueError, match='0.png.*exceed'):
         t(_results(paths[0]))
 
@@ -117,16 +126,17 @@ def test_compute_and_cache_without_store(images, tmp_path, monkeypatch):
         raise AssertionError('recomputed')
 
     monkeypatch.setattr(compute, 'proposals_of_image', boom)
-    np.testing.assert_array_equal(t(_results(paths[0]))['proposals'],
-                                  expected)
+    np.testing.assert_array_equal(t(_results(paths[0]))['proposals'], expected)
     fresh = TRANSFORMS.build(
         dict(type='SelectiveSearchProposals', cache_dir=cache))
-    np.testing.assert_array_equal(fresh(_results(paths[0]))['proposals'],
-                                  expected)
+    np.testing.assert_array_equal(
+        fresh(_results(paths[0]))['proposals'], expected)
     # Other parameters are another cache entry.
     other = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', cache_dir=cache,
-             compute_cfg=dict(rule=None)))
+        dict(
+            type='SelectiveSearchProposals',
+            cache_dir=cache,
+            compute_cfg=dict(rule=None)))
     with pytest.raises(AssertionError, match='recomputed'):
         other(_results(paths[0]))
 
@@ -142,5 +152,5 @@ def test_compute_refuses_an_already_resized_image(images):
 
 def test_bad_key_from():
     with pytest.raises(ValueError, match='key_from'):
-        TRANSFORMS.build(dict(type='SelectiveSearchProposals',
-                              key_from='stem'))
+        TRANSFORMS.build(
+            dict(type='SelectiveSearchProposals', key_from='stem'))
