@@ -13,7 +13,7 @@ from mmengine.registry import DefaultScope
 
 from mmsoco.converters import (check_against_destination,
                                detector_destination_shapes, soco_to_mmdet)
-from fake_soco import fake_soco_state_dict, save_mmengine_checkpoint
+from soco_checkpoint import save_mmengine_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BENCH = osp.join(REPO, 'configs', 'benchmarks', 'mmdet')
@@ -157,19 +157,14 @@ def test_demo_config_classes_are_the_demo_datasets():
 
 
 def _soco_state_dict(soco_config, arch_file):
-    """The real SoCo model's state dict when it can be built, else one made
-    of the architecture's blocks with the contract's key layout."""
+    """The real SoCo model's state dict (no stand-in: a model that does not
+    build fails the test). ``arch_file`` is unused, kept for the callers."""
+    from mmsoco.registry import MODELS
+    from mmsoco.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
     path = osp.join(REPO, 'configs', 'soco', soco_config)
-    try:
-        from mmsoco.models.algorithms import SoCo  # noqa: F401
-        from mmsoco.registry import MODELS
-        from mmsoco.utils import register_all_modules
-        register_all_modules(init_default_scope=False)
-        with DefaultScope.overwrite_default_scope('mmsoco'):
-            model = MODELS.build(Config.fromfile(path).model)
-    except Exception as err:  # the model is being written concurrently
-        print(f'real SoCo model not available ({err!r}); using the blocks')
-        return fake_soco_state_dict(osp.join(ARCH, arch_file))
+    with DefaultScope.overwrite_default_scope('mmsoco'):
+        model = MODELS.build(Config.fromfile(path).model)
     return model.state_dict()
 
 

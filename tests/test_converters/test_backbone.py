@@ -3,13 +3,12 @@ import os.path as osp
 
 import pytest
 import torch
+from soco_checkpoint import soco_state_dict
 
 from mmsoco.converters import (ConversionError, extract_backbone,
                                torchvision_key)
-from fake_soco import R18_C4_ARCH, fake_soco_state_dict
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-R18_FPN = osp.join(REPO, 'configs', '_base_', 'models', 'r18_fpn_4conv1fc.py')
 
 _BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
@@ -69,7 +68,7 @@ def test_deep_stem_has_no_torchvision_name():
 
 
 def test_extract_fpn_backbone_online_and_target():
-    sd = fake_soco_state_dict(R18_FPN)
+    sd = soco_state_dict('fpn')
     for net, prefix in (('online', 'backbone.'), ('target',
                                                   'target.backbone.')):
         backbone, counts = extract_backbone(sd, net=net, torchvision=True)
@@ -84,7 +83,7 @@ def test_extract_fpn_backbone_online_and_target():
 
 
 def test_extract_c4_puts_res5_back_as_layer4():
-    sd = fake_soco_state_dict(R18_C4_ARCH)
+    sd = soco_state_dict('c4')
     backbone, _ = extract_backbone(sd, torchvision=True)
     assert sorted(backbone) == sorted(
         torchvision_resnet_keys((2, 2, 2, 2), False))
@@ -93,7 +92,7 @@ def test_extract_c4_puts_res5_back_as_layer4():
 
 
 def test_extract_byol_backbone():
-    sd = fake_soco_state_dict(R18_FPN, byol=True)
+    sd = soco_state_dict('byol')
     backbone, _ = extract_backbone(sd)
     assert torch.equal(backbone['conv1.weight'], sd['backbone.conv1.weight'])
 

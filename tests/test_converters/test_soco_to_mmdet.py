@@ -3,23 +3,22 @@ import os.path as osp
 
 import pytest
 import torch
+from soco_checkpoint import soco_state_dict
 
 from mmsoco.converters import (ConversionError, check_against_destination,
                                detect_arch, soco_to_mmdet)
-from fake_soco import R18_C4_ARCH, fake_soco_state_dict
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-R18_FPN = osp.join(REPO, 'configs', '_base_', 'models', 'r18_fpn_4conv1fc.py')
 
 
 @pytest.fixture(scope='module')
 def fpn_sd():
-    return fake_soco_state_dict(R18_FPN)
+    return soco_state_dict('fpn')
 
 
 @pytest.fixture(scope='module')
 def c4_sd():
-    return fake_soco_state_dict(R18_C4_ARCH)
+    return soco_state_dict('c4')
 
 
 # The layout contract, written out: SoCo prefix -> mmdet prefix.
@@ -96,7 +95,7 @@ def test_c4_conversion(c4_sd):
 
 
 def test_detect_arch_and_byol_is_refused():
-    byol = fake_soco_state_dict(R18_FPN, byol=True)
+    byol = soco_state_dict('byol')
     with pytest.raises(ConversionError, match='neck'):
         detect_arch(byol)
     with pytest.raises(ConversionError, match=r'"neck\.\*"'):

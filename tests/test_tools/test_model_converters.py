@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from soco_checkpoint import save_mmengine_checkpoint, soco_state_dict
 
 from mmsoco.converters import load_detectron2_pickle
-from fake_soco import fake_soco_state_dict, save_mmengine_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 R18_FPN = osp.join(REPO, 'configs', '_base_', 'models', 'r18_fpn_4conv1fc.py')
@@ -29,7 +29,7 @@ def _tool(name):
 
 @pytest.fixture(scope='module')
 def soco_sd():
-    return fake_soco_state_dict(R18_FPN, seed=1)
+    return soco_state_dict('fpn', seed=1)
 
 
 @pytest.fixture(scope='module')
@@ -106,7 +106,7 @@ def test_soco2mmdet_bad_inputs(tmp_path):
     assert '"state_dict"' in str(err.value.code)
 
     byol = save_mmengine_checkpoint(
-        fake_soco_state_dict(R18_FPN, byol=True), tmp_path / 'byol.pth')
+        soco_state_dict('byol'), tmp_path / 'byol.pth')
     with pytest.raises(SystemExit) as err:
         tool.main([byol, out, '--arch', 'fpn'])
     assert '"neck.*"' in str(err.value.code)
