@@ -49,5 +49,22 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(TESTS) $(PYTEST_ARGS)
 
+# Lint: OpenMMLab's flake8 / isort / yapf over the whole repo (settings in
+# setup.cfg; .yapfignore lists the files yapf still skips). The linters are
+# installed into $(LINT_VENV) from requirements/lint.txt on first use.
+LINT_VENV ?= .venv-lint
+LINT_STAMP := $(LINT_VENV)/.lint-installed
+LINT_PATHS := mmsoco tools tests benchmarks configs
+
+$(LINT_STAMP): requirements/lint.txt
+	@test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install -q -r requirements/lint.txt
+	@touch $@
+
+lint: $(LINT_STAMP)
+	$(LINT_VENV)/bin/flake8 $(LINT_PATHS)
+	$(LINT_VENV)/bin/isort --check-only --diff $(LINT_PATHS)
+	$(LINT_VENV)/bin/yapf --diff --recursive $(LINT_PATHS)
+
 clean-venv:
 	rm -rf $(VENV)

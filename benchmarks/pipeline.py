@@ -1,4 +1,4 @@
-"""Data-pipeline throughput of one worker process (spec section 2's views).
+"""Data-pipeline throughput of one worker process (``docs/method.md`` section 2's views).
 
     python benchmarks/pipeline.py [--num-images 200] [--runs 5] \
         [--resizer pil_bilinear|cv2_linear]
@@ -40,8 +40,8 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmsoco.datasets.transforms.view_pixels import resize_image  # noqa: E402
 from mmsoco.registry import TRANSFORMS  # noqa: E402
 
-CONFIGS = osp.join(osp.dirname(__file__), '..', 'configs', '_base_',
-                   'datasets')
+CONFIGS = osp.join(
+    osp.dirname(__file__), '..', 'configs', '_base_', 'datasets')
 
 
 def make_images(folder: str, num: int, seed: int = 0):
@@ -65,8 +65,8 @@ def make_images(folder: str, num: int, seed: int = 0):
                     (int(rng.randint(10, 100)), int(rng.randint(10, 100))), 0,
                     0, 360, colour, -1)
         name = f'img_{i:05d}.JPEG'
-        cv2.imwrite(osp.join(folder, name), img,
-                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+        cv2.imwrite(
+            osp.join(folder, name), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
         names.append(name)
     return names
 
@@ -102,9 +102,7 @@ def proposal_step(folder, names, boxes):
         store = osp.join(folder, 'store')
         write_store(store, ((n, b, (500, 375)) for n, b in zip(names, boxes)))
         step = TRANSFORMS.build(
-            dict(type='SelectiveSearchProposals',
-                 store_path=store,
-                 img_root=folder))
+            dict(type='SelectiveSearchProposals', store_path=store))
         return step, 'ProposalStore (memory-mapped)'
     except Exception as err:  # noqa: BLE001 - benchmark falls back, says so
         print(f'proposal store unavailable ({err}); using an in-memory dict')
@@ -139,7 +137,9 @@ def time_pipeline(paths, stages, clock=time.process_time):
     """Seconds per stage for one pass over ``paths``."""
     totals = {name: 0.0 for name, _ in stages}
     for path in paths:
-        results = dict(img_path=path)
+        # The store key, as SoCoImageDataset gives it (keys are file names
+        # in the benchmark's flat folder).
+        results = dict(img_path=path, img_key=osp.basename(path))
         for name, steps in stages:
             start = clock()
             for step in steps:

@@ -38,15 +38,16 @@ cv2.setNumThreads(1)
 
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'README.md')
 BEGIN, END = '<!-- proposals_speed:begin -->', '<!-- proposals_speed:end -->'
-PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'cat', 'immunohistochemistry')
+PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'cat',
+          'immunohistochemistry')
 
 
 def imagenet_like(img, long_side=500):
     """Resize an RGB photo so that its longer side is ``long_side`` pixels."""
     h, w = img.shape[:2]
     s = long_side / max(h, w)
-    return cv2.resize(img, (round(w * s), round(h * s)),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
 
 
 def demo_scene(rng, width=500, height=375, max_objects=6):
@@ -63,15 +64,17 @@ def demo_scene(rng, width=500, height=375, max_objects=6):
     yy, xx = np.mgrid[0:height, 0:width]
     base = rng.uniform(40, 215, 3)
     slope = rng.uniform(-0.15, 0.15, (2, 3))
-    img = (base + xx[..., None] * slope[0] + yy[..., None] * slope[1]
-           + rng.normal(0, rng.uniform(3, 20), (height, width, 1)))
+    img = (
+        base + xx[..., None] * slope[0] + yy[..., None] * slope[1] +
+        rng.normal(0, rng.uniform(3, 20), (height, width, 1)))
     for _ in range(int(rng.integers(1, 4))):  # low-contrast patches
         x0, y0 = rng.integers(0, width), rng.integers(0, height)
         img[y0:, x0:] += rng.uniform(-30, 30, 3)
     for _ in range(int(rng.integers(10, 60))):  # distractors
         r = int(rng.integers(3, 16))
-        cv2.circle(img, (int(rng.integers(0, width)),
-                         int(rng.integers(0, height))), r,
+        cv2.circle(img,
+                   (int(rng.integers(0, width)), int(rng.integers(0, height))),
+                   r,
                    rng.uniform(0, 255, 3).tolist(), -1)
     masks, boxes = [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
@@ -85,17 +88,20 @@ def demo_scene(rng, width=500, height=375, max_objects=6):
         if rng.random() < 0.5:
             mask[y1:y1 + bh, x1:x1 + bw] = 1
         else:
-            cv2.ellipse(mask, ((x1 + bw / 2 - 0.5, y1 + bh / 2 - 0.5),
-                               (bw, bh), 0), 1, -1)
+            cv2.ellipse(mask,
+                        ((x1 + bw / 2 - 0.5, y1 + bh / 2 - 0.5), (bw, bh), 0),
+                        1, -1)
         if any((m & mask).sum() > mask.sum() / 3 for m in masks):
             continue
         direction = rng.normal(0, 1, 3)
-        colour = np.clip(img[y1 + bh // 2, x1 + bw // 2] + rng.uniform(15, 120)
-                         * direction / np.linalg.norm(direction), 0, 255)
+        colour = np.clip(
+            img[y1 + bh // 2, x1 + bw // 2] +
+            rng.uniform(15, 120) * direction / np.linalg.norm(direction), 0,
+            255)
         if rng.random() < 0.5:  # stripes
             period = rng.uniform(4, 16)
-            tex = 25 * np.sin(2 * np.pi * (xx + yy * rng.uniform(-1, 1))
-                              / period)[..., None]
+            tex = 25 * np.sin(
+                2 * np.pi * (xx + yy * rng.uniform(-1, 1)) / period)[..., None]
         else:
             tex = rng.normal(0, rng.uniform(2, 25), (height, width, 1))
         img = np.where(mask[..., None] > 0, colour + tex, img)
@@ -121,8 +127,12 @@ def demo_dataset_scenes(num_images, seed=0):
         return None
     import json
     tmp = tempfile.mkdtemp(prefix='proposals_speed_')
-    info = make_demo_dataset(os.path.join(tmp, 'demo'), num_images=num_images,
-                             seed=seed, min_size=375, max_size=500)
+    info = make_demo_dataset(
+        os.path.join(tmp, 'demo'),
+        num_images=num_images,
+        seed=seed,
+        min_size=375,
+        max_size=500)
     scenes = []
     for ann_file in info['ann_files'].values():
         with open(ann_file) as f:
@@ -136,8 +146,9 @@ def demo_dataset_scenes(num_images, seed=0):
             bgr = cv2.imread(path)
             if bgr is None:
                 raise FileNotFoundError(f'demo image unreadable: {path}')
-            scenes.append((bgr[:, :, ::-1].copy(), np.array(
-                boxes[img['id']], np.float32).reshape(-1, 4)))
+            scenes.append(
+                (bgr[:, :, ::-1].copy(), np.array(boxes[img['id']],
+                                                  np.float32).reshape(-1, 4)))
     return scenes, tmp
 
 
@@ -173,32 +184,56 @@ def cold_compile_seconds():
             'print(time.perf_counter() - t)')
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = subprocess.run([sys.executable, '-c', code], env=env,
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run([sys.executable, '-c', code],
+                             env=env,
+                             check=True,
+                             capture_output=True,
+                             text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=3)
-    parser.add_argument('--num-scenes', type=int, default=300,
-                        help='demo images for the recall table')
-    parser.add_argument('--speed-scenes', type=int, default=2,
-                        help='demo-like scenes added to the photos for speed')
-    parser.add_argument('--max-sides', type=int, nargs='+',
-                        default=[400, 352, 320, 288, 256, 224])
-    parser.add_argument('--default-max-side', type=int, default=None,
-                        help='defaults to RECOMMENDED_MAX_SIDE')
-    parser.add_argument('--own-scenes', action='store_true',
-                        help='use demo_scene() instead of the demo dataset')
+    parser.add_argument(
+        '--num-scenes',
+        type=int,
+        default=300,
+        help='demo images for the recall table')
+    parser.add_argument(
+        '--speed-scenes',
+        type=int,
+        default=2,
+        help='demo-like scenes added to the photos for speed')
+    parser.add_argument(
+        '--max-sides',
+        type=int,
+        nargs='+',
+        default=[400, 352, 320, 288, 256, 224])
+    parser.add_argument(
+        '--default-max-side',
+        type=int,
+        default=None,
+        help='defaults to RECOMMENDED_MAX_SIDE')
+    parser.add_argument(
+        '--own-scenes',
+        action='store_true',
+        help='use demo_scene() instead of the demo dataset')
     parser.add_argument('--write-readme', action='store_true')
     args = parser.parse_args()
 
     cold = cold_compile_seconds()
     from mmsoco.proposals import compute_proposals, selective_search
-    from mmsoco.proposals._ss_reference import reference_selective_search
+
+    # The reference search is a test-only helper (tests/test_proposals).
+    sys.path.insert(
+        0,
+        os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            'tests', 'test_proposals'))
     from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
     from mmsoco.proposals.filters import RULES, filter_with_fallback
+    from ss_reference import reference_selective_search
     start = time.perf_counter()
     compute_proposals(np.zeros((64, 64, 3), np.uint8), max_side=48)
     first_call = time.perf_counter() - start
@@ -272,15 +307,18 @@ def main():
             hsv_secs[side].append(time.perf_counter() - start)
             hsv_hits[side] += recall(res.boxes, objects)[0]
     ref_sec = statistics.median(ref_secs)
-    recall_rows = [f'| reference, native | {100 * ref_hits / total:.1f}% | '
-                   f'{ref_sec:.3f} | 1.0x |']
+    recall_rows = [
+        f'| reference, native | {100 * ref_hits / total:.1f}% | '
+        f'{ref_sec:.3f} | 1.0x |'
+    ]
     for side in sides:
         sec = statistics.median(secs[side])
         label = 'native' if side is None else f'max_side={side}'
         if side == default_side:
             label += ' (default)'
-        recall_rows.append(f'| ours, {label} | {100 * hits[side] / total:.1f}% '
-                           f'| {sec:.3f} | {ref_sec / sec:.1f}x |')
+        recall_rows.append(
+            f'| ours, {label} | {100 * hits[side] / total:.1f}% '
+            f'| {sec:.3f} | {ref_sec / sec:.1f}x |')
     for side in (None, default_side):
         sec = statistics.median(hsv_secs[side])
         label = 'native' if side is None else f'max_side={side}'
@@ -376,10 +414,8 @@ def write_section(table):
         text = pattern.sub(lambda _: table, text)
     else:
         text = text.rstrip('\n') + '\n\n' + table + '\n'
-    tmp = README + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, README)
+    from mmsoco.utils.atomic_files import atomic_write_text
+    atomic_write_text(README, text)
 
 
 if __name__ == '__main__':

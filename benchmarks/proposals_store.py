@@ -95,15 +95,16 @@ def synthetic_keys(num_images: int):
     return sorted(keys)
 
 
-def synthetic_arrays(num_images: int, mean_boxes: int, seed: int = 0,
+def synthetic_arrays(num_images: int,
+                     mean_boxes: int,
+                     seed: int = 0,
                      block: int = 100_000):
     """Integer boxes inside ImageNet-like image sizes (W, H in 300..500).
 
     Drawn in blocks of images to keep the peak memory near the output size.
     """
     rng = np.random.default_rng(seed)
-    counts = rng.integers(mean_boxes // 2, mean_boxes * 3 // 2 + 1,
-                          num_images)
+    counts = rng.integers(mean_boxes // 2, mean_boxes * 3 // 2 + 1, num_images)
     offsets = np.zeros(num_images + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     sizes = rng.integers(300, 501, (num_images, 2)).astype(np.int32)
@@ -121,10 +122,10 @@ def synthetic_arrays(num_images: int, mean_boxes: int, seed: int = 0,
     return offsets, boxes, sizes
 
 
-def build(work_dir: str, num_images: int, mean_boxes: int,
-          json_images: int):
-    from mmsoco.proposals.store import write_store_arrays
-    from mmsoco.proposals.store import xyxy_to_reference_xywh
+def build(work_dir: str, num_images: int, mean_boxes: int, json_images: int):
+    from mmsoco.proposals.store_exchange import xyxy_to_reference_xywh
+    from mmsoco.proposals.store_writer import write_store_arrays
+    from mmsoco.utils.atomic_files import atomic_write_text
     store_path = osp.join(work_dir, f'store_{num_images}_{mean_boxes}')
     json_path = osp.join(work_dir, f'ref_{json_images}_{mean_boxes}.json')
     if osp.isdir(store_path) and osp.isfile(json_path):
@@ -133,22 +134,21 @@ def build(work_dir: str, num_images: int, mean_boxes: int,
     offsets, boxes, sizes = synthetic_arrays(num_images, mean_boxes)
     if not osp.isdir(store_path):
         t0 = time.perf_counter()
-        write_store_arrays(store_path, keys, offsets, boxes, sizes,
-                           meta=dict(synthetic=True))
-        print(f'built {store_path} in {time.perf_counter() - t0:.1f}s',
-              file=sys.stderr)
+        write_store_arrays(
+            store_path, keys, offsets, boxes, sizes, meta=dict(synthetic=True))
+        print(
+            f'built {store_path} in {time.perf_counter() - t0:.1f}s',
+            file=sys.stderr)
     if not osp.isfile(json_path):
         t0 = time.perf_counter()
         ref = {}
         for i in range(min(json_images, num_images)):
             rects = xyxy_to_reference_xywh(boxes[offsets[i]:offsets[i + 1]])
             ref[keys[i].rsplit('/', 1)[1]] = rects.astype(int).tolist()
-        tmp = json_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(ref, f)
-        os.replace(tmp, json_path)
-        print(f'built {json_path} in {time.perf_counter() - t0:.1f}s',
-              file=sys.stderr)
+        atomic_write_text(json_path, json.dumps(ref))
+        print(
+            f'built {json_path} in {time.perf_counter() - t0:.1f}s',
+            file=sys.stderr)
     return store_path, json_path
 
 
@@ -156,8 +156,11 @@ def measure(kind: str, path: str, lookups: int, repeats: int) -> dict:
     runs = []
     for _ in range(repeats):
         out = subprocess.run(
-            [sys.executable, '-c', _MEASURE, kind, path, str(lookups)],
-            capture_output=True, text=True, check=True)
+            [sys.executable, '-c', _MEASURE, kind, path,
+             str(lookups)],
+            capture_output=True,
+            text=True,
+            check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     out['images'] = runs[0]['images']

@@ -1,4 +1,4 @@
-"""A small CPU transfer study on the demo data (SOCO_SPEC section 5, in
+"""A small CPU transfer study on the demo data (``docs/method.md`` section 5.3, in
 miniature): scratch vs BYOL vs SoCo initialisation of the same detector.
 
 1. pretrain SoCo (configs/soco/soco_r18fpn_demo.py) and BYOL
@@ -102,36 +102,57 @@ DEFAULT_COMMAND = ('.venv/bin/python benchmarks/transfer_demo.py '
 
 
 def parse_args(argv=None):
+    from mmsoco.utils.progress import add_quiet_argument
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default=DEFAULT_WORK_DIR)
-    parser.add_argument('--data-root', default=None,
-                        help='demo dataset folder (default: '
-                        'mmsoco.datasets.demo.default_demo_dir(), i.e. '
-                        'data/demo); generated there when missing, and '
-                        'REGENERATED when it was made with another '
-                        '--num-images')
-    parser.add_argument('--num-images', type=int, default=300,
-                        help='demo images (80%% train, 20%% val)')
+    parser.add_argument(
+        '--data-root',
+        default=None,
+        help='demo dataset folder (default: '
+        'mmsoco.datasets.demo.default_demo_dir(), i.e. '
+        'data/demo); generated there when missing, and '
+        'REGENERATED when it was made with another '
+        '--num-images')
+    parser.add_argument(
+        '--num-images',
+        type=int,
+        default=300,
+        help='demo images (80%% train, 20%% val)')
     parser.add_argument('--pretrain-epochs', type=int, default=20)
     parser.add_argument('--pretrain-seed', type=int, default=0)
     parser.add_argument('--finetune-iters', type=int, default=300)
-    parser.add_argument('--num-labeled', type=int, default=60,
-                        help='labeled train images for fine-tuning, a seeded '
-                        'subset of the train split (0: the whole split)')
-    parser.add_argument('--split-seed', type=int, default=0,
-                        help='seed of the labeled subset (one subset for all '
-                        'fine-tuning seeds)')
+    parser.add_argument(
+        '--num-labeled',
+        type=int,
+        default=60,
+        help='labeled train images for fine-tuning, a seeded '
+        'subset of the train split (0: the whole split)')
+    parser.add_argument(
+        '--split-seed',
+        type=int,
+        default=0,
+        help='seed of the labeled subset (one subset for all '
+        'fine-tuning seeds)')
     parser.add_argument('--img-scale', type=int, default=320)
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
-                        help='fine-tuning seeds')
-    parser.add_argument('--note', default=None,
-                        help='markdown file put under the table in the '
-                        'README (the discussion of the result)')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0, 1, 2],
+        help='fine-tuning seeds')
+    parser.add_argument(
+        '--note',
+        default=None,
+        help='markdown file put under the table in the '
+        'README (the discussion of the result)')
     parser.add_argument('--write-readme', action='store_true')
-    parser.add_argument('--readme-tag', default='',
-                        help='write the README section between this tag\'s '
-                        'own markers (<!-- transfer_demo:TAG:begin/end -->) '
-                        'instead of the default study\'s')
+    add_quiet_argument(parser)
+    parser.add_argument(
+        '--readme-tag',
+        default='',
+        help='write the README section between this tag\'s '
+        'own markers (<!-- transfer_demo:TAG:begin/end -->) '
+        'instead of the default study\'s')
     args = parser.parse_args(argv)
     if args.readme_tag and not re.fullmatch(r'[\w.-]+', args.readme_tag):
         parser.error(f'--readme-tag {args.readme_tag!r}: use letters, '
@@ -165,9 +186,10 @@ def labeled_subset(coco, num_images, seed):
             len(images), size=num_images, replace=False)
         images = [images[i] for i in sorted(picked)]
     ids = {img['id'] for img in images}
-    return dict(coco, images=images,
-                annotations=[a for a in coco['annotations']
-                             if a['image_id'] in ids])
+    return dict(
+        coco,
+        images=images,
+        annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
 
 
 def pretrain_cfg_changes(cfg, data_root, epochs, seed):
@@ -184,13 +206,24 @@ def pretrain_cfg_changes(cfg, data_root, epochs, seed):
             step['cache_dir'] = data_root + 'proposal_cache'
     cfg['train_cfg'] = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
     cfg['param_scheduler'] = [
-        dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0,
-             end=warmup, convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', T_max=max(1, epochs - warmup),
-             eta_min=1e-6, by_epoch=True, begin=warmup, end=epochs,
-             convert_to_iter_based=True)]
-    cfg['default_hooks']['checkpoint'].update(interval=epochs,
-                                              max_keep_ckpts=1)
+        dict(
+            type='LinearLR',
+            start_factor=0.01,
+            by_epoch=True,
+            begin=0,
+            end=warmup,
+            convert_to_iter_based=True),
+        dict(
+            type='CosineAnnealingLR',
+            T_max=max(1, epochs - warmup),
+            eta_min=1e-6,
+            by_epoch=True,
+            begin=warmup,
+            end=epochs,
+            convert_to_iter_based=True)
+    ]
+    cfg['default_hooks']['checkpoint'].update(
+        interval=epochs, max_keep_ckpts=1)
     cfg['randomness'] = dict(seed=seed)
     return cfg
 
@@ -199,21 +232,27 @@ def pretrain_budget(cfg):
     """What must be equal for two pretrainings to have the same budget:
     images, views (the whole pipeline), batch size, optimiser, schedule."""
     loader = cfg['train_dataloader']
-    return dict(dataset=loader['dataset'], batch_size=loader['batch_size'],
-                drop_last=loader.get('drop_last'),
-                sampler=loader.get('sampler'), train_cfg=cfg['train_cfg'],
-                param_scheduler=cfg['param_scheduler'],
-                optim_wrapper=cfg['optim_wrapper'])
+    return dict(
+        dataset=loader['dataset'],
+        batch_size=loader['batch_size'],
+        drop_last=loader.get('drop_last'),
+        sampler=loader.get('sampler'),
+        train_cfg=cfg['train_cfg'],
+        param_scheduler=cfg['param_scheduler'],
+        optim_wrapper=cfg['optim_wrapper'])
 
 
 def check_same_budget(cfgs):
     """Raise unless every pretraining config has the same budget."""
-    budgets = {name: _plain(pretrain_budget(cfg))
-               for name, cfg in cfgs.items()}
+    budgets = {
+        name: _plain(pretrain_budget(cfg))
+        for name, cfg in cfgs.items()
+    }
     first, *others = budgets
     for name in others:
-        diff = [k for k in budgets[first]
-                if budgets[first][k] != budgets[name][k]]
+        diff = [
+            k for k in budgets[first] if budgets[first][k] != budgets[name][k]
+        ]
         if diff:
             raise ValueError(f'{first} and {name} pretrainings differ in '
                              f'{diff}: not the same budget')
@@ -240,13 +279,23 @@ def finetune_cfg_changes(cfg, data_root, train_ann, iters, img_scale, seed,
                 step['scale'] = (img_scale, img_scale)
     for evaluator in ('val_evaluator', 'test_evaluator'):
         cfg[evaluator].update(ann_file=val_ann, metric=['bbox', 'segm'])
-    cfg['train_cfg'] = dict(type='IterBasedTrainLoop', max_iters=iters,
-                            val_interval=iters)
+    cfg['train_cfg'] = dict(
+        type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
     cfg['param_scheduler'] = [
-        dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-             end=min(50, iters)),
-        dict(type='MultiStepLR', by_epoch=False, begin=0, end=iters,
-             milestones=[max(1, int(iters * 0.75))], gamma=0.1)]
+        dict(
+            type='LinearLR',
+            start_factor=0.001,
+            by_epoch=False,
+            begin=0,
+            end=min(50, iters)),
+        dict(
+            type='MultiStepLR',
+            by_epoch=False,
+            begin=0,
+            end=iters,
+            milestones=[max(1, int(iters * 0.75))],
+            gamma=0.1)
+    ]
     cfg['default_hooks']['checkpoint'] = dict(
         type='CheckpointHook', by_epoch=False, interval=iters)
     cfg['default_hooks']['logger'] = dict(type='LoggerHook', interval=20)
@@ -263,16 +312,17 @@ def summarize(per_seed):
     summary = {}
     for init, rows in per_seed.items():
         summary[init] = {}
-        for key, _ in METRICS + (TRAIN_LOSS,):
+        for key, _ in METRICS + (TRAIN_LOSS, ):
             values = [float(row[key]) for row in rows if key in row]
             n = len(values)
             if not n:
                 continue
             mean = sum(values) / n
-            std = math.sqrt(sum((v - mean)**2 for v in values) /
-                            (n - 1)) if n > 1 else float('nan')
-            summary[init][key] = dict(mean=mean, std=std, min=min(values),
-                                      max=max(values), n=n)
+            std = math.sqrt(sum(
+                (v - mean)**2
+                for v in values) / (n - 1)) if n > 1 else float('nan')
+            summary[init][key] = dict(
+                mean=mean, std=std, min=min(values), max=max(values), n=n)
     return summary
 
 
@@ -282,14 +332,18 @@ def ordering(summary, key='coco/bbox_mAP'):
     init's best seed."""
     ranked = sorted((i for i in summary if key in summary[i]),
                     key=lambda i: -summary[i][key]['mean'])
-    separated = [summary[a][key]['min'] > summary[b][key]['max']
-                 for a, b in zip(ranked, ranked[1:])]
+    separated = [
+        summary[a][key]['min'] > summary[b][key]['max']
+        for a, b in zip(ranked, ranked[1:])
+    ]
     return ranked, separated
 
 
 def _cell(stats, scale=100, digits=1):
+
     def num(value):
         return f'{scale * value:.{digits}f}'
+
     if stats['n'] == 1:
         return num(stats['mean'])
     return (f'{num(stats["mean"])} ± {num(stats["std"])} '
@@ -302,8 +356,10 @@ def format_table(summary):
     columns = [(key, name, dict()) for key, name in METRICS]
     if any(TRAIN_LOSS[0] in stats for stats in summary.values()):
         columns.append((*TRAIN_LOSS, dict(scale=1, digits=3)))
-    lines = ['| init | seeds | ' + ' | '.join(c for _, c, _ in columns)
-             + ' |', '|---|---|' + '---|' * len(columns)]
+    lines = [
+        '| init | seeds | ' + ' | '.join(c for _, c, _ in columns) + ' |',
+        '|---|---|' + '---|' * len(columns)
+    ]
     for init in INITS:
         if init not in summary:
             continue
@@ -321,13 +377,13 @@ def command_line(args):
         parts.append(f'--work-dir {args.work_dir}')  # one study per dir
     if args.data_root_given:
         parts.append(f'--data-root {args.data_root}')
-    parts += [f'--num-images {args.num_images}',
-              f'--pretrain-epochs {args.pretrain_epochs}',
-              f'--finetune-iters {args.finetune_iters}',
-              f'--num-labeled {args.num_labeled}',
-              f'--img-scale {args.img_scale}',
-              '--seeds ' + ' '.join(str(s) for s in args.seeds),
-              '--write-readme']
+    parts += [
+        f'--num-images {args.num_images}',
+        f'--pretrain-epochs {args.pretrain_epochs}',
+        f'--finetune-iters {args.finetune_iters}',
+        f'--num-labeled {args.num_labeled}', f'--img-scale {args.img_scale}',
+        '--seeds ' + ' '.join(str(s) for s in args.seeds), '--write-readme'
+    ]
     if args.readme_tag:
         parts.append(f'--readme-tag {args.readme_tag}')
     return ' '.join(parts)
@@ -348,11 +404,12 @@ def format_section(summary, args, facts, note=None, no_detections=None):
                f'all {facts["num_train"]} demo train images')
     seeds = ' '.join(str(s) for s in args.seeds)
     lines = [
-        '## Transfer on the demo data'
-        + (f', {args.finetune_iters} fine-tuning iterations'
-           if args.readme_tag else '')
-        + ' (`benchmarks/transfer_demo.py`)', '',
-        f'Command: `{command_line(args)}`', '',
+        '## Transfer on the demo data' +
+        (f', {args.finetune_iters} fine-tuning iterations'
+         if args.readme_tag else '') + ' (`benchmarks/transfer_demo.py`)',
+        '',
+        f'Command: `{command_line(args)}`',
+        '',
         f'- Data: `make_demo_dataset(num_images={args.num_images}, seed=0)`:'
         f' {facts["num_train"]} train / {facts["num_val"]} val images.',
         f'- Pretraining, once per method (seed {args.pretrain_seed}), on the '
@@ -370,7 +427,8 @@ def format_section(summary, args, facts, note=None, no_detections=None):
         f'linear warm-up, x0.1 at 3/4), images at {args.img_scale} px, on '
         f'{labeled}; evaluated on the {facts["num_val"]} val images.',
         f'- Fine-tuning seeds {seeds}, the same for every init (they set the '
-        'non-transferred weights, data order and flips).', '',
+        'non-transferred weights, data order and flips).',
+        '',
     ]
     if is_plumbing_check(args):
         lines += [
@@ -381,18 +439,24 @@ def format_section(summary, args, facts, note=None, no_detections=None):
             f'`{DEFAULT_COMMAND}` (300 images, 20 pretraining epochs, 300 '
             'fine-tuning iterations, 60 labeled images, seeds 0 1 2; about '
             '45 min on 2 quiet CPU cores, hours under load: see the '
-            'script\'s docstring).', '']
-    lines += ['Mean ± sample std (min–max) over the fine-tuning seeds; AP in '
-              'points; "train loss" is the mean logged fine-tuning loss over '
-              'the last quarter of the iterations (after the lr step; lower: '
-              'the detector fits its labeled split further in the same '
-              'budget):', '', format_table(summary), '']
+            'script\'s docstring).', ''
+        ]
+    lines += [
+        'Mean ± sample std (min–max) over the fine-tuning seeds; AP in '
+        'points; "train loss" is the mean logged fine-tuning loss over '
+        'the last quarter of the iterations (after the lr step; lower: '
+        'the detector fits its labeled split further in the same '
+        'budget):', '',
+        format_table(summary), ''
+    ]
     if no_detections:
-        lines += ['Runs that kept no detection above the score threshold on '
-                  'the whole val split (AP 0 by definition, counted as 0 '
-                  'above): ' + ', '.join(
-                      f'{init} {n} of {len(args.seeds)}'
-                      for init, n in no_detections.items()) + '.', '']
+        lines += [
+            'Runs that kept no detection above the score threshold on '
+            'the whole val split (AP 0 by definition, counted as 0 '
+            'above): ' + ', '.join(f'{init} {n} of {len(args.seeds)}'
+                                   for init, n in no_detections.items()) + '.',
+            ''
+        ]
     if not is_plumbing_check(args):
         ranked, separated = ordering(summary)
         observed = ranked[0] + ''.join(
@@ -400,17 +464,18 @@ def format_section(summary, args, facts, note=None, no_detections=None):
             for b, sep in zip(ranked[1:], separated))
         matches = ranked == ['soco', 'byol', 'scratch']
         lines += [
-            f'Observed ordering by mean bbox mAP: {observed}'
-            + ('' if all(separated) else ' ("≳": the seed ranges overlap, '
-               'so the step is not resolved)') + '. The paper\'s '
-            'ordering is soco > byol > scratch: '
-            + ('the means follow it' + (', every step separated.'
-                                        if all(separated) else
-                                        ', but not every step is separated '
-                                        'beyond the seed spread.')
-               if matches else 'this study does NOT show it.'
-               + ('' if note else ' Why is not discussed yet (add it with '
-                  '`--note FILE`).')), '']
+            f'Observed ordering by mean bbox mAP: {observed}' +
+            ('' if all(separated) else ' ("≳": the seed ranges overlap, '
+             'so the step is not resolved)') + '. The paper\'s '
+            'ordering is soco > byol > scratch: ' +
+            ('the means follow it' +
+             (', every step separated.'
+              if all(separated) else ', but not every step is separated '
+              'beyond the seed spread.')
+             if matches else 'this study does NOT show it.' +
+             ('' if note else ' Why is not discussed yet (add it with '
+              '`--note FILE`).')), ''
+        ]
     if note:
         lines += [note.strip(), '']
     return '\n'.join(lines).rstrip('\n')
@@ -432,44 +497,46 @@ def replace_section(text, body, tag=''):
 
 def check_study_params(recorded, current):
     """Raise when the work dir's recorded study parameters differ."""
-    diff = {k: (recorded.get(k), current[k]) for k in current
-            if recorded.get(k) != current[k]}
+    diff = {
+        k: (recorded.get(k), current[k])
+        for k in current if recorded.get(k) != current[k]
+    }
     if diff:
-        raise ValueError(
-            'the work dir holds a study with other parameters ('
-            + ', '.join(f'{k}: {a!r} there, {b!r} now'
-                        for k, (a, b) in diff.items())
-            + '); use another --work-dir')
+        raise ValueError('the work dir holds a study with other parameters (' +
+                         ', '.join(f'{k}: {a!r} there, {b!r} now'
+                                   for k, (a, b) in diff.items()) +
+                         '); use another --work-dir')
 
 
 def _plain(obj):
     """Config objects -> plain dicts / lists (tuples as lists) for ==."""
-    return json.loads(json.dumps(obj.to_dict() if hasattr(obj, 'to_dict')
-                                 else obj, default=list))
+    return json.loads(
+        json.dumps(
+            obj.to_dict() if hasattr(obj, 'to_dict') else obj, default=list))
 
 
 # ---------------------------------------------------------------------------
 # Stages (side effects).
 # ---------------------------------------------------------------------------
 def _write(path, text):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+    from mmsoco.utils.atomic_files import atomic_write_text
+    atomic_write_text(path, text)
 
 
 def _dump_config(cfg, path):
-    tmp = path[:-len('.py')] + '.tmp.py'  # Config.dump reads the suffix
-    cfg.dump(tmp)
-    os.replace(tmp, path)
+    from mmsoco.utils.atomic_files import atomic_write_text
+    atomic_write_text(path, cfg.pretty_text)  # what Config.dump writes
     return path
 
 
 def run_train(config, work_dir):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep +
-               os.environ.get('PYTHONPATH', ''))
-    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config,
-           '--work-dir', work_dir]
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    cmd = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir
+    ]
     print('$', ' '.join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=REPO, env=env)
 
@@ -477,8 +544,8 @@ def run_train(config, work_dir):
 def _logged_rows(work_dir):
     """Every row mmengine logged for the run in ``work_dir`` (its
     ``*/vis_data/scalars.json``, one per launch of the run, in order)."""
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
+    for path in sorted(
+            glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
             for line in f:
                 yield json.loads(line)
@@ -507,8 +574,9 @@ def last_metrics(work_dir):
         return found
     logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
     if logs and EMPTY_RESULTS_MESSAGE in open(logs[-1]).read():
-        print(f'{work_dir}: no detection on the val split, AP counted as 0',
-              flush=True)
+        print(
+            f'{work_dir}: no detection on the val split, AP counted as 0',
+            flush=True)
         return no_detection_metrics()
     raise RuntimeError(f'no COCO metrics logged under {work_dir}')
 
@@ -518,15 +586,19 @@ def final_train_loss(work_dir, iters, fraction=FINAL_LOSS_FRACTION):
     ``fraction`` of ``iters`` iterations (None when nothing was logged
     there, e.g. a run shorter than the logging interval)."""
     first = iters - fraction * iters
-    values = [float(row['loss']) for row in _logged_rows(work_dir)
-              if 'loss' in row and row.get('step', 0) > first]
+    values = [
+        float(row['loss']) for row in _logged_rows(work_dir)
+        if 'loss' in row and row.get('step', 0) > first
+    ]
     return sum(values) / len(values) if values else None
 
 
 def count_no_detections(per_seed):
     """``{init: number of its runs that detected nothing}`` (non-zero only)."""
-    counts = {init: sum(bool(row.get('no_detections')) for row in rows)
-              for init, rows in per_seed.items()}
+    counts = {
+        init: sum(bool(row.get('no_detections')) for row in rows)
+        for init, rows in per_seed.items()
+    }
     return {init: n for init, n in counts.items() if n}
 
 
@@ -539,50 +611,64 @@ def prepare_labeled_split(data_root, work_dir, num_labeled, split_seed):
         _write(dst, json.dumps(labeled_subset(coco, num_labeled, split_seed)))
     with open(dst) as f:
         subset = json.load(f)
-    return dst, dict(num_train=len(coco['images']),
-                     num_labeled_objects=len(subset['annotations']))
+    return dst, dict(
+        num_train=len(coco['images']),
+        num_labeled_objects=len(subset['annotations']))
 
 
 def pretrain(work_dir, data_root, args):
     """Both pretrainings (same budget, checked first) -> checkpoints."""
     from mmengine.config import Config
-    cfgs = {name: pretrain_cfg_changes(Config.fromfile(path), data_root,
-                                       args.pretrain_epochs,
-                                       args.pretrain_seed)
-            for name, path in PRETRAIN_CONFIGS.items()}
+
+    from mmsoco.utils.progress import enabled_by, track
+    cfgs = {
+        name:
+        pretrain_cfg_changes(
+            Config.fromfile(path), data_root, args.pretrain_epochs,
+            args.pretrain_seed)
+        for name, path in PRETRAIN_CONFIGS.items()
+    }
     budget = check_same_budget(cfgs)
     ckpts = {}
-    for name, cfg in cfgs.items():
+    for name, cfg in track(
+            list(cfgs.items()),
+            desc='pretraining',
+            unit='run',
+            enabled=enabled_by(args)):
         run_dir = osp.join(work_dir, f'pretrain_{name}')
         ckpts[name] = osp.join(run_dir, f'epoch_{args.pretrain_epochs}.pth')
         if not osp.isfile(ckpts[name]):
-            run_train(_dump_config(
-                cfg, osp.join(work_dir, f'pretrain_{name}.py')), run_dir)
+            run_train(
+                _dump_config(cfg, osp.join(work_dir, f'pretrain_{name}.py')),
+                run_dir)
     return ckpts, budget
 
 
 def convert(work_dir, ckpts):
     """Pretraining checkpoints -> detector checkpoints for ``load_from``."""
-    from mmsoco.converters import (check_against_destination,
-                                   convert_to_mmdet,
+    from mmsoco.converters import (check_against_destination, convert_to_mmdet,
                                    detector_destination_shapes,
                                    extract_backbone, load_state_dict,
                                    save_checkpoint_atomic)
-    out = dict(soco=osp.join(work_dir, 'soco_mmdet.pth'),
-               byol=osp.join(work_dir, 'byol_mmdet.pth'))
+    out = dict(
+        soco=osp.join(work_dir, 'soco_mmdet.pth'),
+        byol=osp.join(work_dir, 'byol_mmdet.pth'))
     if not osp.isfile(out['soco']):
         print(convert_to_mmdet(ckpts['soco'], out['soco'], config=DET_CONFIG))
     if not osp.isfile(out['byol']):
         backbone, counts = extract_backbone(load_state_dict(ckpts['byol']))
         converted = {'backbone.' + k: v for k, v in backbone.items()}
-        destination = {k: v for k, v in
-                       detector_destination_shapes(DET_CONFIG).items()
-                       if k.startswith('backbone.')}
+        destination = {
+            k: v
+            for k, v in detector_destination_shapes(DET_CONFIG).items()
+            if k.startswith('backbone.')
+        }
         check_against_destination(converted, destination)
         save_checkpoint_atomic(
-            dict(meta=dict(source=ckpts['byol'],
-                           converter='mmsoco extract_backbone'),
-                 state_dict=converted), out['byol'])
+            dict(
+                meta=dict(
+                    source=ckpts['byol'], converter='mmsoco extract_backbone'),
+                state_dict=converted), out['byol'])
         print(f'BYOL backbone: {dict(counts)}; {len(destination)} detector '
               f'backbone tensors filled; wrote {out["byol"]}')
     return out
@@ -591,26 +677,32 @@ def convert(work_dir, ckpts):
 def finetune(work_dir, data_root, train_ann, inits, args):
     """One fine-tuning per (seed, init) -> ``{init: [metrics per seed]}``."""
     from mmengine.config import Config
+
+    from mmsoco.utils.progress import enabled_by, track
     per_seed = {init: [] for init in inits}
-    for seed in args.seeds:
-        for init, load_from in inits.items():
-            name = f'{init}_seed{seed}'
-            result_file = osp.join(work_dir, f'result_{name}.json')
-            run_dir = osp.join(work_dir, f'finetune_{name}')
-            if not osp.isfile(result_file):
-                cfg = finetune_cfg_changes(
-                    Config.fromfile(DET_CONFIG), data_root, train_ann,
-                    args.finetune_iters, args.img_scale, seed, load_from)
-                run_train(_dump_config(
-                    cfg, osp.join(work_dir, f'finetune_{name}.py')), run_dir)
-                _write(result_file, json.dumps(
-                    dict(last_metrics(run_dir), init=init, seed=seed)))
-            with open(result_file) as f:
-                row = json.load(f)
-            loss = final_train_loss(run_dir, args.finetune_iters)
-            if loss is not None:
-                row[TRAIN_LOSS[0]] = loss
-            per_seed[init].append(row)
+    runs = [(seed, init, load_from) for seed in args.seeds
+            for init, load_from in inits.items()]
+    for seed, init, load_from in track(
+            runs, desc='fine-tuning', unit='run', enabled=enabled_by(args)):
+        name = f'{init}_seed{seed}'
+        result_file = osp.join(work_dir, f'result_{name}.json')
+        run_dir = osp.join(work_dir, f'finetune_{name}')
+        if not osp.isfile(result_file):
+            cfg = finetune_cfg_changes(
+                Config.fromfile(DET_CONFIG), data_root, train_ann,
+                args.finetune_iters, args.img_scale, seed, load_from)
+            run_train(
+                _dump_config(cfg, osp.join(work_dir, f'finetune_{name}.py')),
+                run_dir)
+            _write(
+                result_file,
+                json.dumps(dict(last_metrics(run_dir), init=init, seed=seed)))
+        with open(result_file) as f:
+            row = json.load(f)
+        loss = final_train_loss(run_dir, args.finetune_iters)
+        if loss is not None:
+            row[TRAIN_LOSS[0]] = loss
+        per_seed[init].append(row)
     return per_seed
 
 
@@ -637,19 +729,20 @@ def main(argv=None):
     with open(osp.join(data_root, 'annotations', 'instances_val.json')) as f:
         num_val = len(json.load(f)['images'])
     train_ann, facts = prepare_labeled_split(data_root, work_dir,
-                                             args.num_labeled,
-                                             args.split_seed)
+                                             args.num_labeled, args.split_seed)
     ckpts, budget = pretrain(work_dir, data_root, args)
     inits = dict(scratch=None, **convert(work_dir, ckpts))
     per_seed = finetune(work_dir, data_root, train_ann, inits, args)
 
     batch = budget['batch_size']
-    facts.update(num_val=num_val, batch_size=batch,
-                 pretrain_iters=args.pretrain_epochs *
-                 (facts['num_train'] // batch))  # the loader drops the rest
+    facts.update(
+        num_val=num_val,
+        batch_size=batch,
+        pretrain_iters=args.pretrain_epochs *
+        (facts['num_train'] // batch))  # the loader drops the rest
     note = open(args.note).read() if args.note else None
-    section = format_section(summarize(per_seed), args, facts, note,
-                             count_no_detections(per_seed))
+    section = format_section(
+        summarize(per_seed), args, facts, note, count_no_detections(per_seed))
     print(section)
     print(f'({time.perf_counter() - start:.0f} s this run)')
     if args.write_readme:

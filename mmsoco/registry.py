@@ -5,6 +5,14 @@ Each node is a child of the matching MMDetection node, so a config run under
 back to mmdet's (``ResNet``, ``FPN``, ``CocoDataset``, ``RoIAlign``, ...) and
 then to mmengine's, without prefixes. ``locations`` lets a node import the
 modules that register into it on first use, so ``import mmsoco`` stays light.
+
+A node is kept when mmsoco registers into it or when mmengine / mmdet build
+through it under the ``mmsoco`` scope (the runner builds loops, samplers,
+optimizers, schedulers, evaluators, the visualizer and its backends, log
+processors and model wrappers through the default scope's node; mmdet builds
+its assigners through ``TASK_UTILS``): without the node mmengine warns and
+falls back to its root registry, where mmdet's names are not found. Nothing
+builds through a runner-constructor registry, so there is none.
 """
 from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
 from mmdet.registry import DATASETS as MMDET_DATASETS
@@ -20,7 +28,6 @@ from mmdet.registry import \
 from mmdet.registry import OPTIM_WRAPPERS as MMDET_OPTIM_WRAPPERS
 from mmdet.registry import OPTIMIZERS as MMDET_OPTIMIZERS
 from mmdet.registry import PARAM_SCHEDULERS as MMDET_PARAM_SCHEDULERS
-from mmdet.registry import RUNNER_CONSTRUCTORS as MMDET_RUNNER_CONSTRUCTORS
 from mmdet.registry import RUNNERS as MMDET_RUNNERS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
@@ -37,8 +44,6 @@ def _child(name, parent, locations):
 
 
 RUNNERS = _child('runner', MMDET_RUNNERS, ['mmsoco.engine'])
-RUNNER_CONSTRUCTORS = _child('runner constructor', MMDET_RUNNER_CONSTRUCTORS,
-                             ['mmsoco.engine'])
 LOOPS = _child('loop', MMDET_LOOPS, ['mmsoco.engine'])
 HOOKS = _child('hook', MMDET_HOOKS, ['mmsoco.engine.hooks'])
 
@@ -68,8 +73,8 @@ EVALUATOR = _child('evaluator', MMDET_EVALUATOR, ['mmsoco.evaluation'])
 
 TASK_UTILS = _child('task util', MMDET_TASK_UTILS, ['mmsoco.models'])
 
-VISUALIZERS = _child('visualizer', MMDET_VISUALIZERS, ['mmsoco.visualization'])
-VISBACKENDS = _child('vis_backend', MMDET_VISBACKENDS,
-                     ['mmsoco.visualization'])
+# mmsoco registers no visualizer: these nodes only bridge the scope.
+VISUALIZERS = _child('visualizer', MMDET_VISUALIZERS, [])
+VISBACKENDS = _child('vis_backend', MMDET_VISBACKENDS, [])
 LOG_PROCESSORS = _child('log_processor', MMDET_LOG_PROCESSORS,
                         ['mmsoco.engine'])

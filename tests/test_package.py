@@ -21,22 +21,28 @@ def test_import_prints_nothing():
     env = dict(os.environ)
     env.pop('PYTHONWARNINGS', None)
     out = subprocess.run([sys.executable, '-c', 'import mmsoco'],
-                         capture_output=True, text=True, env=env, check=True)
+                         capture_output=True,
+                         text=True,
+                         env=env,
+                         check=True)
     assert out.stdout == ''
     assert out.stderr == ''
 
 
 def test_every_registry_is_a_mmsoco_child_of_mmdet():
     names = [
-        'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'DATASETS',
-        'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
-        'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
-        'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS',
-        'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS',
+        'RUNNERS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
+        'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS',
+        'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
+        'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS',
         'LOG_PROCESSORS'
     ]
     for name in names:
         ours = getattr(registry, name)
         assert ours.scope == 'mmsoco', name
         assert ours.parent is getattr(mmdet_registry, name), name
-        assert ours._locations, name
+        # Nodes mmsoco registers into import their modules on first use;
+        # the visualizer nodes only bridge the scope (nothing registered).
+        assert bool(ours._locations) == (name not in ('VISUALIZERS',
+                                                      'VISBACKENDS')), name
+    assert not hasattr(registry, 'RUNNER_CONSTRUCTORS')  # nothing builds it

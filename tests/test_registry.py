@@ -18,8 +18,8 @@ def test_demo_model_config_mixes_mmdet_and_mmsoco_names():
     # ... and mmdet's / mmcv's, resolved without a scope prefix.
     assert type(model.backbone).__module__.startswith('mmdet.models')
     assert type(model.neck).__name__ == 'FPN'
-    assert type(model.roi_extractor.roi_layers[0]).__module__.startswith(
-        'mmcv.ops')
+    assert type(
+        model.roi_extractor.roi_layers[0]).__module__.startswith('mmcv.ops')
     feats = model.backbone(torch.zeros(1, 3, 64, 64))
     assert len(model.neck(feats)) == 4  # P2-P5
 

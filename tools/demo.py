@@ -17,28 +17,32 @@ CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'soco2mmdet.py')
 FINETUNE_CONFIG = 'configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py'
 
 
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        '--data-root', default=osp.join(REPO, 'data', 'demo'),
+        '--data-root',
+        default=osp.join(REPO, 'data', 'demo'),
         help='where the demo dataset is generated / cached')
     parser.add_argument(
         '--work-dir', default=osp.join(REPO, 'work_dirs', 'soco_r18fpn_demo'))
     parser.add_argument(
-        '--num-images', type=int, default=300,
+        '--num-images',
+        type=int,
+        default=300,
         help='images in the generated demo dataset')
     parser.add_argument(
-        '--cfg-options', nargs='+', default=None,
+        '--cfg-options',
+        nargs='+',
+        default=None,
         help='extra overrides for the demo config, as in tools/train.py')
     return parser.parse_args()
 
 
 def _loss_curve(work_dir):
     """(iteration, loss) pairs from the run's scalars.json, oldest first."""
-    runs = sorted(d for d in os.listdir(work_dir)
-                  if osp.isfile(osp.join(work_dir, d, 'vis_data',
-                                         'scalars.json')))
+    runs = sorted(
+        d for d in os.listdir(work_dir)
+        if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
     if not runs:
         return []
     curve = []

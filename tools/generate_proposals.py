@@ -44,7 +44,8 @@ from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
 from mmsoco.proposals.generation import (DEFAULT_CHUNK_SIZE,
                                          DEFAULT_MAX_PIXELS, format_summary,
                                          generate, merge_shards)
-from mmsoco.proposals.store import ProposalStoreError
+from mmsoco.proposals.store_format import ProposalStoreError
+from mmsoco.utils.progress import add_quiet_argument, enabled_by
 
 
 def parse_shard(text: str):
@@ -54,8 +55,7 @@ def parse_shard(text: str):
         raise argparse.ArgumentTypeError(
             f'--shard takes I/N (e.g. 0/4), got {text!r}') from None
     if total < 1 or not 0 <= index < total:
-        raise argparse.ArgumentTypeError(
-            f'--shard {text}: need 0 <= I < N')
+        raise argparse.ArgumentTypeError(f'--shard {text}: need 0 <= I < N')
     return index, total
 
 
@@ -64,55 +64,91 @@ def parse_args(argv=None):
         description='Generate selective-search proposals into a store',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split('\n\n', 1)[1])
-    parser.add_argument('paths', nargs='+', metavar='PATH',
-                        help='IMG_ROOT OUT_DIR; OUT_DIR alone with --merge, '
-                        '--import-coco and --export-*')
-    parser.add_argument('--merge', action='store_true',
-                        help='merge the finished shards of OUT_DIR')
-    parser.add_argument('--import-reference', metavar='JSON',
-                        help='write OUT_DIR/store from a reference JSON')
-    parser.add_argument('--import-coco', metavar='JSON',
-                        help='write OUT_DIR/store from COCO results '
-                        '(needs --ann-file)')
-    parser.add_argument('--export-reference', metavar='JSON',
-                        help='write the store of OUT_DIR as a reference JSON')
-    parser.add_argument('--export-coco', metavar='JSON',
-                        help='write the store of OUT_DIR as COCO results '
-                        '(needs --ann-file)')
-    parser.add_argument('--ann-file',
-                        help='images to process: a list file (first field '
-                        'of each line, e.g. ImageNet train.txt) or a COCO '
-                        'json; default: every image file under IMG_ROOT')
-    parser.add_argument('--workers', type=int, default=1,
-                        help='processes (default 1)')
-    parser.add_argument('--shard', type=parse_shard, default=(0, 1),
-                        metavar='I/N', help='run shard I of N (default 0/1)')
-    parser.add_argument('--resume', action='store_true',
-                        help='continue a killed run, keeping finished chunks')
-    parser.add_argument('--max-side', type=int, default=RECOMMENDED_MAX_SIDE,
-                        help='shrink images so their longer side is at most '
-                        'this for the search; boxes stay in original pixels '
-                        f'(default {RECOMMENDED_MAX_SIDE}: the reference\'s '
-                        'recall at ~18x its speed, see benchmarks/README.md); '
-                        '0 searches at native size, as the reference')
-    parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
-                        help='refuse (list as failed) images with more '
-                        f'pixels (default {DEFAULT_MAX_PIXELS})')
-    parser.add_argument('--rule', default='ratio3size0308',
-                        help='proposal filter (default ratio3size0308, the '
-                        "one of all SoCo results); 'none' keeps every box")
-    parser.add_argument('--no-dedup', action='store_true',
-                        help='keep repeated boxes, as the reference did')
-    parser.add_argument('--color-mode', default='reference',
-                        choices=('reference', 'hsv'),
-                        help='colour histogram of the search')
-    parser.add_argument('--chunk-size', type=int, default=DEFAULT_CHUNK_SIZE,
-                        help='images per resumable chunk')
-    parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument(
+        'paths',
+        nargs='+',
+        metavar='PATH',
+        help='IMG_ROOT OUT_DIR; OUT_DIR alone with --merge, '
+        '--import-coco and --export-*')
+    parser.add_argument(
+        '--merge',
+        action='store_true',
+        help='merge the finished shards of OUT_DIR')
+    parser.add_argument(
+        '--import-reference',
+        metavar='JSON',
+        help='write OUT_DIR/store from a reference JSON')
+    parser.add_argument(
+        '--import-coco',
+        metavar='JSON',
+        help='write OUT_DIR/store from COCO results '
+        '(needs --ann-file)')
+    parser.add_argument(
+        '--export-reference',
+        metavar='JSON',
+        help='write the store of OUT_DIR as a reference JSON')
+    parser.add_argument(
+        '--export-coco',
+        metavar='JSON',
+        help='write the store of OUT_DIR as COCO results '
+        '(needs --ann-file)')
+    parser.add_argument(
+        '--ann-file',
+        help='images to process: a list file (first field '
+        'of each line, e.g. ImageNet train.txt) or a COCO '
+        'json; default: every image file under IMG_ROOT')
+    parser.add_argument(
+        '--workers', type=int, default=1, help='processes (default 1)')
+    parser.add_argument(
+        '--shard',
+        type=parse_shard,
+        default=(0, 1),
+        metavar='I/N',
+        help='run shard I of N (default 0/1)')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='continue a killed run, keeping finished chunks')
+    parser.add_argument(
+        '--max-side',
+        type=int,
+        default=RECOMMENDED_MAX_SIDE,
+        help='shrink images so their longer side is at most '
+        'this for the search; boxes stay in original pixels '
+        f'(default {RECOMMENDED_MAX_SIDE}: the reference\'s '
+        'recall at ~18x its speed, see benchmarks/README.md); '
+        '0 searches at native size, as the reference')
+    parser.add_argument(
+        '--max-pixels',
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help='refuse (list as failed) images with more '
+        f'pixels (default {DEFAULT_MAX_PIXELS})')
+    parser.add_argument(
+        '--rule',
+        default='ratio3size0308',
+        help='proposal filter (default ratio3size0308, the '
+        "one of all SoCo results); 'none' keeps every box")
+    parser.add_argument(
+        '--no-dedup',
+        action='store_true',
+        help='keep repeated boxes, as the reference did')
+    parser.add_argument(
+        '--color-mode',
+        default='reference',
+        choices=('reference', 'hsv'),
+        help='colour histogram of the search')
+    parser.add_argument(
+        '--chunk-size',
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        help='images per resumable chunk')
+    add_quiet_argument(parser)
     args = parser.parse_args(argv)
-    modes = [m for m in ('merge', 'import_reference', 'import_coco',
-                         'export_reference', 'export_coco')
-             if getattr(args, m)]
+    modes = [
+        m for m in ('merge', 'import_reference', 'import_coco',
+                    'export_reference', 'export_coco') if getattr(args, m)
+    ]
     if len(modes) > 1:
         parser.error('choose one of --merge, --import-*, --export-*')
     args.mode = modes[0] if modes else 'generate'
@@ -120,9 +156,8 @@ def parse_args(argv=None):
     if len(args.paths) not in want:
         parser.error(f'--{args.mode.replace("_", "-")} expects '
                      f'{"IMG_ROOT OUT_DIR" if 2 in want else "OUT_DIR"}'
-                     f'{" (IMG_ROOT optional)" if len(want) == 2 else ""}'
-                     if args.mode != 'generate' else
-                     'expected IMG_ROOT OUT_DIR')
+                     f'{" (IMG_ROOT optional)" if len(want) == 2 else ""}' if
+                     args.mode != 'generate' else 'expected IMG_ROOT OUT_DIR')
     if args.mode in ('import_coco', 'export_coco') and not args.ann_file:
         parser.error(f'--{args.mode.replace("_", "-")} needs --ann-file')
     return args
@@ -130,17 +165,21 @@ def parse_args(argv=None):
 
 def convert(args) -> str:
     """The import / export modes; returns what was written."""
-    from mmsoco.proposals import store as S
+    from mmsoco.proposals import store_exchange as S
+    from mmsoco.proposals.store import ProposalStore
     out_dir = args.paths[-1]
     store_path = osp.join(out_dir, 'store')
     if args.mode == 'import_reference':
         img_root = args.paths[0] if len(args.paths) == 2 else None
-        return S.import_reference_json(args.import_reference, store_path,
-                                       img_root=img_root, overwrite=True)
+        return S.import_reference_json(
+            args.import_reference,
+            store_path,
+            img_root=img_root,
+            overwrite=True)
     if args.mode == 'import_coco':
-        return S.import_coco_results(args.import_coco, args.ann_file,
-                                     store_path, overwrite=True)
-    store = S.ProposalStore(out_dir)
+        return S.import_coco_results(
+            args.import_coco, args.ann_file, store_path, overwrite=True)
+    store = ProposalStore(out_dir)
     if args.mode == 'export_reference':
         return S.export_reference_json(store, args.export_reference)
     return S.export_coco_results(store, args.ann_file, args.export_coco)
@@ -158,12 +197,15 @@ def main(argv=None) -> int:
         else:
             img_root, out_dir = args.paths
             rule = None if args.rule.lower() == 'none' else args.rule
-            params = dict(max_side=args.max_side or None, rule=rule,
-                          dedup=not args.no_dedup, color_mode=args.color_mode,
-                          max_pixels=args.max_pixels)
+            params = dict(
+                max_side=args.max_side or None,
+                rule=rule,
+                dedup=not args.no_dedup,
+                color_mode=args.color_mode,
+                max_pixels=args.max_pixels)
             summary = generate(img_root, out_dir, args.ann_file, params,
                                args.shard, args.workers, args.chunk_size,
-                               args.resume, not args.no_progress)
+                               args.resume, enabled_by(args))
     except (ProposalStoreError, FileNotFoundError, ValueError, OSError,
             KeyError) as e:
         print(f'error: {e}', file=sys.stderr)

@@ -4,8 +4,10 @@ Each function reads a SoCo (or BYOL) checkpoint weights-only, converts it,
 checks the result against the destination architecture, writes the output
 atomically and returns the key report the tool prints.
 """
+import contextlib
 from typing import Optional
 
+from mmsoco.utils.progress import progress_bar
 from .backbone import extract_backbone
 from .checks import (DEFAULT_ARCH_CONFIGS, arch_destination_shapes,
                      check_against_destination, detector_destination_shapes)
@@ -14,10 +16,33 @@ from .io import load_state_dict, save_checkpoint_atomic, save_pickle_atomic
 from .soco_to_mmdet import soco_to_mmdet
 
 
-def _convert_checked(src: str, net: str, arch: Optional[str],
-                     config: Optional[str], arch_config: Optional[str]):
+@contextlib.contextmanager
+def _stages(src: str, num_stages: int, progress: Optional[bool]):
+    """A bar over a conversion's stages (reading a 1 GB checkpoint, checking
+    it against a built detector and writing it each take seconds)."""
+    with progress_bar(
+            total=num_stages,
+            desc=f'converting {src}',
+            unit='stage',
+            enabled=progress) as bar:
+
+        def stage(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+
+        yield stage
+
+
+def _convert_checked(src: str,
+                     net: str,
+                     arch: Optional[str],
+                     config: Optional[str],
+                     arch_config: Optional[str],
+                     stage=lambda name: None):
     state_dict = load_state_dict(src)
+    stage('read')
     converted, report = soco_to_mmdet(state_dict, net=net, arch=arch)
+    stage('renamed')
     arch = 'c4' if any(
         k.startswith('roi_head.shared_head.') for k in converted) else 'fpn'
     if config is not None:
@@ -27,6 +52,7 @@ def _convert_checked(src: str, net: str, arch: Optional[str],
         against = arch_config or DEFAULT_ARCH_CONFIGS[arch]
         destination = arch_destination_shapes(against)
     extra = check_against_destination(converted, destination)
+    stage('checked')
     text = report.format()
     text += f'\nchecked against {against}: {len(destination)} tensors, ' \
             'all present with matching shapes'
@@ -41,15 +67,21 @@ def convert_to_mmdet(src: str,
                      net: str = 'online',
                      arch: Optional[str] = None,
                      config: Optional[str] = None,
-                     arch_config: Optional[str] = None) -> str:
+                     arch_config: Optional[str] = None,
+                     progress: Optional[bool] = None) -> str:
     """SoCo checkpoint -> mmdet checkpoint for ``load_from``."""
-    converted, arch, text = _convert_checked(src, net, arch, config,
-                                             arch_config)
-    save_checkpoint_atomic(
-        dict(
-            meta=dict(source=str(src), net=net, arch=arch,
-                      converter='mmsoco soco2mmdet'),
-            state_dict=converted), dst)
+    with _stages(src, 4, progress) as stage:
+        converted, arch, text = _convert_checked(src, net, arch, config,
+                                                 arch_config, stage)
+        save_checkpoint_atomic(
+            dict(
+                meta=dict(
+                    source=str(src),
+                    net=net,
+                    arch=arch,
+                    converter='mmsoco soco2mmdet'),
+                state_dict=converted), dst)
+        stage('written')
     return text + f'\nwrote {dst}'
 
 
@@ -58,12 +90,15 @@ def convert_to_detectron2(src: str,
                           net: str = 'online',
                           arch: Optional[str] = None,
                           config: Optional[str] = None,
-                          arch_config: Optional[str] = None) -> str:
+                          arch_config: Optional[str] = None,
+                          progress: Optional[bool] = None) -> str:
     """SoCo checkpoint -> detectron2 ``.pkl`` (``MODEL.WEIGHTS``)."""
-    converted, arch, text = _convert_checked(src, net, arch, config,
-                                             arch_config)
-    model, counts = mmdet_to_detectron2(converted, arch)
-    save_pickle_atomic(detectron2_checkpoint(model), dst)
+    with _stages(src, 4, progress) as stage:
+        converted, arch, text = _convert_checked(src, net, arch, config,
+                                                 arch_config, stage)
+        model, counts = mmdet_to_detectron2(converted, arch)
+        save_pickle_atomic(detectron2_checkpoint(model), dst)
+        stage('written')
     text += '\ndetectron2 names: ' + ', '.join(
         f'{k}: {v}' for k, v in sorted(counts.items()))
     return text + f'\nwrote {dst}'
@@ -72,7 +107,8 @@ def convert_to_detectron2(src: str,
 def export_backbone(src: str,
                     dst: str,
                     net: str = 'online',
-                    torchvision: bool = False) -> str:
+                    torchvision: bool = False,
+                    progress: Optional[bool] = None) -> str:
     """SoCo / BYOL checkpoint -> ResNet weights.
 
     mmdet layout (default): ``{'meta', 'state_dict'}`` for a backbone's
@@ -80,15 +116,35 @@ def export_backbone(src: str,
     a bare state dict for ``torchvision.models.resnet50().load_state_dict(
     ..., strict=False)`` (only the classifier ``fc`` is missing).
     """
-    state_dict = load_state_dict(src)
-    backbone, counts = extract_backbone(state_dict, net, torchvision)
-    if torchvision:
-        save_checkpoint_atomic(dict(backbone), dst)
-    else:
-        save_checkpoint_atomic(
-            dict(meta=dict(source=str(src), net=net,
-                           converter='mmsoco extract_backbone'),
-                 state_dict=backbone), dst)
+    with _stages(src, 3, progress) as stage:
+        state_dict = load_state_dict(src)
+        stage('read')
+        backbone, counts = extract_backbone(state_dict, net, torchvision)
+        stage('extracted')
+        if torchvision:
+            save_checkpoint_atomic(dict(backbone), dst)
+        else:
+            save_checkpoint_atomic(
+                dict(
+                    meta=dict(
+                        source=str(src),
+                        net=net,
+                        converter='mmsoco extract_backbone'),
+                    state_dict=backbone), dst)
+        stage('written')
     lines = [f'{k}: {v}' for k, v in sorted(counts.items())]
     return '\n'.join(lines) + f'\nwrote {dst} ({len(backbone)} tensors, ' \
         f'{"torchvision" if torchvision else "mmdet"} names)'
+
+
+def convert_from_args(convert, args) -> str:
+    """Run ``convert_to_mmdet`` / ``convert_to_detectron2`` with a
+    converter tool's parsed arguments; return its report."""
+    return convert(
+        args.src,
+        args.dst,
+        net=args.net,
+        arch=args.arch,
+        config=args.config,
+        arch_config=args.arch_config,
+        progress=False if args.quiet else None)

@@ -1,4 +1,4 @@
-"""Backbone-only export of a SoCo / BYOL checkpoint (SOCO_SPEC section 5).
+"""Backbone-only export of a SoCo / BYOL checkpoint (``docs/method.md`` section 5.1).
 
 For detectors other than the aligned ones, and for torchvision users, only the
 ResNet transfers. The C4 variant keeps res5 in ``shared_head.layer4`` (mmdet's
@@ -45,10 +45,11 @@ def torchvision_key(mmdet_key: str) -> str:
     return mmdet_key
 
 
-def extract_backbone(state_dict: Dict[str, torch.Tensor],
-                     net: str = 'online',
-                     torchvision: bool = False
-                     ) -> Tuple['OrderedDict[str, torch.Tensor]', Counter]:
+def extract_backbone(
+    state_dict: Dict[str, torch.Tensor],
+    net: str = 'online',
+    torchvision: bool = False
+) -> Tuple['OrderedDict[str, torch.Tensor]', Counter]:
     """Take the ResNet out of a SoCo / BYOL ``state_dict``.
 
     Args:

@@ -20,13 +20,15 @@ TRANSFERRED_PREFIXES = ('backbone.', 'neck.', 'roi_head.bbox_head.shared_',
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: Default architecture base file per arch.
 DEFAULT_ARCH_CONFIGS = {
-    'fpn': osp.join(REPO_ROOT, 'configs', '_base_', 'models',
-                    'r50_fpn_4conv1fc.py'),
-    'c4': osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'r50_c4.py'),
+    'fpn':
+    osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'r50_fpn_4conv1fc.py'),
+    'c4':
+    osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'r50_c4.py'),
 }
 
 
-def _shapes(module: torch.nn.Module, prefix: str,
+def _shapes(module: torch.nn.Module,
+            prefix: str,
             keep: Optional[Iterable[str]] = None) -> Dict[str, torch.Size]:
     keep = tuple(keep) if keep is not None else None
     return {
@@ -55,19 +57,20 @@ def arch_destination_shapes(arch_config: str) -> Dict[str, torch.Size]:
         shapes.update(_shapes(MODELS.build(cfg.neck), 'neck.'))
     if 'bbox_head_trunk' in cfg:
         head = MODELS.build(
-            dict(type='Shared4Conv1FCBBoxHead', num_classes=1,
-                 **cfg.bbox_head_trunk))
-        shapes.update(
-            _shapes(head, 'roi_head.bbox_head.', keep=('shared_', )))
+            dict(
+                type='Shared4Conv1FCBBoxHead',
+                num_classes=1,
+                **cfg.bbox_head_trunk))
+        shapes.update(_shapes(head, 'roi_head.bbox_head.', keep=('shared_', )))
     if 'shared_head' in cfg:
         shapes.update(
             _shapes(MODELS.build(cfg.shared_head), 'roi_head.shared_head.'))
     return shapes
 
 
-def detector_destination_shapes(config: str,
-                                cfg_options: Optional[dict] = None
-                                ) -> Dict[str, torch.Size]:
+def detector_destination_shapes(
+        config: str,
+        cfg_options: Optional[dict] = None) -> Dict[str, torch.Size]:
     """The same, read off the detector built from a fine-tuning config."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
@@ -117,7 +120,7 @@ def check_against_destination(converted: Dict[str, torch.Tensor],
         problems.append(f'{len(mismatched)} shapes differ: ' +
                         '; '.join(mismatched[:5]))
     if problems:
-        raise ConversionError(
-            ' / '.join(problems) + ' (wrong architecture? pass the matching '
-            '--config or --arch-config)')
+        raise ConversionError(' / '.join(problems) +
+                              ' (wrong architecture? pass the matching '
+                              '--config or --arch-config)')
     return [k for k in converted if k not in destination]

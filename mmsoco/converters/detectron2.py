@@ -1,4 +1,4 @@
-"""MMDetection detector keys -> detectron2 names (SOCO_SPEC section 5).
+"""MMDetection detector keys -> detectron2 names (``docs/method.md`` section 5.1).
 
 The reference fine-tunes with detectron2 and ships its weights as a pickle
 ``{'model': {name: numpy array}, '__author__': ..., 'matching_heuristics':
@@ -84,8 +84,7 @@ def detectron2_key(key: str, arch: str = 'fpn') -> Optional[str]:
     if key.endswith('.num_batches_tracked'):
         return None
     resnet = 'backbone.bottom_up.' if arch == 'fpn' else 'backbone.'
-    m = re.match(rf'^backbone\.(?:conv1\.weight|bn1\.(?P<stem>{_NORM}))$',
-                 key)
+    m = re.match(rf'^backbone\.(?:conv1\.weight|bn1\.(?P<stem>{_NORM}))$', key)
     if m:
         return resnet + ('stem.conv1.weight' if m.group('stem') is None else
                          f'stem.conv1.norm.{m.group("stem")}')
@@ -96,29 +95,32 @@ def detectron2_key(key: str, arch: str = 'fpn') -> Optional[str]:
     m = re.match(r'^roi_head\.shared_head\.layer4\.(?P<rest>.+)$', key)
     if m:
         return 'roi_heads.res5.' + _block_key(m.group('rest'), key)
-    m = re.match(r'^neck\.(?P<kind>lateral|fpn)_convs\.(?P<level>\d+)\.'
-                 r'(?P<rest>.+)$', key)
+    m = re.match(
+        r'^neck\.(?P<kind>lateral|fpn)_convs\.(?P<level>\d+)\.'
+        r'(?P<rest>.+)$', key)
     if m:
         # level 0 is C2 / P2 (stride 4): detectron2 names by log2(stride).
         name = 'fpn_lateral' if m.group('kind') == 'lateral' else 'fpn_output'
         return (f'backbone.{name}{int(m.group("level")) + 2}.' +
                 _conv_module_key(m.group('rest'), key))
-    m = re.match(r'^roi_head\.bbox_head\.shared_convs\.(?P<i>\d+)\.'
-                 r'(?P<rest>.+)$', key)
+    m = re.match(
+        r'^roi_head\.bbox_head\.shared_convs\.(?P<i>\d+)\.'
+        r'(?P<rest>.+)$', key)
     if m:
         return (f'roi_heads.box_head.conv{int(m.group("i")) + 1}.' +
                 _conv_module_key(m.group('rest'), key))
-    m = re.match(r'^roi_head\.bbox_head\.shared_fcs\.(?P<i>\d+)\.'
-                 r'(?P<param>weight|bias)$', key)
+    m = re.match(
+        r'^roi_head\.bbox_head\.shared_fcs\.(?P<i>\d+)\.'
+        r'(?P<param>weight|bias)$', key)
     if m:
         return (f'roi_heads.box_head.fc{int(m.group("i")) + 1}.'
                 f'{m.group("param")}')
     raise ConversionError(f'"{key}" has no detectron2 counterpart')
 
 
-def mmdet_to_detectron2(state_dict: Dict[str, torch.Tensor],
-                        arch: str = 'fpn'
-                        ) -> Tuple['OrderedDict[str, np.ndarray]', Counter]:
+def mmdet_to_detectron2(
+        state_dict: Dict[str, torch.Tensor],
+        arch: str = 'fpn') -> Tuple['OrderedDict[str, np.ndarray]', Counter]:
     """Rename an mmdet state dict to detectron2 names, as numpy arrays.
 
     Returns:

@@ -1,20 +1,20 @@
-"""Reading SoCo checkpoints and writing converted weights (SOCO_SPEC section 5).
+"""Reading SoCo checkpoints and writing converted weights (``docs/method.md`` section 5.1).
 
-Every writer is atomic: the file is written next to its destination under a
-temporary name and moved into place with :func:`os.replace`, so an interrupted
-conversion never leaves a file that looks complete.
+Every writer goes through :func:`mmsoco.utils.atomic_files.atomic_open`: the
+file is written next to its destination under a temporary name, fsynced,
+given the mode of any new file under the umask and moved into place, so an
+interrupted conversion never leaves a file that looks complete.
 """
 import importlib
-import os
 import os.path as osp
 import pickle
-import tempfile
 import zipfile
 from typing import Any, Callable, Dict
 
 import numpy as np
 import torch
 
+from mmsoco.utils.atomic_files import atomic_open
 from mmsoco.utils.checkpoint import (UnsafeCheckpointError,
                                      load_checkpoint_weights_only)
 
@@ -51,9 +51,8 @@ def load_checkpoint_dict(filename: str) -> dict:
     except UnsafeCheckpointError as err:
         raise ConversionError(str(err)) from None
     except Exception as err:  # torch raises many types for non-checkpoints
-        raise ConversionError(
-            f'{filename} is not a readable torch checkpoint '
-            f'({type(err).__name__}: {err})') from None
+        raise ConversionError(f'{filename} is not a readable torch checkpoint '
+                              f'({type(err).__name__}: {err})') from None
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         if isinstance(checkpoint, dict):
             found = sorted(map(str, checkpoint))[:8]
@@ -81,25 +80,14 @@ def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
             'not a dict of tensors')
     for key, value in state_dict.items():
         if not isinstance(value, torch.Tensor):
-            raise ConversionError(
-                f'{filename}: state_dict["{key}"] is a '
-                f'{type(value).__name__}, not a tensor')
+            raise ConversionError(f'{filename}: state_dict["{key}"] is a '
+                                  f'{type(value).__name__}, not a tensor')
     return state_dict
 
 
 def _write_atomic(filename: str, write: Callable[[Any], None]) -> None:
-    out_dir = osp.dirname(osp.abspath(filename))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=out_dir, prefix=f'.{osp.basename(filename)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-        os.replace(tmp, filename)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(filename, 'wb') as f:
+        write(f)
 
 
 def save_checkpoint_atomic(checkpoint: dict, filename: str) -> None:
@@ -117,7 +105,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickles dicts, strings, numbers and numpy arrays; nothing else."""
 
     _ALLOWED = {
-        ('numpy', 'ndarray'), ('numpy', 'dtype'),
+        ('numpy', 'ndarray'),
+        ('numpy', 'dtype'),
         ('numpy.core.multiarray', '_reconstruct'),
         ('numpy._core.multiarray', '_reconstruct'),
         ('numpy.core.multiarray', 'scalar'),

@@ -1,10 +1,11 @@
-"""SoCo checkpoint -> MMDetection detector weights (SOCO_SPEC section 5).
+"""SoCo checkpoint -> MMDetection detector weights (``docs/method.md`` section 5.1).
 
 The whole online network transfers: backbone -> detector backbone, FPN ->
 neck, 4conv1fc trunk -> the box head's shared convs / fc (C4 variant: res5 ->
 ``roi_head.shared_head``). Because pretraining builds these parts from the
 same ``configs/_base_/models`` settings and the same mmdet modules, conversion
-is a pure prefix change (key layout: /work/notes/layout.md):
+is a pure prefix change (key layout: the SoCo model's docstring,
+``mmsoco.models.algorithms.soco``):
 
 ========================  ==========================  ========
 SoCo key                  mmdet key                   arch
@@ -31,10 +32,12 @@ from .io import ConversionError
 
 #: SoCo part prefix -> mmdet prefix, per architecture.
 PART_PREFIXES = {
-    'fpn': OrderedDict([('backbone.', 'backbone.'), ('neck.', 'neck.'),
-                        ('bbox_head.', 'roi_head.bbox_head.')]),
-    'c4': OrderedDict([('backbone.', 'backbone.'),
-                       ('shared_head.', 'roi_head.shared_head.')]),
+    'fpn':
+    OrderedDict([('backbone.', 'backbone.'), ('neck.', 'neck.'),
+                 ('bbox_head.', 'roi_head.bbox_head.')]),
+    'c4':
+    OrderedDict([('backbone.', 'backbone.'),
+                 ('shared_head.', 'roi_head.shared_head.')]),
 }
 #: Pretraining-only parts: never transferred.
 PRETRAIN_ONLY_PREFIXES = ('projector.', 'predictor.')
@@ -52,8 +55,9 @@ class ConversionReport:
     def format(self) -> str:
         lines = [f'mapped: {len(self.mapped)} keys']
         # one line per destination part: backbone, neck, roi_head.bbox_head...
-        parts = Counter('.'.join(dst.split('.')[:2 if dst.startswith(
-            'roi_head.') else 1]) for _, dst in self.mapped)
+        parts = Counter(
+            '.'.join(dst.split('.')[:2 if dst.startswith('roi_head.') else 1])
+            for _, dst in self.mapped)
         for part, count in sorted(parts.items()):
             lines.append(f'  {part}: {count}')
         lines.append(f'dropped: {sum(self.dropped.values())} keys')
@@ -83,11 +87,12 @@ def detect_arch(state_dict: Dict[str, torch.Tensor],
     """
     keys = [k for k in (_strip_net(k, net) for k in state_dict) if k]
     if not keys:
-        raise ConversionError(
-            f'the checkpoint has no {net} network'
-            + (' ("target.*" keys)' if net == 'target' else ''))
-    has = {p: any(k.startswith(p) for k in keys)
-           for p in ('backbone.', 'neck.', 'bbox_head.', 'shared_head.')}
+        raise ConversionError(f'the checkpoint has no {net} network' + (
+            ' ("target.*" keys)' if net == 'target' else ''))
+    has = {
+        p: any(k.startswith(p) for k in keys)
+        for p in ('backbone.', 'neck.', 'bbox_head.', 'shared_head.')
+    }
     if has['shared_head.'] and not (has['neck.'] or has['bbox_head.']):
         return 'c4'
     if has['neck.'] or has['bbox_head.']:
@@ -99,11 +104,11 @@ def detect_arch(state_dict: Dict[str, torch.Tensor],
         'tools/model_converters/extract_backbone.py.')
 
 
-def soco_to_mmdet(state_dict: Dict[str, torch.Tensor],
-                  net: str = 'online',
-                  arch: Optional[str] = None
-                  ) -> Tuple['OrderedDict[str, torch.Tensor]',
-                             ConversionReport]:
+def soco_to_mmdet(
+    state_dict: Dict[str, torch.Tensor],
+    net: str = 'online',
+    arch: Optional[str] = None
+) -> Tuple['OrderedDict[str, torch.Tensor]', ConversionReport]:
     """Map a SoCo ``state_dict`` onto an MMDetection detector's keys.
 
     Args:

@@ -1,4 +1,4 @@
 """Datasets and data transforms; importing this registers them."""
-from .transforms import *  # noqa: F401,F403
-from .soco_image_dataset import SoCoImageDataset  # noqa: F401
 from .demo import ensure_demo_dataset, make_demo_dataset  # noqa: F401
+from .soco_image_dataset import SoCoImageDataset  # noqa: F401
+from .transforms import *  # noqa: F401,F403

@@ -1,5 +1,5 @@
 """Mini-COCO annotation splits for the low-data transfer benchmark
-(SOCO_SPEC section 5): 1%, 5% and 10% of COCO train2017.
+(``docs/method.md`` section 5.2): 1%, 5% and 10% of COCO train2017.
 
 One seeded permutation of the image ids is drawn and each split takes its
 first ``round(fraction * N)`` images, so the splits are nested (the 1% images
@@ -10,12 +10,13 @@ are part of the 5% split, which is part of the 10% one) and reproducible from
 atomically.
 """
 import json
-import os
 import os.path as osp
-import tempfile
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
+
+from mmsoco.utils.atomic_files import atomic_open
+from mmsoco.utils.progress import track
 
 DEFAULT_FRACTIONS = (0.01, 0.05, 0.10)
 
@@ -60,11 +61,15 @@ def select_subset(coco: dict, fraction: float, seed: int) -> dict:
     order = np.random.default_rng(seed).permutation(len(ids))
     num = max(1, int(round(fraction * len(ids))))
     chosen = {ids[i] for i in order[:num]}
-    subset = {k: v for k, v in coco.items()
-              if k not in ('images', 'annotations')}
+    subset = {
+        k: v
+        for k, v in coco.items() if k not in ('images', 'annotations')
+    }
     subset['info'] = dict(coco.get('info') or {})
     subset['info']['mmsoco_subset'] = dict(
-        fraction=fraction, seed=seed, num_images=num,
+        fraction=fraction,
+        seed=seed,
+        num_images=num,
         num_source_images=len(ids))
     subset['images'] = [img for img in coco['images'] if img['id'] in chosen]
     subset['annotations'] = [
@@ -74,25 +79,16 @@ def select_subset(coco: dict, fraction: float, seed: int) -> dict:
 
 
 def _dump_json_atomic(obj: dict, filename: str) -> None:
-    out_dir = osp.dirname(osp.abspath(filename))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp',
-                               prefix=f'.{osp.basename(filename)}.')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(obj, f)
-        os.replace(tmp, filename)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(filename, 'w') as f:
+        json.dump(obj, f)
 
 
 def make_mini_coco(ann_file: str,
                    out_dir: str,
                    fractions: Sequence[float] = DEFAULT_FRACTIONS,
                    seed: int = 0,
-                   prefix: str = 'instances_train2017') -> Dict[str, dict]:
+                   prefix: str = 'instances_train2017',
+                   progress: Optional[bool] = None) -> Dict[str, dict]:
     """Write ``{out_dir}/{prefix}_{N}pct.json`` for every fraction.
 
     Returns:
@@ -100,10 +96,13 @@ def make_mini_coco(ann_file: str,
     """
     coco = load_coco_json(ann_file)
     written = {}
-    for fraction in fractions:
+    for fraction in track(
+            fractions, desc='mini-COCO splits', unit='split',
+            enabled=progress):
         subset = select_subset(coco, fraction, seed)
         path = osp.join(out_dir, f'{prefix}_{split_name(fraction)}.json')
         _dump_json_atomic(subset, path)
-        written[path] = dict(subset['info']['mmsoco_subset'],
-                             num_annotations=len(subset['annotations']))
+        written[path] = dict(
+            subset['info']['mmsoco_subset'],
+            num_annotations=len(subset['annotations']))
     return written

@@ -1,12 +1,10 @@
-"""The unlabeled images SoCo pretrains on (spec section 4: ImageNet-1K, COCO).
+"""The unlabeled images SoCo pretrains on (``docs/method.md`` section 4.4: ImageNet-1K, COCO).
 
 Images only, from an image folder, an ImageNet-style list file or COCO json
 files (e.g. train2017 + unlabeled2017); labels and annotations are ignored.
 Undecodable images are skipped (with a warning naming them and a running
 count) or refused, by configuration, never a crash in the middle of an epoch.
 """
-import json
-import os
 import os.path as osp
 from logging import WARNING
 from typing import Callable, List, Optional, Sequence, Union
@@ -19,48 +17,8 @@ from mmengine.logging import print_log
 from mmengine.utils import is_abs
 
 from mmsoco.registry import DATASETS
-
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
-                  '.tiff', '.webp')
-
-
-def scan_image_folder(folder: str,
-                      extensions: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
-    """Relative paths of the images under ``folder``, recursive and sorted."""
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f'image folder not found: {folder} (preparing the images and the '
-                                "proposal store: README.md, section 'Preparing data')")
-    found = []
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        dirs.sort()
-        for name in files:
-            if name.lower().endswith(tuple(extensions)):
-                found.append(osp.relpath(osp.join(root, name), folder))
-    return sorted(found)
-
-
-def read_list_file(path: str) -> List[str]:
-    """Relative image paths of an ImageNet-style list file.
-
-    One image per line, ``relative/path.JPEG [label]``; the label column, blank
-    lines and ``#`` comments are ignored.
-    """
-    paths = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith('#'):
-                paths.append(line.split()[0])
-    return paths
-
-
-def read_coco_images(path: str) -> List[str]:
-    """``file_name`` of every image of a COCO json (annotations ignored)."""
-    with open(path) as f:
-        coco = json.load(f)
-    if not isinstance(coco, dict) or 'images' not in coco:
-        raise ValueError(f'{path}: not a COCO json (no "images" list)')
-    return [img['file_name'] for img in coco['images']]
+from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, image_key,
+                                      list_image_folder, read_image_list)
 
 
 def image_decodes(path: str) -> Optional[str]:
@@ -88,7 +46,12 @@ class SoCoImageDataset(BaseDataset):
       train2017 + unlabeled2017) with ``data_prefix['img_path']`` either one
       folder or a list with one folder per ann file.
 
-    Each item is ``dict(img_path=..., img_key=relative path)``.
+    Each item is ``dict(img_path=..., img_key=...)``. ``img_key`` is the
+    image's key in a proposal store (:func:`mmsoco.utils.image_files.image_key`
+    relative to :attr:`img_root`: the image folder, or the common parent of
+    several), computed here from the final ``data_root``, so a
+    ``--cfg-options ...data_root=...`` override moves images and keys together
+    (``docs/method.md`` section 1.3). ``SelectiveSearchProposals`` reads it.
 
     Args:
         on_bad_image (str): ``'skip'``: an image whose loading fails is
@@ -115,7 +78,7 @@ class SoCoImageDataset(BaseDataset):
                  on_bad_image: str = 'skip',
                  check_images_at_start: bool = False,
                  check_proposals_at_start: bool = True,
-                 img_extensions: Sequence[str] = IMG_EXTENSIONS,
+                 img_extensions: Sequence[str] = IMAGE_EXTENSIONS,
                  **kwargs) -> None:
         if on_bad_image not in ('skip', 'error'):
             raise ValueError("on_bad_image must be 'skip' or 'error', got "
@@ -127,11 +90,12 @@ class SoCoImageDataset(BaseDataset):
         self.ann_files = [ann_file] if isinstance(ann_file,
                                                   str) else list(ann_file)
         self.num_bad_images = 0
-        super().__init__(ann_file='',
-                         data_root=data_root,
-                         data_prefix=data_prefix,
-                         pipeline=list(pipeline),
-                         **kwargs)
+        super().__init__(
+            ann_file='',
+            data_root=data_root,
+            data_prefix=data_prefix,
+            pipeline=list(pipeline),
+            **kwargs)
 
     def _join_prefix(self) -> None:
         """Join ``data_root`` with every ann file and image folder."""
@@ -150,30 +114,33 @@ class SoCoImageDataset(BaseDataset):
                              'folder, or one per ann file')
         self.img_prefixes = [join(p) for p in prefixes]
         self.data_prefix = dict(img_path=self.img_prefixes[0])
+        # Store keys are relative to one root: the image folder, or the
+        # common parent of several (COCO train2017/ + unlabeled2017/).
+        self.img_root = (
+            self.img_prefixes[0] if len(self.img_prefixes) == 1 else
+            osp.commonpath(self.img_prefixes))
 
     def load_data_list(self) -> List[dict]:
         """Image paths of every source, in order."""
-        data_list = []
+        sources = []
         if not self.ann_files:
             folder = self.img_prefixes[0]
-            keys = scan_image_folder(folder, self.img_extensions)
+            keys = list_image_folder(folder, self.img_extensions)
             if not keys:
                 raise ValueError(f'no images ({", ".join(self.img_extensions)}'
                                  f') found under {folder}')
-            sources = [(folder, keys)]
-        else:
-            sources = []
-            for i, ann_file in enumerate(self.ann_files):
-                if not osp.isfile(ann_file):
-                    raise FileNotFoundError(f'ann file not found: {ann_file}')
-                reader = read_coco_images if ann_file.endswith(
-                    '.json') else read_list_file
-                folder = self.img_prefixes[min(i, len(self.img_prefixes) - 1)]
-                sources.append((folder, reader(ann_file)))
-        for folder, keys in sources:
-            data_list.extend(
-                dict(img_path=join_path(folder, key), img_key=key)
-                for key in keys)
+            sources.append((folder, keys))
+        for i, ann_file in enumerate(self.ann_files):
+            folder = self.img_prefixes[min(i, len(self.img_prefixes) - 1)]
+            sources.append((folder, read_image_list(ann_file)))
+        data_list = []
+        for folder, names in sources:
+            for name in names:
+                img_path = join_path(folder, name)
+                data_list.append(
+                    dict(
+                        img_path=img_path,
+                        img_key=image_key(img_path, self.img_root)))
         return data_list
 
     def filter_data(self) -> List[dict]:
@@ -189,7 +156,7 @@ class SoCoImageDataset(BaseDataset):
         for transform in getattr(self.pipeline, 'transforms', []):
             check = getattr(transform, 'check_images', None)
             if callable(check):
-                check((info['img_path'] for info in data_list),
+                check((info['img_key'] for info in data_list),
                       source=f'{type(self).__name__} ({len(data_list)} '
                       'images)')
 

@@ -1,4 +1,4 @@
-"""Recall of SoCo's proposals against a detection dataset's boxes (spec section 1).
+"""Recall of SoCo's proposals against a detection dataset's boxes (``docs/method.md`` section 1.5).
 
 How many annotated objects does selective search (after SoCo's filter) cover?
 A ground-truth box counts as recalled at IoU ``t`` when some proposal of its
@@ -16,8 +16,8 @@ import numpy as np
 from mmsoco.structures.boxes import box_iou
 
 #: COCO's object-size ranges (area in pixels).
-AREA_RANGES = dict(small=(0, 32**2), medium=(32**2, 96**2),
-                   large=(96**2, float('inf')))
+AREA_RANGES = dict(
+    small=(0, 32**2), medium=(32**2, 96**2), large=(96**2, float('inf')))
 DEFAULT_IOU_THRS = (0.5, 0.7)
 
 
@@ -38,7 +38,8 @@ def coco_gt_boxes(coco: dict) -> Dict[int, tuple]:
         boxes.append((x, y, x + w, y + h))
         areas.append(ann.get('area', w * h))
     return {
-        i: (np.asarray(b, np.float64).reshape(-1, 4), np.asarray(a, np.float64))
+        i: (np.asarray(b, np.float64).reshape(-1,
+                                              4), np.asarray(a, np.float64))
         for i, (b, a) in per_image.items()
     }
 
@@ -52,7 +53,8 @@ def best_iou_per_gt(gt: np.ndarray, proposals: np.ndarray) -> np.ndarray:
     return np.asarray(box_iou(gt, proposals)).max(axis=1)
 
 
-def recall_by_size(best_ious: np.ndarray, areas: np.ndarray,
+def recall_by_size(best_ious: np.ndarray,
+                   areas: np.ndarray,
                    iou_thrs: Sequence[float] = DEFAULT_IOU_THRS) -> dict:
     """Recall per COCO size range and overall from per-object best IoUs."""
     out = {}
@@ -62,8 +64,8 @@ def recall_by_size(best_ious: np.ndarray, areas: np.ndarray,
         n = int(sel.sum())
         out[name] = dict(num_gt=n)
         for t in iou_thrs:
-            out[name][f'recall@{t:g}'] = (float(
-                (best_ious[sel] >= t).mean()) if n else float('nan'))
+            out[name][f'recall@{t:g}'] = (
+                float((best_ious[sel] >= t).mean()) if n else float('nan'))
     return out
 
 
@@ -71,7 +73,8 @@ def eval_proposal_recall(store,
                          coco_json: str,
                          img_prefix: str = '',
                          iou_thrs: Sequence[float] = DEFAULT_IOU_THRS,
-                         allow_missing: bool = False) -> dict:
+                         allow_missing: bool = False,
+                         progress: Optional[bool] = None) -> dict:
     """Recall of a :class:`~mmsoco.proposals.ProposalStore` on a COCO dataset.
 
     Args:
@@ -82,24 +85,30 @@ def eval_proposal_recall(store,
         iou_thrs: IoU thresholds.
         allow_missing: count images absent from the store as having no
             proposals instead of raising (which names them).
+        progress: show a progress bar (default: on a terminal only).
 
     Returns:
         ``{'all' | 'small' | 'medium' | 'large': {'num_gt', 'recall@T', ...},
         'num_images', 'missing_images', 'proposals_per_image'}``.
     """
-    from mmsoco.proposals.store import ProposalStore, normalize_key
+    from mmsoco.proposals.store import ProposalStore
+    from mmsoco.utils.image_files import normalize_key
+    from mmsoco.utils.progress import track
     if isinstance(store, str):
         store = ProposalStore(store)
     with open(coco_json) as f:
         coco = json.load(f)
     gts = coco_gt_boxes(coco)
     prefix = img_prefix.rstrip('/') + '/' if img_prefix else ''
-    keys = {im['id']: normalize_key(prefix + im['file_name'])
-            for im in coco['images']}
+    keys = {
+        im['id']: normalize_key(prefix + im['file_name'])
+        for im in coco['images']
+    }
     if not allow_missing:
         store.check_keys(keys.values(), source=coco_json)
     ious, areas, counts, missing = [], [], [], 0
-    for image_id, (gt, area) in gts.items():
+    for image_id, (gt, area) in track(
+            gts.items(), desc='recall', unit='img', enabled=progress):
         index = store.index(keys[image_id])
         if index < 0:
             missing += 1
@@ -112,8 +121,10 @@ def eval_proposal_recall(store,
     result = recall_by_size(
         np.concatenate(ious) if ious else np.zeros(0),
         np.concatenate(areas) if areas else np.zeros(0), iou_thrs)
-    result.update(num_images=len(gts), missing_images=missing,
-                  proposals_per_image=float(np.mean(counts)) if counts else 0.)
+    result.update(
+        num_images=len(gts),
+        missing_images=missing,
+        proposals_per_image=float(np.mean(counts)) if counts else 0.)
     return result
 
 
@@ -121,11 +132,12 @@ def format_recall_table(result: dict,
                         iou_thrs: Optional[Sequence[float]] = None) -> str:
     """A markdown table of :func:`eval_proposal_recall`'s result."""
     iou_thrs = iou_thrs or DEFAULT_IOU_THRS
-    head = '| objects | count | ' + ' | '.join(
-        f'recall@{t:g}' for t in iou_thrs) + ' |'
+    head = '| objects | count | ' + ' | '.join(f'recall@{t:g}'
+                                               for t in iou_thrs) + ' |'
     rows = [head, '|' + ' --- |' * (2 + len(iou_thrs))]
     for name in ('all', 'small', 'medium', 'large'):
         r = result[name]
-        rows.append(f'| {name} | {r["num_gt"]} | ' + ' | '.join(
-            f'{r[f"recall@{t:g}"]:.3f}' for t in iou_thrs) + ' |')
+        rows.append(f'| {name} | {r["num_gt"]} | ' +
+                    ' | '.join(f'{r[f"recall@{t:g}"]:.3f}'
+                               for t in iou_thrs) + ' |')
     return '\n'.join(rows)

@@ -1,4 +1,4 @@
-"""Hierarchical grouping of selective search (SoCo spec section 1), compiled.
+"""Hierarchical grouping of selective search (``docs/method.md`` section 1.1), compiled.
 
 Re-implements the grouping loop of the reference ``selectivesearch`` package
 (v0.4) so that it merges the same regions in the same order:
@@ -66,7 +66,8 @@ def region_features(labels, colour_bins, n_colour_bins, texture_bins,
             for ch in range(n_ch_c):
                 hist_c[lab, ch * n_colour_bins + colour_bins[y, x, ch]] += 1.0
             for ch in range(n_ch_t):
-                hist_t[lab, ch * n_texture_bins + texture_bins[y, x, ch]] += 1.0
+                hist_t[lab,
+                       ch * n_texture_bins + texture_bins[y, x, ch]] += 1.0
     for lab in range(n):
         hist_c[lab] /= sizes[lab]
         hist_t[lab] /= sizes[lab]
@@ -83,13 +84,14 @@ def _corner_test(a, b):
     """The reference's ``intersect(a, b)``: a corner of b strictly inside a."""
     ax1, ay1, ax2, ay2 = a[0], a[1], a[2], a[3]
     bx1, by1, bx2, by2 = b[0], b[1], b[2], b[3]
-    return ((_strictly_inside(bx1, ax1, ax2) and _strictly_inside(by1, ay1, ay2))
-            or (_strictly_inside(bx2, ax1, ax2)
-                and _strictly_inside(by2, ay1, ay2))
-            or (_strictly_inside(bx1, ax1, ax2)
-                and _strictly_inside(by2, ay1, ay2))
-            or (_strictly_inside(bx2, ax1, ax2)
-                and _strictly_inside(by1, ay1, ay2)))
+    return (
+        (_strictly_inside(bx1, ax1, ax2) and _strictly_inside(by1, ay1, ay2))
+        or
+        (_strictly_inside(bx2, ax1, ax2) and _strictly_inside(by2, ay1, ay2))
+        or
+        (_strictly_inside(bx1, ax1, ax2) and _strictly_inside(by2, ay1, ay2))
+        or
+        (_strictly_inside(bx2, ax1, ax2) and _strictly_inside(by1, ay1, ay2)))
 
 
 @numba.njit(cache=True)
@@ -101,9 +103,9 @@ def _similarity(a, b, boxes, sizes, hist_c, hist_t, im_size):
     for k in range(hist_t.shape[1]):
         texture += min(hist_t[a, k], hist_t[b, k])
     size = 1.0 - (sizes[a] + sizes[b]) / im_size
-    bb_size = ((max(boxes[a, 2], boxes[b, 2]) - min(boxes[a, 0], boxes[b, 0]))
-               * (max(boxes[a, 3], boxes[b, 3])
-                  - min(boxes[a, 1], boxes[b, 1])))
+    bb_size = (
+        (max(boxes[a, 2], boxes[b, 2]) - min(boxes[a, 0], boxes[b, 0])) *
+        (max(boxes[a, 3], boxes[b, 3]) - min(boxes[a, 1], boxes[b, 1])))
     fill = 1.0 - (bb_size - sizes[a] - sizes[b]) / im_size
     return colour + texture + size + fill
 

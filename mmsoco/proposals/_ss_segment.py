@@ -1,4 +1,4 @@
-"""Low-level stages of selective search (SoCo spec section 1): segmentation and texture.
+"""Low-level stages of selective search (``docs/method.md`` section 1.1): segmentation and texture.
 
 Compiled (numba) re-implementations of the two scikit-image stages the reference
 ``selectivesearch`` package spends most of its non-grouping time in:
@@ -173,8 +173,8 @@ def felzenszwalb_labels(image01: np.ndarray, scale: float, sigma: float,
     """
     image = np.ascontiguousarray(image01, dtype=np.float64)
     h, w = image.shape[:2]
-    image = ndi.gaussian_filter(image, sigma=[sigma, sigma, 0], mode='reflect',
-                                truncate=4.0)
+    image = ndi.gaussian_filter(
+        image, sigma=[sigma, sigma, 0], mode='reflect', truncate=4.0)
     costs = _edge_costs(image)
     order = np.argsort(costs)  # numpy's own (unstable) order, ties included
     return _segment(order, costs, h, w, float(scale) / 255., min_size)
@@ -205,17 +205,18 @@ def _lbp_channel(image, rp, cp, out):
                 maxc = int(np.ceil(pc))
                 dr = pr - minr
                 dc = pc - minc
-                top = ((1 - dc) * _pixel_or_zero(image, minr, minc)
-                       + dc * _pixel_or_zero(image, minr, maxc))
-                bottom = ((1 - dc) * _pixel_or_zero(image, maxr, minc)
-                          + dc * _pixel_or_zero(image, maxr, maxc))
+                top = ((1 - dc) * _pixel_or_zero(image, minr, minc) +
+                       dc * _pixel_or_zero(image, minr, maxc))
+                bottom = ((1 - dc) * _pixel_or_zero(image, maxr, minc) +
+                          dc * _pixel_or_zero(image, maxr, maxc))
                 value = (1 - dr) * top + dr * bottom
                 if value - centre >= 0:
                     code += 1 << i
             out[r, c] = code
 
 
-def lbp_codes(image: np.ndarray, n_points: int = 8,
+def lbp_codes(image: np.ndarray,
+              n_points: int = 8,
               radius: float = 1.0) -> np.ndarray:
     """Per-channel default-method LBP codes, identical to skimage's.
 

@@ -1,4 +1,4 @@
-"""Per-image proposal computation of SoCo (spec section 1): search, then filter.
+"""Per-image proposal computation of SoCo (``docs/method.md`` section 1.1): search, then filter.
 
 :func:`compute_proposals` is the one entry point that the proposal-generation
 tool and the ``SelectiveSearchProposals`` transform call. Its signature and
@@ -13,8 +13,10 @@ from mmsoco.structures.boxes import resize_boxes
 from .filters import dedup_boxes, filter_with_fallback
 from .selective_search import selective_search
 
-__all__ = ['ProposalResult', 'compute_proposals', 'search_size',
-           'RECOMMENDED_MAX_SIDE']
+__all__ = [
+    'ProposalResult', 'compute_proposals', 'search_size', 'proposals_of_image',
+    'RECOMMENDED_MAX_SIDE', 'MIN_SEARCH_SIDE'
+]
 
 #: Suggested ``max_side`` for bulk proposal generation (see
 #: benchmarks/README.md: >= 10x faster than the reference at native size with
@@ -47,8 +49,8 @@ def search_size(width: int, height: int, max_side: Optional[int]):
     if max_side is None or max(width, height) <= max_side:
         return width, height
     scale = max_side / max(width, height)
-    return (max(1, int(round(width * scale))),
-            max(1, int(round(height * scale))))
+    return (max(1,
+                int(round(width * scale))), max(1, int(round(height * scale))))
 
 
 def compute_proposals(img_rgb: np.ndarray,
@@ -85,13 +87,13 @@ def compute_proposals(img_rgb: np.ndarray,
     height, width = img_rgb.shape[:2]
     search_w, search_h = search_size(width, height, max_side)
     if (search_w, search_h) == (width, height):
-        boxes = selective_search(img_rgb, color_mode=color_mode, dedup=dedup,
-                                 **ss_kwargs)
+        boxes = selective_search(
+            img_rgb, color_mode=color_mode, dedup=dedup, **ss_kwargs)
     else:
-        small = cv2.resize(img_rgb, (search_w, search_h),
-                           interpolation=cv2.INTER_AREA)
-        boxes = selective_search(small, color_mode=color_mode, dedup=dedup,
-                                 **ss_kwargs)
+        small = cv2.resize(
+            img_rgb, (search_w, search_h), interpolation=cv2.INTER_AREA)
+        boxes = selective_search(
+            small, color_mode=color_mode, dedup=dedup, **ss_kwargs)
         boxes = resize_boxes(boxes, (search_w, search_h), (width, height))
         # whole pixels, as at native size; inside the image
         boxes = np.round(boxes)
@@ -102,3 +104,22 @@ def compute_proposals(img_rgb: np.ndarray,
     boxes = boxes.astype(np.float32)
     kept, level = filter_with_fallback(boxes, (width, height), rule, fallback)
     return ProposalResult(kept.astype(np.float32), level, len(boxes))
+
+
+#: Selective search needs at least this many pixels per side.
+MIN_SEARCH_SIDE = 2
+
+
+def proposals_of_image(img_rgb: np.ndarray, params: dict):
+    """``compute_proposals`` of an RGB image, with the whole-image fallback
+    for images too small to search (e.g. 1x1).
+
+    ``params`` are ``compute_proposals`` keyword arguments (``max_pixels`` is
+    ignored). Returns its ``ProposalResult``.
+    """
+    kwargs = {k: v for k, v in params.items() if k != 'max_pixels'}
+    height, width = img_rgb.shape[:2]
+    if min(height, width) < MIN_SEARCH_SIDE and kwargs.get('fallback', True):
+        from mmsoco.structures.boxes import whole_box
+        return ProposalResult(whole_box(width, height), 'whole_image', 0)
+    return compute_proposals(img_rgb, **kwargs)

@@ -1,4 +1,4 @@
-"""Selective search, fast and faithful to the reference (SoCo spec section 1).
+"""Selective search, fast and faithful to the reference (``docs/method.md`` section 1.1).
 
 SoCo's objects are the boxes of selective search as implemented by the PyPI
 package ``selectivesearch`` 0.4 (with the reference's texture-range fix:
@@ -66,14 +66,17 @@ def _check_image(img) -> np.ndarray:
         raise ValueError('selective_search expects an RGB HxWx3 array, got '
                          f'{getattr(img, "shape", type(img))}')
     if img.dtype != np.uint8:
-        raise ValueError(f'selective_search expects uint8 pixels, got {img.dtype}')
+        raise ValueError(
+            f'selective_search expects uint8 pixels, got {img.dtype}')
     if img.shape[0] < 2 or img.shape[1] < 2:
         raise ValueError(f'image too small for selective search: {img.shape}')
     return np.ascontiguousarray(img)
 
 
-def selective_search_regions(img: np.ndarray, scale: float = 300,
-                             sigma: float = 0.9, min_size: int = 100,
+def selective_search_regions(img: np.ndarray,
+                             scale: float = 300,
+                             sigma: float = 0.9,
+                             min_size: int = 100,
                              color_mode: str = 'reference') -> np.ndarray:
     """All regions of the grouping hierarchy, as the reference returns them.
 
@@ -86,8 +89,8 @@ def selective_search_regions(img: np.ndarray, scale: float = 300,
     if color_mode not in COLOR_MODES:
         raise ValueError(f'color_mode must be one of {COLOR_MODES}, '
                          f'got {color_mode!r}')
-    labels = felzenszwalb_labels(skimage.util.img_as_float(img), scale, sigma,
-                                 min_size)
+    labels = felzenszwalb_labels(
+        skimage.util.img_as_float(img), scale, sigma, min_size)
     texture = lbp_codes(img)
     texture_bins = _integer_bin_lut(_TEXTURE_BINS, 0.0, 255.0)[texture]
     boxes, sizes, hist_c, hist_t = region_features(
@@ -97,8 +100,11 @@ def selective_search_regions(img: np.ndarray, scale: float = 300,
                                  img.shape[0] * img.shape[1])
 
 
-def selective_search(img: np.ndarray, scale: float = 300, sigma: float = 0.9,
-                     min_size: int = 100, color_mode: str = 'reference',
+def selective_search(img: np.ndarray,
+                     scale: float = 300,
+                     sigma: float = 0.9,
+                     min_size: int = 100,
+                     color_mode: str = 'reference',
                      dedup: bool = True) -> np.ndarray:
     """Selective-search boxes of an RGB image.
 

@@ -1,4 +1,4 @@
-"""Safe checkpoint loading for torch >= 2.6 (see STACK.md).
+"""Safe checkpoint loading for torch >= 2.6 (README, "Checkpoints are loaded weights-only").
 
 torch >= 2.6 unpickles with ``weights_only=True`` by default and refuses
 mmengine checkpoints, which carry the message hub (``HistoryBuffer`` objects
@@ -92,8 +92,8 @@ def load_checkpoint_weights_only(filename: str, map_location=None) -> dict:
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} can not be found.')
     try:
-        return torch.load(filename, map_location=map_location,
-                          weights_only=True)
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         detail = str(err)
         marker = 'WeightsUnpickler error:'

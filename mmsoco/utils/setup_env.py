@@ -25,7 +25,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmsoco.engine  # noqa: F401,F811
     import mmsoco.evaluation  # noqa: F401,F811
     import mmsoco.models  # noqa: F401,F811
-    import mmsoco.visualization  # noqa: F401,F811
 
     if not init_default_scope:
         return

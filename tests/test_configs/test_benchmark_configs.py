@@ -1,5 +1,5 @@
 """configs/benchmarks/mmdet: every config resolves with the fine-tuning
-recipe (SOCO_SPEC section 5), takes its architecture from configs/_base_/models
+recipe (docs/method.md section 5.2), takes its architecture from configs/_base_/models
 (one source of truth), and a converted SoCo checkpoint initialises every
 converted part of the detector (and fine-tunes, one CPU iteration)."""
 import copy
@@ -11,9 +11,9 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from fake_soco import fake_soco_state_dict, save_mmengine_checkpoint
 from mmsoco.converters import (check_against_destination,
                                detector_destination_shapes, soco_to_mmdet)
+from soco_checkpoint import save_mmengine_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BENCH = osp.join(REPO, 'configs', 'benchmarks', 'mmdet')
@@ -95,8 +95,8 @@ def test_config_resolves_with_the_recipe(name):
         assert model.roi_head.mask_head.norm_cfg.type == norm
         # one source of truth: the pretraining architecture, whole
         assert _without(model.backbone, 'init_cfg') == dict(arch.backbone)
-        assert _without(model.neck, 'num_outs') == _without(
-            arch.neck, 'num_outs')
+        assert _without(model.neck,
+                        'num_outs') == _without(arch.neck, 'num_outs')
         assert model.neck.num_outs == 5  # + parameter-free P6
         head = model.roi_head.bbox_head
         assert head.type == 'Shared4Conv1FCBBoxHead'
@@ -110,8 +110,8 @@ def test_config_resolves_with_the_recipe(name):
         assert model.roi_head.shared_head.norm_cfg.type == norm
         assert model.roi_head.shared_head.norm_eval is False
         assert _without(model.backbone, 'init_cfg') == dict(arch.backbone)
-        assert _without(model.roi_head.shared_head, 'init_cfg') == dict(
-            arch.shared_head)
+        assert _without(model.roi_head.shared_head,
+                        'init_cfg') == dict(arch.shared_head)
         assert model.roi_head.bbox_roi_extractor.roi_layer.output_size == \
             arch.roi_feat_size
 
@@ -157,19 +157,14 @@ def test_demo_config_classes_are_the_demo_datasets():
 
 
 def _soco_state_dict(soco_config, arch_file):
-    """The real SoCo model's state dict when it can be built, else one made
-    of the architecture's blocks with the contract's key layout."""
+    """The real SoCo model's state dict (no stand-in: a model that does not
+    build fails the test). ``arch_file`` is unused, kept for the callers."""
+    from mmsoco.registry import MODELS
+    from mmsoco.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
     path = osp.join(REPO, 'configs', 'soco', soco_config)
-    try:
-        from mmsoco.models.algorithms import SoCo  # noqa: F401
-        from mmsoco.registry import MODELS
-        from mmsoco.utils import register_all_modules
-        register_all_modules(init_default_scope=False)
-        with DefaultScope.overwrite_default_scope('mmsoco'):
-            model = MODELS.build(Config.fromfile(path).model)
-    except Exception as err:  # the model is being written concurrently
-        print(f'real SoCo model not available ({err!r}); using the blocks')
-        return fake_soco_state_dict(osp.join(ARCH, arch_file))
+    with DefaultScope.overwrite_default_scope('mmsoco'):
+        model = MODELS.build(Config.fromfile(path).model)
     return model.state_dict()
 
 
@@ -180,19 +175,19 @@ def _soco_state_dict(soco_config, arch_file):
     ('faster-rcnn_r50-c4_soco_24k_voc0712.py', 'soco_r50c4_400e.py',
      'r50_c4.py'),
 ])
-def test_converted_soco_fills_the_r50_detector(config, soco_config,
-                                               arch_file):
+def test_converted_soco_fills_the_r50_detector(config, soco_config, arch_file):
     from mmsoco.registry import MODELS
     from mmsoco.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     soco_sd = _soco_state_dict(soco_config, arch_file)
     converted, _ = soco_to_mmdet(soco_sd)
     with DefaultScope.overwrite_default_scope('mmdet'):
-        detector = MODELS.build(
-            Config.fromfile(osp.join(BENCH, config)).model)
+        detector = MODELS.build(Config.fromfile(osp.join(BENCH, config)).model)
     # every transferred tensor has its destination, same shape, and back
-    destination = {k: v.shape for k, v in detector.state_dict().items()
-                   if k.startswith(TRANSFERRED)}
+    destination = {
+        k: v.shape
+        for k, v in detector.state_dict().items() if k.startswith(TRANSFERRED)
+    }
     assert check_against_destination(converted, destination) == []
     missing, unexpected = detector.load_state_dict(converted, strict=False)
     assert unexpected == []
@@ -220,26 +215,27 @@ def _demo_finetune_cfg(data_root, work_dir, load_from):
     # fewer proposals and RoIs: this checks plumbing, not accuracy
     cfg.model.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=50)
     cfg.model.train_cfg.rcnn.sampler.num = 32
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1,
-                         val_interval=100)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=1, val_interval=100)
     cfg.param_scheduler = []
     cfg.optim_wrapper.optimizer.lr = 0.0
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.log_processor = dict(by_epoch=False)
-    cfg.visualizer = dict(type='DetLocalVisualizer',
-                          vis_backends=[dict(type='LocalVisBackend')],
-                          name=f'visualizer_{id(cfg)}')
+    cfg.visualizer = dict(
+        type='DetLocalVisualizer',
+        vis_backends=[dict(type='LocalVisBackend')],
+        name=f'visualizer_{id(cfg)}')
     return cfg
 
 
 @pytest.mark.timeout(300)
-def test_demo_finetune_one_iteration_from_converted(demo_data_root,
-                                                    tmp_path):
+def test_demo_finetune_one_iteration_from_converted(demo_data_root, tmp_path):
     from mmengine.runner import Runner
+
     from mmsoco.converters import convert_to_mmdet
     soco_sd = _soco_state_dict('soco_r18fpn_demo.py', 'r18_fpn_4conv1fc.py')
     soco_ckpt = save_mmengine_checkpoint(soco_sd, tmp_path / 'soco.pth')

@@ -39,8 +39,10 @@ EXPECTED.update({
 
 
 def _views_step(cfg):
-    steps = [s for s in cfg.train_dataloader.dataset.pipeline
-             if s['type'] == 'MultiViewBoxJitter']
+    steps = [
+        s for s in cfg.train_dataloader.dataset.pipeline
+        if s['type'] == 'MultiViewBoxJitter'
+    ]
     assert len(steps) == 1
     return steps[0]
 
@@ -79,8 +81,7 @@ def test_config_recipe(path):
             assert model.bbox_head == dict(type='ConvFCFeatureHead',
                                            **arch.bbox_head_trunk)
             assert model.roi_extractor.roi_layer == dict(
-                type='RoIAlign', output_size=7, sampling_ratio=0,
-                aligned=True)
+                type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True)
             assert tuple(model.roi_extractor.scale_ranges) == \
                 (48, 96, 192, 224)
     assert len(_views_step(cfg)['view_pairs']) == num_pairs
@@ -113,11 +114,13 @@ def test_config_recipe(path):
 
 
 @pytest.mark.parametrize('name,head_keys,proj_in', [
-    ('soco_r50fpn_400e.py', {'bbox_head.shared_fcs.0.weight': (1024, 12544),
-                             'bbox_head.shared_convs.3.conv.weight':
-                             (256, 256, 3, 3)}, 1024),
-    ('soco_r50c4_100e.py', {'shared_head.layer4.0.conv1.weight':
-                            (512, 1024, 1, 1)}, 2048),
+    ('soco_r50fpn_400e.py', {
+        'bbox_head.shared_fcs.0.weight': (1024, 12544),
+        'bbox_head.shared_convs.3.conv.weight': (256, 256, 3, 3)
+    }, 1024),
+    ('soco_r50c4_100e.py', {
+        'shared_head.layer4.0.conv1.weight': (512, 1024, 1, 1)
+    }, 2048),
 ])
 def test_r50_models_build_with_the_contract_keys(name, head_keys, proj_in):
     cfg = Config.fromfile(f'configs/soco/{name}')
@@ -133,8 +136,11 @@ def test_r50_models_build_with_the_contract_keys(name, head_keys, proj_in):
     # LARS groups: exactly the BN and bias parameters (the 1-D ones) are
     # excluded from decay and scaling.
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    group_of = {id(p): g for g in wrapper.optimizer.param_groups
-                for p in g['params']}
+    group_of = {
+        id(p): g
+        for g in wrapper.optimizer.param_groups
+        for p in g['params']
+    }
     for pname, p in model.named_parameters():
         if pname.startswith('target.'):
             continue

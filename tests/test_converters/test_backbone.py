@@ -3,13 +3,12 @@ import os.path as osp
 
 import pytest
 import torch
+from soco_checkpoint import soco_state_dict
 
-from fake_soco import R18_C4_ARCH, fake_soco_state_dict
 from mmsoco.converters import (ConversionError, extract_backbone,
                                torchvision_key)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-R18_FPN = osp.join(REPO, 'configs', '_base_', 'models', 'r18_fpn_4conv1fc.py')
 
 _BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
@@ -69,12 +68,14 @@ def test_deep_stem_has_no_torchvision_name():
 
 
 def test_extract_fpn_backbone_online_and_target():
-    sd = fake_soco_state_dict(R18_FPN)
-    for net, prefix in (('online', 'backbone.'),
-                        ('target', 'target.backbone.')):
+    sd = soco_state_dict('fpn')
+    for net, prefix in (('online', 'backbone.'), ('target',
+                                                  'target.backbone.')):
         backbone, counts = extract_backbone(sd, net=net, torchvision=True)
-        expected = {k[len(prefix):]: v for k, v in sd.items()
-                    if k.startswith(prefix)}
+        expected = {
+            k[len(prefix):]: v
+            for k, v in sd.items() if k.startswith(prefix)
+        }
         assert set(backbone) == set(expected)
         assert all(torch.equal(backbone[k], v) for k, v in expected.items())
         assert counts[f'kept {prefix[:-1]}'] == len(expected)
@@ -82,16 +83,16 @@ def test_extract_fpn_backbone_online_and_target():
 
 
 def test_extract_c4_puts_res5_back_as_layer4():
-    sd = fake_soco_state_dict(R18_C4_ARCH)
+    sd = soco_state_dict('c4')
     backbone, _ = extract_backbone(sd, torchvision=True)
-    assert sorted(backbone) == sorted(torchvision_resnet_keys((2, 2, 2, 2),
-                                                              False))
+    assert sorted(backbone) == sorted(
+        torchvision_resnet_keys((2, 2, 2, 2), False))
     assert torch.equal(backbone['layer4.1.conv2.weight'],
                        sd['shared_head.layer4.1.conv2.weight'])
 
 
 def test_extract_byol_backbone():
-    sd = fake_soco_state_dict(R18_FPN, byol=True)
+    sd = soco_state_dict('byol')
     backbone, _ = extract_backbone(sd)
     assert torch.equal(backbone['conv1.weight'], sd['backbone.conv1.weight'])
 

@@ -23,7 +23,8 @@ FPN_TABLE = [
      'backbone.bottom_up.stem.conv1.norm.running_var'),
     ('backbone.layer1.0.conv1.weight',
      'backbone.bottom_up.res2.0.conv1.weight'),
-    ('backbone.layer1.0.bn1.bias', 'backbone.bottom_up.res2.0.conv1.norm.bias'),
+    ('backbone.layer1.0.bn1.bias',
+     'backbone.bottom_up.res2.0.conv1.norm.bias'),
     ('backbone.layer1.0.downsample.0.weight',
      'backbone.bottom_up.res2.0.shortcut.weight'),
     ('backbone.layer1.0.downsample.1.running_mean',
@@ -41,7 +42,8 @@ FPN_TABLE = [
      'roi_heads.box_head.conv1.weight'),
     ('roi_head.bbox_head.shared_convs.3.bn.weight',
      'roi_heads.box_head.conv4.norm.weight'),
-    ('roi_head.bbox_head.shared_fcs.0.weight', 'roi_heads.box_head.fc1.weight'),
+    ('roi_head.bbox_head.shared_fcs.0.weight',
+     'roi_heads.box_head.fc1.weight'),
     ('roi_head.bbox_head.shared_fcs.0.bias', 'roi_heads.box_head.fc1.bias'),
 ]
 C4_TABLE = [
@@ -107,8 +109,10 @@ def test_unknown_key_is_named():
 
 
 def test_pickle_round_trip_and_refusal(tmp_path):
-    model = {'backbone.bottom_up.stem.conv1.weight':
-             np.arange(6, dtype=np.float32).reshape(2, 3)}
+    model = {
+        'backbone.bottom_up.stem.conv1.weight':
+        np.arange(6, dtype=np.float32).reshape(2, 3)
+    }
     path = str(tmp_path / 'w.pkl')
     save_pickle_atomic(detectron2_checkpoint(model), path)
     loaded = load_detectron2_pickle(path)
@@ -120,6 +124,7 @@ def test_pickle_round_trip_and_refusal(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['w.pkl']
 
     class Evil:
+
         def __reduce__(self):
             return (osp.join, ('a', 'b'))
 

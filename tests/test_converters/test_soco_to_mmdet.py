@@ -3,28 +3,30 @@ import os.path as osp
 
 import pytest
 import torch
+from soco_checkpoint import soco_state_dict
 
-from fake_soco import R18_C4_ARCH, fake_soco_state_dict
 from mmsoco.converters import (ConversionError, check_against_destination,
                                detect_arch, soco_to_mmdet)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-R18_FPN = osp.join(REPO, 'configs', '_base_', 'models', 'r18_fpn_4conv1fc.py')
 
 
 @pytest.fixture(scope='module')
 def fpn_sd():
-    return fake_soco_state_dict(R18_FPN)
+    return soco_state_dict('fpn')
 
 
 @pytest.fixture(scope='module')
 def c4_sd():
-    return fake_soco_state_dict(R18_C4_ARCH)
+    return soco_state_dict('c4')
 
 
 # The layout contract, written out: SoCo prefix -> mmdet prefix.
-FPN_TABLE = {'backbone.': 'backbone.', 'neck.': 'neck.',
-             'bbox_head.': 'roi_head.bbox_head.'}
+FPN_TABLE = {
+    'backbone.': 'backbone.',
+    'neck.': 'neck.',
+    'bbox_head.': 'roi_head.bbox_head.'
+}
 C4_TABLE = {'backbone.': 'backbone.', 'shared_head.': 'roi_head.shared_head.'}
 
 
@@ -58,8 +60,11 @@ def test_fpn_conversion_is_a_prefix_change(fpn_sd, net, net_prefix):
     assert len(report.mapped) == len(expected)
     assert not report.unexpected
     if net == 'online':
-        assert report.dropped == {'projector': n_proj, 'predictor': n_pred,
-                                  'target': n_target}
+        assert report.dropped == {
+            'projector': n_proj,
+            'predictor': n_pred,
+            'target': n_target
+        }
     else:
         n_online = len(fpn_sd) - n_target
         n_tproj = sum(k.startswith('target.projector.') for k in fpn_sd)
@@ -85,12 +90,12 @@ def test_c4_conversion(c4_sd):
     assert set(converted) == set(expected)
     assert torch.equal(converted['roi_head.shared_head.layer4.0.conv1.weight'],
                        c4_sd['shared_head.layer4.0.conv1.weight'])
-    assert not any(k.startswith(('neck.', 'roi_head.bbox_head.'))
-                   for k in converted)
+    assert not any(
+        k.startswith(('neck.', 'roi_head.bbox_head.')) for k in converted)
 
 
 def test_detect_arch_and_byol_is_refused():
-    byol = fake_soco_state_dict(R18_FPN, byol=True)
+    byol = soco_state_dict('byol')
     with pytest.raises(ConversionError, match='neck'):
         detect_arch(byol)
     with pytest.raises(ConversionError, match=r'"neck\.\*"'):
@@ -98,12 +103,16 @@ def test_detect_arch_and_byol_is_refused():
 
 
 def test_missing_part_named(fpn_sd):
-    no_head = {k: v for k, v in fpn_sd.items()
-               if not k.startswith('bbox_head.')}
+    no_head = {
+        k: v
+        for k, v in fpn_sd.items() if not k.startswith('bbox_head.')
+    }
     with pytest.raises(ConversionError, match=r'"bbox_head\.\*"'):
         soco_to_mmdet(no_head)
-    no_target = {k: v for k, v in fpn_sd.items()
-                 if not k.startswith('target.')}
+    no_target = {
+        k: v
+        for k, v in fpn_sd.items() if not k.startswith('target.')
+    }
     with pytest.raises(ConversionError, match=r'"target\.\*"'):
         soco_to_mmdet(no_target, net='target')
     with pytest.raises(ConversionError, match=r'"target\.backbone\.\*"'):
@@ -111,8 +120,10 @@ def test_missing_part_named(fpn_sd):
 
 
 def no_target_backbone(sd):
-    return {k: v for k, v in sd.items()
-            if not k.startswith('target.backbone.')}
+    return {
+        k: v
+        for k, v in sd.items() if not k.startswith('target.backbone.')
+    }
 
 
 def test_unexpected_keys_are_reported_not_converted(fpn_sd):
@@ -132,15 +143,20 @@ def test_bad_arguments(fpn_sd):
 
 
 def test_check_against_destination_names_keys():
-    dest = {'backbone.conv1.weight': torch.Size([64, 3, 7, 7]),
-            'neck.fpn_convs.0.conv.weight': torch.Size([64, 64, 3, 3])}
-    ok = {'backbone.conv1.weight': torch.zeros(64, 3, 7, 7),
-          'neck.fpn_convs.0.conv.weight': torch.zeros(64, 64, 3, 3),
-          'roi_head.bbox_head.extra': torch.zeros(1)}
+    dest = {
+        'backbone.conv1.weight': torch.Size([64, 3, 7, 7]),
+        'neck.fpn_convs.0.conv.weight': torch.Size([64, 64, 3, 3])
+    }
+    ok = {
+        'backbone.conv1.weight': torch.zeros(64, 3, 7, 7),
+        'neck.fpn_convs.0.conv.weight': torch.zeros(64, 64, 3, 3),
+        'roi_head.bbox_head.extra': torch.zeros(1)
+    }
     assert check_against_destination(ok, dest) == ['roi_head.bbox_head.extra']
     wrong = dict(ok, **{'backbone.conv1.weight': torch.zeros(32, 3, 7, 7)})
-    with pytest.raises(ConversionError,
-                       match=r'backbone\.conv1\.weight: checkpoint \(32'):
+    with pytest.raises(
+            ConversionError,
+            match=r'backbone\.conv1\.weight: checkpoint \(32'):
         check_against_destination(wrong, dest)
     missing = {'backbone.conv1.weight': torch.zeros(64, 3, 7, 7)}
     with pytest.raises(ConversionError, match=r'neck\.fpn_convs\.0\.conv'):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from mmsoco.datasets import demo
+from mmsoco.datasets import demo, demo_drawing
 from mmsoco.datasets.demo import (DEMO_CLASSES, DEMO_METAINFO, MANIFEST_NAME,
                                   ensure_demo_dataset, make_demo_dataset)
 
@@ -116,13 +116,14 @@ def test_mmdet_pipeline_loads_the_rle_masks(demo_data_root):
     coco = _load_coco(demo_data_root, 'train')
     for index in range(3):
         results = dataset[index]
-        anns = [a for a in coco['annotations']
-                if a['image_id'] == results['img_id']]
+        anns = [
+            a for a in coco['annotations']
+            if a['image_id'] == results['img_id']
+        ]
         masks = results['gt_masks'].to_ndarray().astype(bool)
         assert masks.shape == (len(anns), *results['img'].shape[:2])
-        assert masks.reshape(len(anns), -1).sum(1).tolist() == [
-            a['area'] for a in anns
-        ]
+        assert masks.reshape(len(anns),
+                             -1).sum(1).tolist() == [a['area'] for a in anns]
         boxes = results['gt_bboxes'].numpy()
         for mask, box in zip(masks, boxes):
             assert box.tolist() == _tight_box(mask)
@@ -135,8 +136,10 @@ def test_layout_ids_and_unlabeled_list(demo_data_root):
     assert len(val['images']) == round(24 * 0.2)
     for coco in (train, val):
         assert [c['name'] for c in coco['categories']] == list(DEMO_CLASSES)
-        assert {c['id'] for c in coco['categories']} == set(
-            range(1, len(DEMO_CLASSES) + 1))
+        assert {c['id']
+                for c in coco['categories']
+                } == set(range(1,
+                               len(DEMO_CLASSES) + 1))
         for ann in coco['annotations']:
             assert ann['iscrowd'] == 0
             assert isinstance(ann['segmentation']['counts'], str)
@@ -153,8 +156,7 @@ def test_layout_ids_and_unlabeled_list(demo_data_root):
         assert rel.startswith('train/')
         assert osp.isfile(osp.join(demo_data_root, 'images', rel))
     for img in val['images']:
-        assert osp.isfile(osp.join(demo_data_root, 'images',
-                                   img['file_name']))
+        assert osp.isfile(osp.join(demo_data_root, 'images', img['file_name']))
     manifest = json.loads((demo_data_root / MANIFEST_NAME).read_text())
     assert manifest['params']['seed'] == 0
     assert manifest['params']['num_images'] == 24
@@ -170,8 +172,9 @@ def test_objects_span_sizes_and_occlude(demo_data_root):
     areas = np.array([a['area'] for a in anns])
     assert (areas < 32**2).any() and (areas > 96**2).any()
     assert min(min(a['bbox'][2:]) for a in anns) <= 16
-    assert {a['category_id'] for a in anns} == set(
-        range(1, len(DEMO_CLASSES) + 1))
+    assert {a['category_id']
+            for a in anns} == set(range(1,
+                                        len(DEMO_CLASSES) + 1))
     # Image sizes are drawn per side within the default range.
     sizes = [(img['width'], img['height']) for img in images.values()]
     assert all(320 <= w <= 512 and 320 <= h <= 512 for w, h in sizes)
@@ -192,16 +195,18 @@ def test_objects_span_sizes_and_occlude(demo_data_root):
     assert overlapping > 0
 
 
-@pytest.mark.parametrize('name, expected_area', [
-    # Areas from plane geometry for size 80 (radius 40), aspect 1.
-    ('striped_ellipse', np.pi * 40**2),
-    ('banded_ring', np.pi * (40**2 - 20**2)),
-    ('checkered_rectangle', (2 * 40 * 0.72)**2),
-    ('dotted_triangle', 3 * np.sqrt(3) / 4 * 40**2),
-    ('hatched_hexagon', 3 * np.sqrt(3) / 2 * 40**2),
-])
+@pytest.mark.parametrize(
+    'name, expected_area',
+    [
+        # Areas from plane geometry for size 80 (radius 40), aspect 1.
+        ('striped_ellipse', np.pi * 40**2),
+        ('banded_ring', np.pi * (40**2 - 20**2)),
+        ('checkered_rectangle', (2 * 40 * 0.72)**2),
+        ('dotted_triangle', 3 * np.sqrt(3) / 4 * 40**2),
+        ('hatched_hexagon', 3 * np.sqrt(3) / 2 * 40**2),
+    ])
 def test_shape_masks_have_their_geometric_area(name, expected_area):
-    mask = demo.draw_shape_mask(DEMO_CLASSES.index(name), 80, 1.0, 0.3)
+    mask = demo_drawing.draw_shape_mask(DEMO_CLASSES.index(name), 80, 1.0, 0.3)
     assert mask.sum() == pytest.approx(expected_area, rel=0.06)
     centre = mask.shape[0] // 2
     # Only the ring is hollow.
@@ -209,8 +214,8 @@ def test_shape_masks_have_their_geometric_area(name, expected_area):
 
 
 def test_star_is_concave():
-    mask = demo.draw_shape_mask(DEMO_CLASSES.index('noisy_star'), 80, 1.0,
-                                0.0).astype(np.uint8)
+    mask = demo_drawing.draw_shape_mask(
+        DEMO_CLASSES.index('noisy_star'), 80, 1.0, 0.0).astype(np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
     hull = cv2.convexHull(contours[0])
@@ -227,12 +232,14 @@ def test_pixels_follow_the_visible_masks(monkeypatch):
         levels.append(40 + 20 * len(levels))
         return np.full((canvas, canvas, 3), levels[-1], np.float32)
 
-    monkeypatch.setattr(
-        demo, 'draw_background',
-        lambda h, w, rng: np.zeros((h, w, 3), np.float32))
-    monkeypatch.setattr(demo, 'draw_texture', flat_texture)
-    img, instances = demo.render_demo_image(
-        np.random.default_rng(5), 160, 200, objects_per_image=(8, 8),
+    monkeypatch.setattr(demo_drawing, 'draw_background',
+                        lambda h, w, rng: np.zeros((h, w, 3), np.float32))
+    monkeypatch.setattr(demo_drawing, 'draw_texture', flat_texture)
+    img, instances = demo_drawing.render_demo_image(
+        np.random.default_rng(5),
+        160,
+        200,
+        objects_per_image=(8, 8),
         min_object_size=20)
     assert img.shape == (160, 200, 3)
     assert len(instances) == len(levels) >= 2
@@ -249,8 +256,8 @@ def test_pixels_follow_the_visible_masks(monkeypatch):
 def test_textures_have_two_colours():
     for name in ('striped_ellipse', 'checkered_rectangle', 'dotted_triangle',
                  'banded_ring', 'hatched_hexagon'):
-        tex = demo.draw_texture(DEMO_CLASSES.index(name), 64, 64,
-                                np.random.default_rng(0))
+        tex = demo_drawing.draw_texture(
+            DEMO_CLASSES.index(name), 64, 64, np.random.default_rng(0))
         colours = np.unique(tex.reshape(-1, 3), axis=0)
         assert len(colours) == 2, name
         assert np.abs(colours[0] - colours[1]).min() >= 90, name
@@ -267,21 +274,24 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     for split in ('train', 'val'):
         rel = osp.join('annotations', f'instances_{split}.json')
         assert files_a[rel] != files_c[rel]
-    pixels_a = [cv2.imread(osp.join(first['root'], p)) for p in files_a
-                if p.endswith('.jpg')]
-    pixels_c = [cv2.imread(osp.join(other['root'], p)) for p in files_c
-                if p.endswith('.jpg')]
-    assert not any(
-        a.shape == c.shape and np.array_equal(a, c)
-        for a, c in zip(pixels_a, pixels_c))
+    pixels_a = [
+        cv2.imread(osp.join(first['root'], p)) for p in files_a
+        if p.endswith('.jpg')
+    ]
+    pixels_c = [
+        cv2.imread(osp.join(other['root'], p)) for p in files_c
+        if p.endswith('.jpg')
+    ]
+    assert not any(a.shape == c.shape and np.array_equal(a, c)
+                   for a, c in zip(pixels_a, pixels_c))
 
 
 def test_image_content_does_not_depend_on_num_images(tmp_path):
     """Image i has its own random stream: a bigger set extends a smaller."""
-    small = make_demo_dataset(tmp_path / 's', 3, seed=1, val_fraction=0,
-                              **TINY)
-    large = make_demo_dataset(tmp_path / 'l', 5, seed=1, val_fraction=0,
-                              **TINY)
+    small = make_demo_dataset(
+        tmp_path / 's', 3, seed=1, val_fraction=0, **TINY)
+    large = make_demo_dataset(
+        tmp_path / 'l', 5, seed=1, val_fraction=0, **TINY)
     for index in range(3):
         rel = osp.join('images', 'train', f'{index:06d}.jpg')
         a = cv2.imread(osp.join(small['root'], rel))
@@ -324,8 +334,7 @@ def test_interrupted_generation_resumes_to_the_same_bytes(
     assert _tree_bytes(root) == _tree_bytes(clean['root'])
 
 
-def test_interrupted_regeneration_keeps_the_old_dataset(
-        tmp_path, monkeypatch):
+def test_interrupted_regeneration_keeps_the_old_dataset(tmp_path, monkeypatch):
     root = tmp_path / 'demo'
     make_demo_dataset(root, 4, seed=0, **TINY)
     before = _tree_bytes(root)
@@ -360,11 +369,11 @@ def test_ensure_reuses_matching_and_regenerates_otherwise(
     assert manifest['params']['seed'] == 1
     assert _tree_bytes(root) != first
     ensure_demo_dataset(root, num_images=4, seed=1, **TINY)
-    assert json.loads((root / MANIFEST_NAME).read_text())['params'][
-        'num_images'] == 4
+    assert json.loads(
+        (root / MANIFEST_NAME).read_text())['params']['num_images'] == 4
     ensure_demo_dataset(root, num_images=4, seed=1, jpeg_quality=80, **TINY)
-    assert json.loads((root / MANIFEST_NAME).read_text())['params'][
-        'jpeg_quality'] == 80
+    assert json.loads(
+        (root / MANIFEST_NAME).read_text())['params']['jpeg_quality'] == 80
     manifest = json.loads((root / MANIFEST_NAME).read_text())
     manifest['version'] = demo.DEMO_VERSION - 1
     (root / MANIFEST_NAME).write_text(json.dumps(manifest))
@@ -416,29 +425,35 @@ def test_bad_arguments_are_refused(tmp_path, kwargs, message):
 
 def _run_cli(*args):
     return subprocess.run([sys.executable, str(CLI), *args],
-                          capture_output=True, text=True, cwd=str(REPO),
+                          capture_output=True,
+                          text=True,
+                          cwd=str(REPO),
                           timeout=300)
 
 
 def test_cli_generates_and_summarises(tmp_path):
     out = tmp_path / 'cli'
     proc = _run_cli('--out', str(out), '--num-images', '4', '--seed', '2',
-                    '--min-size', '48', '--max-size', '64',
-                    '--val-fraction', '0.25', '--no-progress')
+                    '--min-size', '48', '--max-size', '64', '--val-fraction',
+                    '0.25', '--no-progress')
     assert proc.returncode == 0, proc.stderr
     assert (out / MANIFEST_NAME).is_file()
     assert len(_load_coco(out, 'val')['images']) == 1
     for word in ('train', 'val', 'small', 'medium', 'large', *DEMO_CLASSES):
         assert word in proc.stdout
     # The same call on the library gives the same bytes.
-    lib = make_demo_dataset(tmp_path / 'lib', 4, seed=2, min_size=48,
-                            max_size=64, val_fraction=0.25)
+    lib = make_demo_dataset(
+        tmp_path / 'lib',
+        4,
+        seed=2,
+        min_size=48,
+        max_size=64,
+        val_fraction=0.25)
     assert _tree_bytes(out) == _tree_bytes(lib['root'])
 
 
 def _cli_module():
-    spec = importlib.util.spec_from_file_location('make_demo_dataset_cli',
-                                                  CLI)
+    spec = importlib.util.spec_from_file_location('make_demo_dataset_cli', CLI)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -472,7 +487,7 @@ def test_cli_argparse_errors(tmp_path, capsys):
 
 def test_cli_refuses_foreign_output(tmp_path, capsys):
     (tmp_path / 'notes.txt').write_text('not a dataset')
-    assert _cli_module().main(['--out', str(tmp_path), '--num-images',
-                               '2']) != 0
+    assert _cli_module().main(['--out',
+                               str(tmp_path), '--num-images', '2']) != 0
     assert 'not a demo dataset' in capsys.readouterr().err
     assert os.listdir(tmp_path) == ['notes.txt']

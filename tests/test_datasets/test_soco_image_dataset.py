@@ -1,6 +1,7 @@
 """``SoCoImageDataset``: sources and bad-image handling."""
 import json
 import logging
+
 import cv2
 import numpy as np
 import pytest
@@ -41,10 +42,11 @@ def test_list_file_ignores_labels(tmp_path):
     _write_images(tmp_path / 'train', ['n01/x.png', 'n02/y.png'])
     (tmp_path /
      'train.txt').write_text('n02/y.png 7\n\n# comment\nn01/x.png\n')
-    dataset = _build(data_root=str(tmp_path),
-                     ann_file='train.txt',
-                     data_prefix=dict(img_path='train'),
-                     pipeline=LOAD)
+    dataset = _build(
+        data_root=str(tmp_path),
+        ann_file='train.txt',
+        data_prefix=dict(img_path='train'),
+        pipeline=LOAD)
     assert [dataset.get_data_info(i)['img_key']
             for i in range(len(dataset))] == ['n02/y.png', 'n01/x.png']
 
@@ -55,22 +57,28 @@ def test_several_coco_jsons(tmp_path):
         ['train2017/1.png', 'unlabeled2017/2.png', 'unlabeled2017/3.png'])
     for name, files in [('train', ['1.png']), ('unlabeled', ['2.png',
                                                              '3.png'])]:
-        coco = dict(images=[
-            dict(id=i, file_name=f, width=16, height=12)
-            for i, f in enumerate(files)
-        ],
-                    annotations=[],
-                    categories=[])
+        coco = dict(
+            images=[
+                dict(id=i, file_name=f, width=16, height=12)
+                for i, f in enumerate(files)
+            ],
+            annotations=[],
+            categories=[])
         (tmp_path / f'{name}.json').write_text(json.dumps(coco))
-    dataset = _build(data_root=str(tmp_path),
-                     ann_file=['train.json', 'unlabeled.json'],
-                     data_prefix=dict(img_path=['train2017', 'unlabeled2017']),
-                     pipeline=LOAD)
+    dataset = _build(
+        data_root=str(tmp_path),
+        ann_file=['train.json', 'unlabeled.json'],
+        data_prefix=dict(img_path=['train2017', 'unlabeled2017']),
+        pipeline=LOAD)
     paths = [dataset.get_data_info(i)['img_path'] for i in range(3)]
     assert paths == [
         str(tmp_path / 'train2017/1.png'),
         str(tmp_path / 'unlabeled2017/2.png'),
         str(tmp_path / 'unlabeled2017/3.png')
+    ]
+    # Store keys: relative to the common parent of the image folders.
+    assert [dataset.get_data_info(i)['img_key'] for i in range(3)] == [
+        'train2017/1.png', 'unlabeled2017/2.png', 'unlabeled2017/3.png'
     ]
     assert all(dataset[i]['img'] is not None for i in range(3))
 
@@ -108,13 +116,13 @@ def test_error_mode_names_the_image(tmp_path):
 def test_check_at_start(tmp_path):
     root = _with_corrupt(tmp_path)
     with pytest.raises(ValueError, match='(?s)1 of 3 images.*b.jpg'):
-        _build(data_root=str(root),
-               pipeline=LOAD,
-               on_bad_image='error',
-               check_images_at_start=True)
-    dataset = _build(data_root=str(root),
-                     pipeline=LOAD,
-                     check_images_at_start=True)
+        _build(
+            data_root=str(root),
+            pipeline=LOAD,
+            on_bad_image='error',
+            check_images_at_start=True)
+    dataset = _build(
+        data_root=str(root), pipeline=LOAD, check_images_at_start=True)
     assert len(dataset) == 2 and dataset.num_bad_images == 1
 
 
@@ -142,8 +150,8 @@ def test_data_configs_build(name):
     from mmengine.config import Config
 
     from mmsoco.registry import MODELS, TRANSFORMS
-    root = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_',
-                    'datasets')
+    root = osp.join(
+        osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets')
     cfg = Config.fromfile(osp.join(root, name))
     steps = [
         TRANSFORMS.build(s) for s in cfg.train_dataloader.dataset.pipeline
@@ -170,8 +178,9 @@ def test_demo_pipeline_end_to_end(demo_data_root, tmp_path):
 
     from mmsoco.registry import MODELS
     cfg = Config.fromfile(
-        osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_',
-                 'datasets', 'soco_demo.py'))
+        osp.join(
+            osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',
+            'soco_demo.py'))
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.data_root = f'{demo_data_root}/'
     dataset_cfg.pipeline[1]['cache_dir'] = str(tmp_path / 'cache')
@@ -193,29 +202,32 @@ def test_demo_pipeline_end_to_end(demo_data_root, tmp_path):
             assert torch.equal(id_sets[0][rows[:, 0]], id_sets[1][rows[:, 1]])
 
 
-def test_images_missing_from_the_proposal_store_are_refused_at_start(
-        tmp_path):
+def test_images_missing_from_the_proposal_store_are_refused_at_start(tmp_path):
     """Not three days into the run: building the dataset names them."""
-    from mmsoco.proposals import write_store
+    from mmsoco.proposals.store_writer import write_store
     _write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
     store = str(tmp_path / 'store')
     box = np.array([[0, 0, 8, 8]], dtype=np.float32)
     write_store(store, [('a.png', box, (16, 12)), ('c.png', box, (16, 12))])
     pipeline = [
         dict(type='LoadImageFromFile'),
-        dict(type='SelectiveSearchProposals', store_path=store,
-             img_root=str(tmp_path / 'img'))
+        dict(type='SelectiveSearchProposals', store_path=store)
     ]
     with pytest.raises(KeyError, match="'b.png'"):
-        _build(data_prefix=dict(img_path=str(tmp_path / 'img')),
-               pipeline=pipeline)
+        _build(
+            data_prefix=dict(img_path=str(tmp_path / 'img')),
+            pipeline=pipeline)
     # The check can be switched off (e.g. a store known to be complete).
-    dataset = _build(data_prefix=dict(img_path=str(tmp_path / 'img')),
-                     pipeline=pipeline, check_proposals_at_start=False)
+    dataset = _build(
+        data_prefix=dict(img_path=str(tmp_path / 'img')),
+        pipeline=pipeline,
+        check_proposals_at_start=False)
     assert len(dataset) == 3
     # Complete store: builds, and the stored box comes out.
-    write_store(store, [('a.png', box, (16, 12)), ('b.png', box, (16, 12)),
-                        ('c.png', box, (16, 12))], overwrite=True)
-    dataset = _build(data_prefix=dict(img_path=str(tmp_path / 'img')),
-                     pipeline=pipeline)
+    write_store(
+        store, [('a.png', box, (16, 12)), ('b.png', box, (16, 12)),
+                ('c.png', box, (16, 12))],
+        overwrite=True)
+    dataset = _build(
+        data_prefix=dict(img_path=str(tmp_path / 'img')), pipeline=pipeline)
     np.testing.assert_array_equal(dataset[1]['proposals'], box)

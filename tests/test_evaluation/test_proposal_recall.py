@@ -7,26 +7,30 @@ import numpy as np
 import pytest
 
 from mmsoco.evaluation.proposal_recall import eval_proposal_recall
-from mmsoco.proposals.store import write_store
+from mmsoco.proposals.store_writer import write_store
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _dataset(tmp_path):
     coco = dict(
-        images=[dict(id=1, file_name='a.jpg', width=200, height=200),
-                dict(id=2, file_name='b.jpg', width=200, height=200)],
+        images=[
+            dict(id=1, file_name='a.jpg', width=200, height=200),
+            dict(id=2, file_name='b.jpg', width=200, height=200)
+        ],
         annotations=[
             # small (area 100): proposal [0, 0, 10, 5] has IoU 50 / 100 = 0.5
-            dict(id=1, image_id=1, bbox=[0, 0, 10, 10], area=100,
-                 iscrowd=0),
+            dict(id=1, image_id=1, bbox=[0, 0, 10, 10], area=100, iscrowd=0),
             # medium (area 2500): proposal [0, 0, 50, 40] -> IoU 0.8
-            dict(id=2, image_id=1, bbox=[0, 0, 50, 50], area=2500,
-                 iscrowd=0),
+            dict(id=2, image_id=1, bbox=[0, 0, 50, 50], area=2500, iscrowd=0),
             # large (area 10000): best proposal [100, 100, 200, 160]
             # -> IoU 6000 / 10000 = 0.6
-            dict(id=3, image_id=2, bbox=[100, 100, 100, 100], area=10000,
-                 iscrowd=0),
+            dict(
+                id=3,
+                image_id=2,
+                bbox=[100, 100, 100, 100],
+                area=10000,
+                iscrowd=0),
             # crowd: ignored even though nothing covers it
             dict(id=4, image_id=2, bbox=[0, 0, 30, 30], area=900, iscrowd=1),
         ],
@@ -38,11 +42,12 @@ def _dataset(tmp_path):
 
 def test_recall_by_size_hand_worked(tmp_path):
     coco = _dataset(tmp_path)
-    store = write_store(str(tmp_path / 'store'), [
-        ('a.jpg', np.array([[0, 0, 10, 5], [0, 0, 50, 40]]), (200, 200)),
-        ('b.jpg', np.array([[100, 100, 200, 160], [0, 150, 10, 160]]),
-         (200, 200)),
-    ])
+    store = write_store(
+        str(tmp_path / 'store'), [
+            ('a.jpg', np.array([[0, 0, 10, 5], [0, 0, 50, 40]]), (200, 200)),
+            ('b.jpg', np.array([[100, 100, 200, 160], [0, 150, 10, 160]]),
+             (200, 200)),
+        ])
     r = eval_proposal_recall(store, coco)
     assert r['small'] == {'num_gt': 1, 'recall@0.5': 1.0, 'recall@0.7': 0.0}
     assert r['medium'] == {'num_gt': 1, 'recall@0.5': 1.0, 'recall@0.7': 1.0}
@@ -57,8 +62,9 @@ def test_recall_by_size_hand_worked(tmp_path):
 
 def test_missing_images_are_named_or_counted(tmp_path):
     coco = _dataset(tmp_path)
-    store = write_store(str(tmp_path / 'store'),
-                        [('a.jpg', np.array([[0, 0, 50, 40]]), (200, 200))])
+    store = write_store(
+        str(tmp_path / 'store'),
+        [('a.jpg', np.array([[0, 0, 50, 40]]), (200, 200))])
     with pytest.raises(KeyError, match="'b.jpg'"):
         eval_proposal_recall(store, coco)
     r = eval_proposal_recall(store, coco, allow_missing=True)
@@ -75,13 +81,14 @@ def test_tool_prints_the_table(tmp_path, capsys):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     coco = _dataset(tmp_path)
-    store = write_store(str(tmp_path / 'store'), [
-        ('imgs/a.jpg', np.array([[0, 0, 50, 40]]), (200, 200)),
-        ('imgs/b.jpg', np.array([[0, 0, 50, 40]]), (200, 200)),
-    ])
+    store = write_store(
+        str(tmp_path / 'store'), [
+            ('imgs/a.jpg', np.array([[0, 0, 50, 40]]), (200, 200)),
+            ('imgs/b.jpg', np.array([[0, 0, 50, 40]]), (200, 200)),
+        ])
     out = tmp_path / 'r.json'
-    assert tool.main([store, coco, '--img-prefix', 'imgs',
-                      '--out', str(out)]) == 0
+    assert tool.main([store, coco, '--img-prefix', 'imgs', '--out',
+                      str(out)]) == 0
     text = capsys.readouterr().out
     assert '| medium | 1 | 1.000 | 1.000 |' in text
     assert json.loads(out.read_text())['medium']['num_gt'] == 1

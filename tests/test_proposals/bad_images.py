@@ -62,9 +62,12 @@ def write_bad_images(root):
     cv2.imwrite(osp.join(root, 'gray.png'), scene(80, 64)[:, :, 1])
     Image.fromarray(scene(80, 64)).convert('CMYK').save(
         osp.join(root, 'cmyk.jpg'))
-    cv2.imwrite(osp.join(root, 'deep16.png'),
-                scene(80, 64)[:, :, 0].astype(np.uint16) * 257)
+    cv2.imwrite(
+        osp.join(root, 'deep16.png'),
+        scene(80, 64)[:, :, 0].astype(np.uint16) * 257)
     cv2.imwrite(osp.join(root, 'one.png'), np.zeros((1, 1, 3), np.uint8))
-    cv2.imwrite(osp.join(root, 'rgba.png'),
-                np.dstack([scene(80, 64), np.full((64, 80), 90, np.uint8)]))
+    cv2.imwrite(
+        osp.join(root, 'rgba.png'),
+        np.dstack([scene(80, 64),
+                   np.full((64, 80), 90, np.uint8)]))
     return sorted(BAD_KINDS)

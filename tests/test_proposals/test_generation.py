@@ -8,18 +8,24 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from bad_images import BAD_KINDS, scene, write_bad_images, write_good_images
 from PIL import Image
 
+from mmsoco.proposals.chunks import load_chunk
 from mmsoco.proposals.compute import compute_proposals
-from mmsoco.proposals.generation import (ImageDecodeError, decode_image,
-                                         generate, list_image_keys,
-                                         load_chunk, merge_shards,
-                                         shard_keys)
-from mmsoco.proposals.store import ProposalStore, ProposalStoreError
+from mmsoco.proposals.decode import ImageDecodeError, decode_image
+from mmsoco.proposals.generation import generate, list_image_keys
+from mmsoco.proposals.merge import merge_shards
+from mmsoco.proposals.shards import shard_keys
+from mmsoco.proposals.store import ProposalStore
+from mmsoco.proposals.store_format import ProposalStoreError
+from bad_images import BAD_KINDS, scene, write_bad_images, write_good_images
 
-PARAMS = dict(max_side=None, rule='ratio3size0308', dedup=True,
-              color_mode='reference', max_pixels=20000)
+PARAMS = dict(
+    max_side=None,
+    rule='ratio3size0308',
+    dedup=True,
+    color_mode='reference',
+    max_pixels=20000)
 
 
 def _store_arrays(path):
@@ -90,14 +96,12 @@ def test_list_image_keys(tmp_path):
     write_good_images(str(tmp_path), 2, sub='b')
     write_good_images(str(tmp_path), 1, sub='a')
     (tmp_path / 'notes.txt').write_text('not an image')
-    assert list_image_keys(str(tmp_path)) == [
-        'a/img0.jpg', 'b/img0.jpg', 'b/img1.jpg'
-    ]
+    assert list_image_keys(
+        str(tmp_path)) == ['a/img0.jpg', 'b/img0.jpg', 'b/img1.jpg']
     lst = tmp_path / 'list.txt'
     lst.write_text('b/img1.jpg 3\nmissing.jpg 1\n')
-    assert list_image_keys(str(tmp_path), str(lst)) == [
-        'b/img1.jpg', 'missing.jpg'
-    ]
+    assert list_image_keys(str(tmp_path),
+                           str(lst)) == ['b/img1.jpg', 'missing.jpg']
     with pytest.raises(FileNotFoundError):
         list_image_keys(str(tmp_path / 'nowhere'))
 
@@ -107,8 +111,12 @@ def test_bad_images_are_listed_and_the_run_completes(tmp_path):
     root = str(tmp_path / 'imgs')
     good = write_good_images(root, 2)
     write_bad_images(root)
-    summary = generate(root, str(tmp_path / 'out'), params=PARAMS,
-                       chunk_size=3, progress=False)
+    summary = generate(
+        root,
+        str(tmp_path / 'out'),
+        params=PARAMS,
+        chunk_size=3,
+        progress=False)
     failures = {f['key']: f['reason'] for f in summary['failures']}
     expected_failures = {k: v for k, v in BAD_KINDS.items() if v is not None}
     assert set(failures) == set(expected_failures)
@@ -157,12 +165,23 @@ def test_shards_merged_equal_a_single_process_run(dataset, tmp_path):
     imgs, clean = dataset
     out = str(tmp_path / 'sharded')
     for i in (2, 0):
-        assert generate(imgs, out, params=PARAMS, shard=(i, 3), chunk_size=2,
-                        progress=False) is None
+        assert generate(
+            imgs,
+            out,
+            params=PARAMS,
+            shard=(i, 3),
+            chunk_size=2,
+            progress=False) is None
     with pytest.raises(ProposalStoreError, match=r'shard\(s\) \[1\] of 3'):
         merge_shards(out)
-    generate(imgs, out, params=PARAMS, shard=(1, 3), chunk_size=2,
-             workers=2, progress=False)
+    generate(
+        imgs,
+        out,
+        params=PARAMS,
+        shard=(1, 3),
+        chunk_size=2,
+        workers=2,
+        progress=False)
     summary = merge_shards(out)
     assert _store_arrays(osp.join(out, 'store')) == \
         _store_arrays(osp.join(clean, 'store'))
@@ -174,8 +193,8 @@ def test_shards_merged_equal_a_single_process_run(dataset, tmp_path):
                 for r in load_chunk(osp.join(dirpath, name)):
                     records[r['key']] = r
     store = ProposalStore(osp.join(out, 'store'))
-    assert sorted(store.keys()) == sorted(
-        k for k, r in records.items() if r['boxes'] is not None)
+    assert sorted(store.keys()) == sorted(k for k, r in records.items()
+                                          if r['boxes'] is not None)
     for key in store.keys():
         np.testing.assert_array_equal(store[key], records[key]['boxes'])
         assert store.size(key) == records[key]['size']
@@ -201,8 +220,8 @@ def test_resume_finishes_a_killed_run(dataset, tmp_path):
     kept = os.stat(osp.join(shard, 'chunk-000000.npz')).st_mtime_ns
     with pytest.raises(ProposalStoreError, match='--resume'):
         generate(imgs, out, params=PARAMS, chunk_size=4, progress=False)
-    generate(imgs, out, params=PARAMS, chunk_size=4, resume=True,
-             progress=False)
+    generate(
+        imgs, out, params=PARAMS, chunk_size=4, resume=True, progress=False)
     assert os.stat(osp.join(shard, 'chunk-000000.npz')).st_mtime_ns == kept
     assert not [n for n in os.listdir(shard) if n.endswith('.tmp')]
     assert _store_arrays(osp.join(out, 'store')) == \
@@ -214,16 +233,26 @@ def test_resume_with_other_settings_is_refused(dataset, tmp_path):
     out = str(tmp_path / 'out')
     shutil.copytree(clean, out)
     with pytest.raises(ProposalStoreError, match='params'):
-        generate(imgs, out, params=dict(PARAMS, max_side=32), chunk_size=4,
-                 resume=True, progress=False)
+        generate(
+            imgs,
+            out,
+            params=dict(PARAMS, max_side=32),
+            chunk_size=4,
+            resume=True,
+            progress=False)
     with pytest.raises(ProposalStoreError, match='chunk_size'):
-        generate(imgs, out, params=PARAMS, chunk_size=5, resume=True,
-                 progress=False)
+        generate(
+            imgs,
+            out,
+            params=PARAMS,
+            chunk_size=5,
+            resume=True,
+            progress=False)
 
 
-def test_a_worker_killed_on_an_image_is_named_then_listed(tmp_path,
-                                                          monkeypatch):
-    import mmsoco.proposals.generation as generation
+def test_a_worker_killed_on_an_image_is_named_then_listed(
+        tmp_path, monkeypatch):
+    import mmsoco.proposals.shards as generation
     root = str(tmp_path / 'imgs')
     keys = write_good_images(root, 6, size=(64, 48))
     victim = keys[3]
@@ -238,11 +267,17 @@ def test_a_worker_killed_on_an_image_is_named_then_listed(tmp_path,
     monkeypatch.setattr(generation, 'process_image', dies_on_victim)
     out = str(tmp_path / 'out')
     with pytest.raises(ProposalStoreError, match=re.escape(repr(victim))):
-        generate(root, out, params=PARAMS, workers=2, chunk_size=2,
-                 progress=False)
+        generate(
+            root, out, params=PARAMS, workers=2, chunk_size=2, progress=False)
     monkeypatch.setattr(generation, 'process_image', real)
-    summary = generate(root, out, params=PARAMS, workers=2, chunk_size=2,
-                       resume=True, progress=False)
+    summary = generate(
+        root,
+        out,
+        params=PARAMS,
+        workers=2,
+        chunk_size=2,
+        resume=True,
+        progress=False)
     assert [f['key'] for f in summary['failures']] == [victim]
     assert 'worker process died' in summary['failures'][0]['reason']
     store = ProposalStore(osp.join(out, 'store'))

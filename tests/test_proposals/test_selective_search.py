@@ -11,11 +11,11 @@ import skimage.segmentation
 import skimage.util
 
 from mmsoco.proposals import selective_search
-from mmsoco.proposals._ss_reference import reference_selective_search
 from mmsoco.proposals._ss_segment import felzenszwalb_labels, lbp_codes
 from mmsoco.proposals.selective_search import (_colour_bins,
                                                selective_search_regions)
 from mmsoco.structures.boxes import box_iou
+from ss_reference import reference_selective_search
 
 pytest.importorskip('selectivesearch')
 
@@ -26,19 +26,21 @@ def _photo(name, long_side=300):
     img = getattr(skimage.data, name)()
     h, w = img.shape[:2]
     s = long_side / max(h, w)
-    return cv2.resize(img, (round(w * s), round(h * s)),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
 
 
 def _demo_like(seed=0, width=320, height=240):
     """Textured rectangles and ellipses on a noisy gradient background."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width]
-    img = (rng.uniform(40, 200, 3) + 0.1 * xx[..., None]
-           + rng.normal(0, 8, (height, width, 1)))
+    img = (
+        rng.uniform(40, 200, 3) + 0.1 * xx[..., None] +
+        rng.normal(0, 8, (height, width, 1)))
     for k in range(4):
         mask = np.zeros((height, width), np.uint8)
-        x1, y1 = int(rng.integers(0, width - 80)), int(rng.integers(0, height - 60))
+        x1, y1 = int(rng.integers(0, width - 80)), int(
+            rng.integers(0, height - 60))
         x2, y2 = x1 + int(rng.integers(30, 80)), y1 + int(rng.integers(30, 60))
         if k % 2:
             mask[y1:y2, x1:x2] = 1
@@ -59,17 +61,18 @@ def image(request):
 
 def test_felzenszwalb_and_lbp_identical_to_skimage(image):
     float_img = skimage.util.img_as_float(image)
-    expected = skimage.segmentation.felzenszwalb(float_img, scale=300,
-                                                 sigma=0.9, min_size=100)
-    np.testing.assert_array_equal(felzenszwalb_labels(float_img, 300, 0.9, 100),
-                                  expected)
+    expected = skimage.segmentation.felzenszwalb(
+        float_img, scale=300, sigma=0.9, min_size=100)
+    np.testing.assert_array_equal(
+        felzenszwalb_labels(float_img, 300, 0.9, 100), expected)
     planes = image.astype(np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # skimage warns on float input
         expected_lbp = np.stack([
             skimage.feature.local_binary_pattern(planes[:, :, c], 8, 1.0)
             for c in range(3)
-        ], axis=-1)
+        ],
+                                axis=-1)
     np.testing.assert_array_equal(lbp_codes(planes), expected_lbp)
 
 
@@ -80,8 +83,8 @@ def test_reference_colour_histogram_quirk():
     hsv = skimage.color.rgb2hsv(img.astype(np.float64))  # 0-255 floats
     expected = ref_module._calc_colour_hist(hsv.reshape(-1, 3))
     bins = _colour_bins(img, 'reference').reshape(-1, 3)
-    ours = np.concatenate([np.bincount(bins[:, c], minlength=25)
-                           for c in range(3)]) / len(bins)
+    ours = np.concatenate(
+        [np.bincount(bins[:, c], minlength=25) for c in range(3)]) / len(bins)
     np.testing.assert_array_equal(ours, expected)
     assert ours[0] == 1 and ours[25] == 1  # H and S: everything in bin 0
 
@@ -116,14 +119,15 @@ def test_box_convention_on_a_drawn_rectangle():
 @pytest.mark.parametrize('shape', [(2, 2), (7, 5), (40, 3)])
 def test_tiny_and_flat_images(shape):
     img = np.full(shape + (3, ), 77, np.uint8)
-    np.testing.assert_array_equal(selective_search(img),
-                                  [[0, 0, shape[1], shape[0]]])
+    np.testing.assert_array_equal(
+        selective_search(img), [[0, 0, shape[1], shape[0]]])
 
 
 def test_noise_matches_reference():
-    img = np.random.default_rng(3).integers(0, 256, (50, 70, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(selective_search_regions(img),
-                                  reference_selective_search(img))
+    img = np.random.default_rng(3).integers(
+        0, 256, (50, 70, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(
+        selective_search_regions(img), reference_selective_search(img))
 
 
 def test_hsv_colour_mode_sees_hue():
@@ -180,10 +184,15 @@ def test_edge_costs_bit_identical_to_numpy_expression():
         image = rng.random((23, 31, 3)) * scale
         h, w = image.shape[:2]
         parts = []
-        for a, b in [((slice(None), slice(1, None)), (slice(None), slice(0, w - 1))),
-                     ((slice(1, None), slice(None)), (slice(0, h - 1), slice(None))),
-                     ((slice(1, None), slice(1, None)), (slice(0, h - 1), slice(0, w - 1))),
-                     ((slice(1, None), slice(0, w - 1)), (slice(0, h - 1), slice(1, None)))]:
+        for a, b in [
+            ((slice(None), slice(1, None)), (slice(None), slice(0, w - 1))),
+            ((slice(1, None), slice(None)), (slice(0, h - 1), slice(None))),
+            ((slice(1, None), slice(1, None)), (slice(0,
+                                                      h - 1), slice(0,
+                                                                    w - 1))),
+            ((slice(1, None), slice(0, w - 1)), (slice(0,
+                                                       h - 1), slice(1, None)))
+        ]:
             d = image[a] - image[b]
             parts.append(np.sqrt(np.sum(d * d, axis=-1)).ravel())
         np.testing.assert_array_equal(_edge_costs(image), np.hstack(parts))

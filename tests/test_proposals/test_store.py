@@ -8,12 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from mmsoco.proposals.store import (ProposalStore, ProposalStoreError,
-                                    export_coco_results,
-                                    export_reference_json,
-                                    import_coco_results, import_reference_json,
-                                    read_key_list, reference_xywh_to_xyxy,
-                                    write_store, xyxy_to_reference_xywh)
+from mmsoco.proposals import store_exchange as exchange
+from mmsoco.proposals.store import ProposalStore
+from mmsoco.proposals.store_format import ProposalStoreError
+from mmsoco.proposals.store_writer import write_store
+from mmsoco.utils.atomic_files import current_umask
 
 
 def _items(rng, keys):
@@ -22,8 +21,8 @@ def _items(rng, keys):
         n = int(rng.integers(0, 6))
         xy = rng.integers(0, 50, (n, 2))
         wh = rng.integers(1, 40, (n, 2))
-        items.append((k, np.concatenate([xy, xy + wh], 1).astype(np.float32),
-                      (100, 100)))
+        items.append((k, np.concatenate([xy, xy + wh],
+                                        1).astype(np.float32), (100, 100)))
     return items
 
 
@@ -80,10 +79,11 @@ def test_writer_refuses_bad_boxes_naming_the_image(tmp_path, box, reason):
 
 
 def test_open_validate_names_out_of_bounds_image(tmp_path):
-    path = write_store(str(tmp_path / 'store'), [
-        ('a.jpg', np.array([[0, 0, 10, 10]]), (20, 20)),
-        ('b.jpg', np.array([[0, 0, 10, 10], [2, 2, 4, 4]]), (20, 20)),
-    ])
+    path = write_store(
+        str(tmp_path / 'store'), [
+            ('a.jpg', np.array([[0, 0, 10, 10]]), (20, 20)),
+            ('b.jpg', np.array([[0, 0, 10, 10], [2, 2, 4, 4]]), (20, 20)),
+        ])
     # Tamper with the box array behind the writer's back.
     boxes = np.load(osp.join(path, 'boxes.npy'))
     boxes[2] = (2, 2, 25, 4)  # b.jpg's second box, beyond W = 20
@@ -94,8 +94,9 @@ def test_open_validate_names_out_of_bounds_image(tmp_path):
 
 
 def test_incomplete_or_corrupt_store_is_refused(tmp_path):
-    path = write_store(str(tmp_path / 'store'),
-                       [('a.jpg', np.array([[0, 0, 10, 10]]), (20, 20))])
+    path = write_store(
+        str(tmp_path / 'store'),
+        [('a.jpg', np.array([[0, 0, 10, 10]]), (20, 20))])
     np.save(osp.join(path, 'box_offsets.npy'), np.array([0, 5]))
     with pytest.raises(ProposalStoreError, match='corrupt'):
         ProposalStore(path)
@@ -111,16 +112,17 @@ def test_duplicates_and_overwrite(tmp_path):
     path = write_store(str(tmp_path / 's'), [one])
     with pytest.raises(FileExistsError):
         write_store(path, [one])
-    write_store(path, [('b.jpg', np.array([[0, 0, 1, 1]]), (2, 2))],
-                overwrite=True)
+    write_store(
+        path, [('b.jpg', np.array([[0, 0, 1, 1]]), (2, 2))], overwrite=True)
     assert list(ProposalStore(path).keys()) == ['b.jpg']
     assert sorted(os.listdir(tmp_path)) == ['s']
 
 
 def test_check_keys_names_missing_images(tmp_path):
     store = ProposalStore(
-        write_store(str(tmp_path / 's'),
-                    [('a.jpg', np.array([[0, 0, 1, 1]]), (2, 2))]))
+        write_store(
+            str(tmp_path / 's'),
+            [('a.jpg', np.array([[0, 0, 1, 1]]), (2, 2))]))
     store.check_keys(['a.jpg'])
     with pytest.raises(KeyError, match=r"2 image\(s\).*'b.jpg', 'c.jpg'"):
         store.check_keys(['a.jpg', 'b.jpg', 'c.jpg'])
@@ -141,25 +143,27 @@ def test_reference_mapping_hand_worked():
     # selective search writes w = max_x - min_x = 19, h = 14 - 5 = 9.
     # In our convention (pixel i covers [i, i + 1)) that region is the box
     # x1 = 10, y1 = 5, x2 = 29 + 1 = 30, y2 = 14 + 1 = 15.
-    got = reference_xywh_to_xyxy(np.array([[10, 5, 19, 9]]))
+    got = exchange.reference_xywh_to_xyxy(np.array([[10, 5, 19, 9]]))
     np.testing.assert_array_equal(got, [[10, 5, 30, 15]])
-    np.testing.assert_array_equal(xyxy_to_reference_xywh(got),
-                                  [[10, 5, 19, 9]])
+    np.testing.assert_array_equal(
+        exchange.xyxy_to_reference_xywh(got), [[10, 5, 19, 9]])
 
 
 def test_reference_json_round_trip_with_image_root(tmp_path):
     root = tmp_path / 'imgs'
     (root / 'cls').mkdir(parents=True)
-    cv2.imwrite(str(root / 'cls' / 'x_1.JPEG'), np.zeros((20, 40, 3),
-                                                         np.uint8))
+    cv2.imwrite(
+        str(root / 'cls' / 'x_1.JPEG'), np.zeros((20, 40, 3), np.uint8))
     cv2.imwrite(str(root / 'y_2.png'), np.zeros((8, 8, 3), np.uint8))
-    ref = {'x_1.JPEG': [[10, 5, 19, 9], [0, 0, 39, 19]],
-           'y_2.png': [[1, 2, 3, 4]]}
+    ref = {
+        'x_1.JPEG': [[10, 5, 19, 9], [0, 0, 39, 19]],
+        'y_2.png': [[1, 2, 3, 4]]
+    }
     ref_path = tmp_path / 'ref.json'
     ref_path.write_text(json.dumps(ref))
     store = ProposalStore(
-        import_reference_json(str(ref_path), str(tmp_path / 'store'),
-                              img_root=str(root)))
+        exchange.import_reference_json(
+            str(ref_path), str(tmp_path / 'store'), img_root=str(root)))
     assert list(store.keys()) == ['cls/x_1.JPEG', 'y_2.png']
     # Whole-image rect (w = 39 = 40 - 1) maps exactly onto the image bounds.
     np.testing.assert_array_equal(store['cls/x_1.JPEG'],
@@ -167,7 +171,7 @@ def test_reference_json_round_trip_with_image_root(tmp_path):
     np.testing.assert_array_equal(store['y_2.png'], [[1, 2, 5, 7]])
     assert store.size('cls/x_1.JPEG') == (40, 20)
     out = tmp_path / 'back.json'
-    export_reference_json(store, str(out))
+    exchange.export_reference_json(store, str(out))
     assert json.loads(out.read_text()) == ref
 
 
@@ -178,23 +182,27 @@ def test_reference_json_import_checks_bounds_and_missing(tmp_path):
     ref_path = tmp_path / 'ref.json'
     ref_path.write_text(json.dumps({'a.png': [[0, 0, 40, 19]]}))  # x2 = 41
     with pytest.raises(ProposalStoreError, match="'a.png'.*out of bounds"):
-        import_reference_json(str(ref_path), str(tmp_path / 's'),
-                              img_root=str(root))
+        exchange.import_reference_json(
+            str(ref_path), str(tmp_path / 's'), img_root=str(root))
     ref_path.write_text(json.dumps({'gone.png': [[0, 0, 1, 1]]}))
     with pytest.raises(ProposalStoreError, match='gone.png'):
-        import_reference_json(str(ref_path), str(tmp_path / 's'),
-                              img_root=str(root))
+        exchange.import_reference_json(
+            str(ref_path), str(tmp_path / 's'), img_root=str(root))
     # Without an image root: basename keys, sizes unknown.
     store = ProposalStore(
-        import_reference_json(str(ref_path), str(tmp_path / 's')))
+        exchange.import_reference_json(str(ref_path), str(tmp_path / 's')))
     assert list(store.keys()) == ['gone.png']
     assert store.size('gone.png') == (-1, -1)
 
 
 def test_coco_results_round_trip(tmp_path):
-    ann = dict(images=[dict(id=7, file_name='val/a.jpg', width=50, height=40),
-                       dict(id=9, file_name='val/b.jpg', width=30, height=30)],
-               annotations=[], categories=[])
+    ann = dict(
+        images=[
+            dict(id=7, file_name='val/a.jpg', width=50, height=40),
+            dict(id=9, file_name='val/b.jpg', width=30, height=30)
+        ],
+        annotations=[],
+        categories=[])
     ann_path = tmp_path / 'ann.json'
     ann_path.write_text(json.dumps(ann))
     results = [
@@ -204,38 +212,29 @@ def test_coco_results_round_trip(tmp_path):
     res_path = tmp_path / 'res.json'
     res_path.write_text(json.dumps(results))
     store = ProposalStore(
-        import_coco_results(str(res_path), str(ann_path),
-                            str(tmp_path / 'store')))
+        exchange.import_coco_results(
+            str(res_path), str(ann_path), str(tmp_path / 'store')))
     # COCO's continuous convention: x2 = x + w. Highest score first.
     np.testing.assert_array_equal(store['val/a.jpg'],
                                   [[0, 0, 50, 40], [2, 3, 12, 23]])
     assert store['val/b.jpg'].shape == (0, 4)
     assert store.size('val/a.jpg') == (50, 40)
     out = tmp_path / 'out.json'
-    export_coco_results(store, str(ann_path), str(out))
+    exchange.export_coco_results(store, str(ann_path), str(out))
     back = json.loads(out.read_text())
-    assert [(r['image_id'], r['bbox']) for r in back] == [
-        (7, [0, 0, 50, 40]), (7, [2, 3, 10, 20])]
+    assert [(r['image_id'], r['bbox']) for r in back] == [(7, [0, 0, 50, 40]),
+                                                          (7, [2, 3, 10, 20])]
     assert back[0]['score'] > back[1]['score']
     res_path.write_text(json.dumps([dict(image_id=3, bbox=[0, 0, 1, 1])]))
     with pytest.raises(ProposalStoreError, match=r'\[3\]'):
-        import_coco_results(str(res_path), str(ann_path), str(tmp_path / 'x'))
-
-
-def test_read_key_list_formats(tmp_path):
-    lst = tmp_path / 'train.txt'
-    lst.write_text('n1/a.JPEG 0\n\n# comment\n./n2/b.JPEG 1\n')
-    assert read_key_list(str(lst)) == ['n1/a.JPEG', 'n2/b.JPEG']
-    coco = tmp_path / 'c.json'
-    coco.write_text(json.dumps(dict(images=[dict(id=1, file_name='x.jpg')])))
-    assert read_key_list(str(coco)) == ['x.jpg']
+        exchange.import_coco_results(
+            str(res_path), str(ann_path), str(tmp_path / 'x'))
 
 
 def test_store_permissions_follow_the_umask(tmp_path):
-    path = write_store(str(tmp_path / 's'),
-                       [('a.jpg', np.array([[0, 0, 1, 1]]), (2, 2))])
-    umask = os.umask(0)
-    os.umask(umask)
+    path = write_store(
+        str(tmp_path / 's'), [('a.jpg', np.array([[0, 0, 1, 1]]), (2, 2))])
+    umask = current_umask()
     # Not mkdtemp's 0700: other users of a shared data dir can read it.
     assert os.stat(path).st_mode & 0o777 == 0o777 & ~umask
     assert os.stat(osp.join(path, 'boxes.npy')).st_mode & 0o777 == \

@@ -5,6 +5,8 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from mmsoco.visualization import colour_for_id
+
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
@@ -19,26 +21,28 @@ def _tool():
 def test_same_id_same_colour_at_the_box():
     tool = _tool()
     views = [
-        dict(img=np.zeros((64, 64, 3), np.uint8),
-             bboxes=np.array([[10, 20, 30, 40]], np.float32),
-             proposal_ids=np.array([7]),
-             flip=False,
-             crop=(0, 0, 64, 48)),
-        dict(img=np.zeros((32, 32, 3), np.uint8),
-             bboxes=np.array([[2, 4, 12, 16], [0, 0, 32, 32]], np.float32),
-             proposal_ids=np.array([7, -1]),
-             flip=True,
-             crop=(0, 0, 64, 48)),
+        dict(
+            img=np.zeros((64, 64, 3), np.uint8),
+            bboxes=np.array([[10, 20, 30, 40]], np.float32),
+            proposal_ids=np.array([7]),
+            flip=False,
+            crop=(0, 0, 64, 48)),
+        dict(
+            img=np.zeros((32, 32, 3), np.uint8),
+            bboxes=np.array([[2, 4, 12, 16], [0, 0, 32, 32]], np.float32),
+            proposal_ids=np.array([7, -1]),
+            flip=True,
+            crop=(0, 0, 64, 48)),
     ]
-    results = dict(img=np.zeros((48, 64, 3), np.uint8),
-                   views=views,
-                   proposals=np.array([[8, 8, 40, 40], [0, 0, 4, 4]],
-                                      np.float32),
-                   proposal_ids=np.array([7, 3]))
+    results = dict(
+        img=np.zeros((48, 64, 3), np.uint8),
+        views=views,
+        proposals=np.array([[8, 8, 40, 40], [0, 0, 4, 4]], np.float32),
+        proposal_ids=np.array([7, 3]))
     mosaic = tool.render_views(results, height=64)
-    colour = tool.colour_for_id(7)
-    assert colour != tool.colour_for_id(3)
-    assert tool.colour_for_id(-1) == (255, 255, 255)
+    colour = colour_for_id(7)
+    assert colour != colour_for_id(3)
+    assert colour_for_id(-1) == (255, 255, 255)
     # panel 0: source scaled 64/48; proposal 7's top edge at y = 8 * 4/3
     y, x = int(round(8 * 64 / 48)), int(round(20 * 64 / 48))
     assert tuple(mosaic[y, x]) == colour
@@ -68,9 +72,9 @@ def test_cli_writes_pngs(demo_data_root, tmp_path):
 
 
 def test_cutout_squares_shown_in_the_mean_colour():
-    tool = _tool()
+    from mmsoco.visualization import fill_squares
     img = np.full((16, 16, 3), 200, np.uint8)
-    shown = tool.show_cutout(img, np.array([[2, 3, 5, 7]]))
+    shown = fill_squares(img, np.array([[2, 3, 5, 7]]))
     assert (shown[3:7, 2:5] == (104, 116, 124)).all()
     assert (shown[:3] == 200).all() and (shown[7:] == 200).all()
     assert (img == 200).all()  # the view itself is left alone

@@ -30,8 +30,13 @@ tool = _load('generate_proposals_tool', TOOL)
 
 def _run(*args, **kwargs):
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True,
-                          text=True, cwd=REPO, env=env, timeout=300, **kwargs)
+    return subprocess.run([sys.executable, TOOL, *args],
+                          capture_output=True,
+                          text=True,
+                          cwd=REPO,
+                          env=env,
+                          timeout=300,
+                          **kwargs)
 
 
 def _store(path):
@@ -53,7 +58,8 @@ def test_every_bad_image_is_listed_and_exit_status_is_0(tmp_path):
             assert f'{key}: ' in proc.stdout and fragment in proc.stdout, key
     assert 'failed: 4' in proc.stdout
     assert 'whole_image 1' in proc.stdout  # the 1x1 image
-    assert '100%' in proc.stderr  # the progress bar
+    # Not a terminal: no progress bar in the captured output.
+    assert '100%' not in proc.stderr
     failures = (tmp_path / 'out' / 'failures.tsv').read_text()
     assert sorted(line.split('\t')[0] for line in failures.splitlines()[1:]) \
         == sorted(k for k, v in bad_images.BAD_KINDS.items() if v)
@@ -81,10 +87,13 @@ def test_killed_run_resumes_to_the_clean_result(tmp_path):
     out = str(tmp_path / 'out')
     shard = osp.join(out, 'shards', 'shard-00000-of-00001')
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.Popen(
-        [sys.executable, TOOL, root, out, '--chunk-size', '1',
-         '--no-progress'], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([
+        sys.executable, TOOL, root, out, '--chunk-size', '1', '--no-progress'
+    ],
+                            cwd=REPO,
+                            env=env,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and \
             not osp.exists(osp.join(shard, 'chunk-000000.npz')):
@@ -97,8 +106,8 @@ def test_killed_run_resumes_to_the_clean_result(tmp_path):
     if finished < 8:
         assert tool.main([root, out, '--chunk-size', '1',
                           '--no-progress']) == 1
-    assert tool.main([root, out, '--chunk-size', '1', '--resume',
-                      '--no-progress']) == 0
+    assert tool.main(
+        [root, out, '--chunk-size', '1', '--resume', '--no-progress']) == 0
     assert _store(osp.join(out, 'store')) == _store(osp.join(clean, 'store'))
 
 
@@ -111,8 +120,10 @@ def test_shards_then_merge_equal_single_run(tmp_path):
                       '--no-progress']) == 0
     out = str(tmp_path / 'sharded')
     for i in range(3):
-        assert tool.main([root, out, '--shard', f'{i}/3', '--max-pixels',
-                          '20000', '--chunk-size', '2', '--no-progress']) == 0
+        assert tool.main([
+            root, out, '--shard', f'{i}/3', '--max-pixels', '20000',
+            '--chunk-size', '2', '--no-progress'
+        ]) == 0
     assert not osp.exists(osp.join(out, 'store'))
     assert tool.main(['--merge', out]) == 0
     assert _store(osp.join(out, 'store')) == _store(osp.join(single, 'store'))
@@ -121,11 +132,10 @@ def test_shards_then_merge_equal_single_run(tmp_path):
         np.load(osp.join(single, 'store', 'boxes.npy')))
 
 
-@pytest.mark.parametrize('args', [['a', 'b', '--shard', '1'],
-                                  ['a', 'b', '--shard', '2/2'],
-                                  ['a', 'b', '--shard', 'a/b'],
-                                  ['a', 'b', '--shard', '-1/2'],
-                                  ['a'], ['--merge', 'a', 'b']])
+@pytest.mark.parametrize(
+    'args', [['a', 'b', '--shard', '1'], ['a', 'b', '--shard', '2/2'],
+             ['a', 'b', '--shard', 'a/b'], ['a', 'b', '--shard', '-1/2'],
+             ['a'], ['--merge', 'a', 'b']])
 def test_bad_arguments_exit_2(args, capsys):
     with pytest.raises(SystemExit) as e:
         tool.parse_args(args)
@@ -139,25 +149,35 @@ def test_import_and_export_modes(tmp_path, capsys):
     ref = {'a.png': [[10, 5, 19, 9]]}
     (tmp_path / 'ref.json').write_text(json.dumps(ref))
     out = str(tmp_path / 'out')
-    assert tool.main([str(root), out, '--import-reference',
-                      str(tmp_path / 'ref.json')]) == 0
+    assert tool.main(
+        [str(root), out, '--import-reference',
+         str(tmp_path / 'ref.json')]) == 0
     assert _store(out) == [('a.png', [[10.0, 5.0, 30.0, 15.0]], (40, 20))]
     assert tool.main([out, '--export-reference',
                       str(tmp_path / 'back.json')]) == 0
     assert json.loads((tmp_path / 'back.json').read_text()) == ref
     ann = dict(images=[dict(id=1, file_name='a.png', width=40, height=20)])
     (tmp_path / 'ann.json').write_text(json.dumps(ann))
-    assert tool.main([out, '--export-coco', str(tmp_path / 'res.json'),
-                      '--ann-file', str(tmp_path / 'ann.json')]) == 0
+    assert tool.main([
+        out, '--export-coco',
+        str(tmp_path / 'res.json'), '--ann-file',
+        str(tmp_path / 'ann.json')
+    ]) == 0
     out2 = str(tmp_path / 'out2')
-    assert tool.main([out2, '--import-coco', str(tmp_path / 'res.json'),
-                      '--ann-file', str(tmp_path / 'ann.json')]) == 0
+    assert tool.main([
+        out2, '--import-coco',
+        str(tmp_path / 'res.json'), '--ann-file',
+        str(tmp_path / 'ann.json')
+    ]) == 0
     assert _store(out2) == _store(out)
     # A box beyond the image is refused with the image named, exit 1.
     (tmp_path / 'ref.json').write_text(json.dumps({'a.png': [[0, 0, 40, 1]]}))
     capsys.readouterr()
-    assert tool.main([str(root), str(tmp_path / 'out3'), '--import-reference',
-                      str(tmp_path / 'ref.json')]) == 1
+    assert tool.main([
+        str(root),
+        str(tmp_path / 'out3'), '--import-reference',
+        str(tmp_path / 'ref.json')
+    ]) == 1
     assert "'a.png'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         tool.parse_args([out, '--import-coco', 'x.json'])  # no --ann-file

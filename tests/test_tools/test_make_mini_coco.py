@@ -12,18 +12,29 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _fake_coco(num_images=200):
-    images = [dict(id=1000 + 7 * i, file_name=f'{i:012d}.jpg', width=64,
-                   height=48) for i in range(num_images)]
+    images = [
+        dict(id=1000 + 7 * i, file_name=f'{i:012d}.jpg', width=64, height=48)
+        for i in range(num_images)
+    ]
     # image i has i % 3 annotations (some images have none)
     annotations = []
     for i, img in enumerate(images):
         for j in range(i % 3):
-            annotations.append(dict(id=len(annotations) + 1,
-                                    image_id=img['id'], category_id=1 + j,
-                                    bbox=[1, 2, 10, 12], area=120, iscrowd=0))
-    return dict(info=dict(description='fake'), licenses=[],
-                categories=[dict(id=1, name='a'), dict(id=2, name='b')],
-                images=images, annotations=annotations)
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=img['id'],
+                    category_id=1 + j,
+                    bbox=[1, 2, 10, 12],
+                    area=120,
+                    iscrowd=0))
+    return dict(
+        info=dict(description='fake'),
+        licenses=[],
+        categories=[dict(id=1, name='a'),
+                    dict(id=2, name='b')],
+        images=images,
+        annotations=annotations)
 
 
 @pytest.fixture
@@ -47,9 +58,10 @@ def test_splits_are_seeded_nested_and_complete(ann_file, tmp_path):
     out = tmp_path / 'out'
     written = make_mini_coco(ann_file, str(out), seed=3)
     names = sorted(os.listdir(out))
-    assert names == ['instances_train2017_10pct.json',
-                     'instances_train2017_1pct.json',
-                     'instances_train2017_5pct.json']
+    assert names == [
+        'instances_train2017_10pct.json', 'instances_train2017_1pct.json',
+        'instances_train2017_5pct.json'
+    ]
     source = _fake_coco()
     ids = {}
     for pct, expected_num in ((1, 2), (5, 10), (10, 20)):
@@ -58,15 +70,18 @@ def test_splits_are_seeded_nested_and_complete(ann_file, tmp_path):
         assert len(img_ids) == expected_num
         assert img_ids <= {img['id'] for img in source['images']}
         # every annotation of a chosen image, and only those
-        expected_anns = [a for a in source['annotations']
-                         if a['image_id'] in img_ids]
+        expected_anns = [
+            a for a in source['annotations'] if a['image_id'] in img_ids
+        ]
         assert sub['annotations'] == expected_anns
         assert sub['categories'] == source['categories']
         assert sub['info']['mmsoco_subset'] == dict(
-            fraction=pct / 100, seed=3, num_images=expected_num,
+            fraction=pct / 100,
+            seed=3,
+            num_images=expected_num,
             num_source_images=200)
-        assert written[str(out / f'instances_train2017_{pct}pct.json')][
-            'num_annotations'] == len(expected_anns)
+        assert written[str(out / f'instances_train2017_{pct}pct.json'
+                           )]['num_annotations'] == len(expected_anns)
         ids[pct] = img_ids
     assert ids[1] <= ids[5] <= ids[10]
     # same seed -> same files; another seed -> another split

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 import torch
+from soco_checkpoint import save_mmengine_checkpoint, soco_state_dict
 
-from fake_soco import fake_soco_state_dict, save_mmengine_checkpoint
 from mmsoco.converters import load_detectron2_pickle
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -29,13 +29,14 @@ def _tool(name):
 
 @pytest.fixture(scope='module')
 def soco_sd():
-    return fake_soco_state_dict(R18_FPN, seed=1)
+    return soco_state_dict('fpn', seed=1)
 
 
 @pytest.fixture(scope='module')
 def soco_ckpt(soco_sd, tmp_path_factory):
     return save_mmengine_checkpoint(
-        soco_sd, tmp_path_factory.mktemp('soco') / 'epoch_1.pth')
+        soco_sd,
+        tmp_path_factory.mktemp('soco') / 'epoch_1.pth')
 
 
 def _no_temp_files(folder):
@@ -56,8 +57,8 @@ def test_soco2mmdet(soco_sd, soco_ckpt, tmp_path, capsys):
     assert ckpt['meta']['net'] == 'online'
     assert torch.equal(sd['roi_head.bbox_head.shared_fcs.0.weight'],
                        soco_sd['bbox_head.shared_fcs.0.weight'])
-    assert not any(k.startswith(('projector', 'predictor', 'target'))
-                   for k in sd)
+    assert not any(
+        k.startswith(('projector', 'predictor', 'target')) for k in sd)
     assert _no_temp_files(tmp_path)
 
 
@@ -105,7 +106,7 @@ def test_soco2mmdet_bad_inputs(tmp_path):
     assert '"state_dict"' in str(err.value.code)
 
     byol = save_mmengine_checkpoint(
-        fake_soco_state_dict(R18_FPN, byol=True), tmp_path / 'byol.pth')
+        soco_state_dict('byol'), tmp_path / 'byol.pth')
     with pytest.raises(SystemExit) as err:
         tool.main([byol, out, '--arch', 'fpn'])
     assert '"neck.*"' in str(err.value.code)
@@ -113,11 +114,16 @@ def test_soco2mmdet_bad_inputs(tmp_path):
 
 
 def test_soco2mmdet_command_line_exit_code(tmp_path):
-    proc = subprocess.run(
-        [sys.executable,
-         osp.join(REPO, 'tools', 'model_converters', 'soco2mmdet.py'),
-         str(tmp_path / 'missing.pth'), str(tmp_path / 'out.pth')],
-        capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'model_converters', 'soco2mmdet.py'),
+        str(tmp_path / 'missing.pth'),
+        str(tmp_path / 'out.pth')
+    ],
+                          capture_output=True,
+                          text=True,
+                          cwd=REPO,
+                          timeout=120)
     assert proc.returncode != 0
     assert 'missing.pth' in proc.stderr
 
@@ -139,8 +145,9 @@ def test_soco2detectron2(soco_sd, soco_ckpt, tmp_path, capsys):
     np.testing.assert_array_equal(
         model['backbone.bottom_up.res5.1.conv2.weight'],
         soco_sd['backbone.layer4.1.conv2.weight'].numpy())
-    assert all(k.startswith(('backbone.bottom_up.', 'backbone.fpn_',
-                             'roi_heads.box_head.')) for k in model)
+    assert all(
+        k.startswith(('backbone.bottom_up.', 'backbone.fpn_',
+                      'roi_heads.box_head.')) for k in model)
     with pytest.raises(SystemExit):
         _tool('soco2detectron2').parse_args([soco_ckpt, 'out.pth'])
 
@@ -182,11 +189,17 @@ def test_dist_finetune_plumbing(soco_ckpt, tmp_path):
     stub.chmod(0o755)
     work_dir = tmp_path / 'work'
     env = dict(os.environ, PYTHON=str(stub), WORK_DIR=str(work_dir))
-    proc = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'benchmarks', 'mmdet',
-                          'dist_finetune.sh'), DEMO_CONFIG, soco_ckpt, '2',
-         '--cfg-options', 'data_root=/data/demo/', '--amp'],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    proc = subprocess.run([
+        'bash',
+        osp.join(REPO, 'tools', 'benchmarks', 'mmdet',
+                 'dist_finetune.sh'), DEMO_CONFIG, soco_ckpt, '2',
+        '--cfg-options', 'data_root=/data/demo/', '--amp'
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          cwd=REPO,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     train, test = log.read_text().splitlines()
     converted = work_dir / 'epoch_1_mmdet.pth'
@@ -212,14 +225,23 @@ def test_slurm_finetune_plumbing(soco_ckpt, tmp_path):
         ' echo "$d/iter_9.pth" > "$d/last_checkpoint";; esac; done\n')
     srun.chmod(0o755)
     work_dir = tmp_path / 'work'
-    env = dict(os.environ, PYTHON=sys.executable, WORK_DIR=str(work_dir),
-               GPUS='4', GPUS_PER_NODE='4',
-               PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
-    proc = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'benchmarks', 'mmdet',
-                          'slurm_finetune.sh'), 'gpu', 'ft', DEMO_CONFIG,
-         soco_ckpt, '--cfg-options', 'data_root=/d/'],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        WORK_DIR=str(work_dir),
+        GPUS='4',
+        GPUS_PER_NODE='4',
+        PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    proc = subprocess.run([
+        'bash',
+        osp.join(REPO, 'tools', 'benchmarks', 'mmdet', 'slurm_finetune.sh'),
+        'gpu', 'ft', DEMO_CONFIG, soco_ckpt, '--cfg-options', 'data_root=/d/'
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          cwd=REPO,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     train, test = log.read_text().splitlines()
     converted = work_dir / 'epoch_1_mmdet.pth'

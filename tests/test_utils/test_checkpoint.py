@@ -24,8 +24,9 @@ class _Points(Dataset):
 
     def __getitem__(self, i):
         g = torch.Generator().manual_seed(i)
-        return dict(inputs=torch.randn(4, generator=g),
-                    target=torch.randn(1, generator=g))
+        return dict(
+            inputs=torch.randn(4, generator=g),
+            target=torch.randn(1, generator=g))
 
 
 class _Regressor(BaseModel):
@@ -52,7 +53,10 @@ class _KillAfter(Hook):
     def __init__(self, n):
         self.n = n
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.iter + 1 == self.n:
             raise _Killed
@@ -69,8 +73,7 @@ def _runner(work_dir, max_iters=4, resume=False, kill_after=None):
             batch_size=4,
             collate_fn=dict(type='pseudo_collate')),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        optim_wrapper=dict(
-            optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         param_scheduler=dict(
             type='CosineAnnealingLR', T_max=max_iters, by_epoch=False),
         default_hooks=dict(
@@ -144,7 +147,6 @@ def test_getattr_allowlist_is_restricted_to_history_buffer(tmp_path):
     torch.save({'x': _GetattrPayload()}, path)
     with pytest.raises(UnsafeCheckpointError):
         load_checkpoint_weights_only(str(path))
-
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):

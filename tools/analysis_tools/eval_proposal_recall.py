@@ -14,6 +14,7 @@ import sys
 from mmsoco.evaluation.proposal_recall import (eval_proposal_recall,
                                                format_recall_table)
 from mmsoco.proposals.store import ProposalStoreError
+from mmsoco.utils.progress import add_quiet_argument, enabled_by
 
 
 def parse_args(argv=None):
@@ -21,14 +22,19 @@ def parse_args(argv=None):
         description='Recall of a proposal store on a COCO-format dataset')
     parser.add_argument('store', help='proposal store directory')
     parser.add_argument('coco_json', help='COCO-format annotation file')
-    parser.add_argument('--img-prefix', default='',
-                        help='prefix of file_name in the store keys')
-    parser.add_argument('--iou-thrs', type=float, nargs='+',
-                        default=[0.5, 0.7])
-    parser.add_argument('--allow-missing', action='store_true',
-                        help='count images absent from the store as having '
-                        'no proposals instead of failing')
+    parser.add_argument(
+        '--img-prefix',
+        default='',
+        help='prefix of file_name in the store keys')
+    parser.add_argument(
+        '--iou-thrs', type=float, nargs='+', default=[0.5, 0.7])
+    parser.add_argument(
+        '--allow-missing',
+        action='store_true',
+        help='count images absent from the store as having '
+        'no proposals instead of failing')
     parser.add_argument('--out', help='write the result as JSON here')
+    add_quiet_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -37,7 +43,7 @@ def main(argv=None) -> int:
     try:
         result = eval_proposal_recall(args.store, args.coco_json,
                                       args.img_prefix, args.iou_thrs,
-                                      args.allow_missing)
+                                      args.allow_missing, enabled_by(args))
     except (ProposalStoreError, KeyError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
@@ -46,8 +52,8 @@ def main(argv=None) -> int:
           f'{result["proposals_per_image"]:.1f}  missing images: '
           f'{result["missing_images"]}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        from mmsoco.utils.atomic_files import atomic_write_text
+        atomic_write_text(args.out, json.dumps(result, indent=2))
     return 0
 
 

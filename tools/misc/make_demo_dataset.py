@@ -12,23 +12,35 @@ import argparse
 import sys
 import time
 
+from mmsoco.utils.progress import add_quiet_argument, enabled_by
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Generate the mmsoco demo dataset (COCO format).')
-    parser.add_argument('--out', required=True,
-                        help='output folder (replaced if it holds a demo '
-                        'dataset, refused if it holds anything else)')
+    parser.add_argument(
+        '--out',
+        required=True,
+        help='output folder (replaced if it holds a demo '
+        'dataset, refused if it holds anything else)')
     parser.add_argument('--num-images', type=int, default=300)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--min-size', type=int, default=320,
-                        help='smallest image width/height in pixels')
-    parser.add_argument('--max-size', type=int, default=512,
-                        help='largest image width/height in pixels')
-    parser.add_argument('--val-fraction', type=float, default=0.2,
-                        help='share of images in the val split')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='hide the progress bar')
+    parser.add_argument(
+        '--min-size',
+        type=int,
+        default=320,
+        help='smallest image width/height in pixels')
+    parser.add_argument(
+        '--max-size',
+        type=int,
+        default=512,
+        help='largest image width/height in pixels')
+    parser.add_argument(
+        '--val-fraction',
+        type=float,
+        default=0.2,
+        help='share of images in the val split')
+    add_quiet_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -58,9 +70,13 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         summary = make_demo_dataset(
-            args.out, num_images=args.num_images, seed=args.seed,
-            min_size=args.min_size, max_size=args.max_size,
-            val_fraction=args.val_fraction, progress=not args.no_progress)
+            args.out,
+            num_images=args.num_images,
+            seed=args.seed,
+            min_size=args.min_size,
+            max_size=args.max_size,
+            val_fraction=args.val_fraction,
+            progress=enabled_by(args))
     except (ValueError, FileExistsError) as e:
         print(f'make_demo_dataset.py: error: {e}', file=sys.stderr)
         return 2

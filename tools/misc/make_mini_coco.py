@@ -11,17 +11,22 @@ see :mod:`mmsoco.datasets.mini_coco`.
 import argparse
 import sys
 
+from mmsoco.utils.progress import add_quiet_argument, enabled_by
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Write seeded Mini-COCO annotation splits.')
     parser.add_argument('ann_file', help='COCO train2017 instances json')
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--fractions', type=float, nargs='+',
-                        default=[0.01, 0.05, 0.10])
+    parser.add_argument(
+        '--fractions', type=float, nargs='+', default=[0.01, 0.05, 0.10])
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--prefix', default='instances_train2017',
-                        help='output file name prefix')
+    parser.add_argument(
+        '--prefix',
+        default='instances_train2017',
+        help='output file name prefix')
+    add_quiet_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -29,8 +34,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmsoco.datasets.mini_coco import make_mini_coco
     try:
-        written = make_mini_coco(args.ann_file, args.out, args.fractions,
-                                 args.seed, args.prefix)
+        written = make_mini_coco(
+            args.ann_file,
+            args.out,
+            args.fractions,
+            args.seed,
+            args.prefix,
+            progress=enabled_by(args))
     except (FileNotFoundError, ValueError) as err:
         print(f'make_mini_coco: error: {err}', file=sys.stderr)
         return 1

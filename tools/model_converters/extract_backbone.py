@@ -14,23 +14,33 @@ import argparse
 import sys
 
 from mmsoco.converters import ConversionError, export_backbone
+from mmsoco.utils.progress import add_quiet_argument, enabled_by
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='SoCo / BYOL checkpoint (mmengine .pth)')
     parser.add_argument('dst', help='output backbone checkpoint')
-    parser.add_argument('--net', choices=['online', 'target'],
-                        default='online')
-    parser.add_argument('--torchvision', action='store_true',
-                        help='torchvision ResNet key names, bare state dict')
+    parser.add_argument(
+        '--net', choices=['online', 'target'], default='online')
+    parser.add_argument(
+        '--torchvision',
+        action='store_true',
+        help='torchvision ResNet key names, bare state dict')
+    add_quiet_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        print(export_backbone(args.src, args.dst, args.net, args.torchvision))
+        print(
+            export_backbone(
+                args.src,
+                args.dst,
+                args.net,
+                args.torchvision,
+                progress=enabled_by(args)))
     except (ConversionError, FileNotFoundError) as err:
         sys.exit(f'extract_backbone: error: {err}')
 

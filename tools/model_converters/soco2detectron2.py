@@ -15,21 +15,29 @@ import argparse
 import sys
 
 from mmsoco.converters import ConversionError, convert_to_detectron2
+from mmsoco.converters.api import convert_from_args
+from mmsoco.utils.progress import add_quiet_argument
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='SoCo checkpoint (mmengine .pth)')
     parser.add_argument('dst', help='output detectron2 weights (.pkl)')
-    parser.add_argument('--net', choices=['online', 'target'],
-                        default='online')
-    parser.add_argument('--arch', choices=['fpn', 'c4'],
-                        help='architecture; detected from the keys if unset')
+    parser.add_argument(
+        '--net', choices=['online', 'target'], default='online')
+    parser.add_argument(
+        '--arch',
+        choices=['fpn', 'c4'],
+        help='architecture; detected from the keys if unset')
     check = parser.add_mutually_exclusive_group()
-    check.add_argument('--config', help='mmdet fine-tuning config to check '
-                       'the converted shapes against')
-    check.add_argument('--arch-config', help='architecture base file to '
-                       'check against')
+    check.add_argument(
+        '--config',
+        help='mmdet fine-tuning config to check '
+        'the converted shapes against')
+    check.add_argument(
+        '--arch-config', help='architecture base file to '
+        'check against')
+    add_quiet_argument(parser)
     args = parser.parse_args(argv)
     if not args.dst.endswith('.pkl'):
         parser.error('detectron2 reads weights from a .pkl file: OUT must '
@@ -40,8 +48,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        print(convert_to_detectron2(args.src, args.dst, args.net, args.arch,
-                                    args.config, args.arch_config))
+        print(convert_from_args(convert_to_detectron2, args))
     except (ConversionError, FileNotFoundError) as err:
         sys.exit(f'soco2detectron2: error: {err}')
 

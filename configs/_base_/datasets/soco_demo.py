@@ -8,7 +8,9 @@ proposal_step = dict(
     type='SelectiveSearchProposals',
     store_path=None,
     compute_cfg=dict(max_side=320),  # benchmarks/README.md: same recall
-    cache_dir=data_root + 'proposal_cache')
+    # Keyed by each image's absolute path, size and mtime: valid whatever
+    # data_root is in force (tools/demo.py puts it beside the data).
+    cache_dir='data/demo/proposal_cache')
 views_step = dict(type='MultiViewBoxJitter',
                   views=[
                       dict(kind='whole', size=112),

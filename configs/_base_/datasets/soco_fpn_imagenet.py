@@ -11,9 +11,11 @@ img_prefix = 'train/'
 proposal_store = 'data/proposals/imagenet_train'
 
 load_step = dict(type='LoadImageFromFile')
+# Store keys are image paths relative to the dataset's image folder; the
+# dataset gives each sample its key (img_key) from the data_root in force, so
+# overriding data_root keeps every lookup working.
 proposal_step = dict(type='SelectiveSearchProposals',
-                     store_path=proposal_store,
-                     img_root=data_root + img_prefix)
+                     store_path=proposal_store)
 views_step = dict(type='MultiViewBoxJitter',
                   views=[
                       dict(kind='whole', size=224),

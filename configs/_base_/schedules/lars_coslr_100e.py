@@ -1,4 +1,4 @@
-# SoCo's optimisation (SOCO_SPEC section 4): LARS (trust 0.001) over SGD
+# SoCo's optimisation (docs/method.md section 4): LARS (trust 0.001) over SGD
 # momentum 0.9, weight decay 1e-5; BN and bias parameters excluded from both
 # decay and LARS scaling; 10-epoch linear warm-up from lr/100, then cosine to
 # 1e-6, stepped every iteration.

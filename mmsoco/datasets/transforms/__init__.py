@@ -1,6 +1,12 @@
-from .multi_view import MultiViewBoxJitter  # noqa: F401
-from .apply_to_views import ApplyToViews  # noqa: F401
-from .formatting import PackSoCoInputs  # noqa: F401
-from .photometric import (ColorJitter, RandomGaussianBlur,  # noqa: F401
-                          RandomGrayscale, RandomSolarize)
-from .proposals import SelectiveSearchProposals  # noqa: F401
+from .apply_to_views import ApplyToViews
+from .formatting import PackSoCoInputs
+from .multi_view import MultiViewBoxJitter
+from .photometric import (ColorJitter, RandomGaussianBlur, RandomGrayscale,
+                          RandomSolarize)
+from .proposals import SelectiveSearchProposals
+
+__all__ = [
+    'ApplyToViews', 'PackSoCoInputs', 'MultiViewBoxJitter', 'ColorJitter',
+    'RandomGaussianBlur', 'RandomGrayscale', 'RandomSolarize',
+    'SelectiveSearchProposals'
+]

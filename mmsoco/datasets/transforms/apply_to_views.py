@@ -1,4 +1,4 @@
-"""Per-view augmentation of SoCo's views (spec section 2, asymmetric).
+"""Per-view augmentation of SoCo's views (``docs/method.md`` section 2.4, asymmetric).
 
 SoCo augments its views differently (V1 always blurred and never solarized,
 V2/V3 rarely blurred and sometimes solarized); this wrapper runs an ordinary

@@ -1,4 +1,4 @@
-"""BYOL-style photometric augmentation of SoCo's views (spec section 2).
+"""BYOL-style photometric augmentation of SoCo's views (``docs/method.md`` section 2.4).
 
 Colour jitter, random grayscale, Gaussian blur and solarization with
 torchvision's semantics, on HxWx3 uint8 BGR images (as mmcv decodes them),
@@ -90,11 +90,8 @@ def gaussian_blur(img: np.ndarray,
     if kernel_size is None:
         kernel_size = 2 * int(np.ceil(3 * sigma)) + 1
     kernel = cv2.getGaussianKernel(kernel_size, sigma, cv2.CV_32F)
-    return cv2.sepFilter2D(img,
-                           -1,
-                           kernel,
-                           kernel,
-                           borderType=cv2.BORDER_REFLECT_101)
+    return cv2.sepFilter2D(
+        img, -1, kernel, kernel, borderType=cv2.BORDER_REFLECT_101)
 
 
 def _factor_range(value: float,

@@ -1,4 +1,4 @@
-"""The SelectiveSearchProposals transform: SoCo's objects of an image (spec section 1).
+"""SelectiveSearchProposals: SoCo's objects of an image (``docs/method.md`` section 1).
 
 Boxes come from a :class:`~mmsoco.proposals.ProposalStore` (the offline,
 memory-mapped store of ``tools/generate_proposals.py``), or, with no store,
@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import tempfile
 from collections import OrderedDict
 from typing import Optional
 
@@ -18,33 +17,39 @@ from mmcv.transforms import BaseTransform
 
 from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
 from mmsoco.registry import TRANSFORMS
+from mmsoco.utils.atomic_files import atomic_open
 
 #: ``compute_proposals`` arguments used when none are configured: SoCo's
 #: filter, searched at the recommended max_side (the reference's recall at
 #: ~18x its speed, benchmarks/README.md).
-DEFAULT_COMPUTE_CFG = dict(max_side=RECOMMENDED_MAX_SIDE, rule='ratio3size0308', dedup=True,
-                           color_mode='reference')
+DEFAULT_COMPUTE_CFG = dict(
+    max_side=RECOMMENDED_MAX_SIDE,
+    rule='ratio3size0308',
+    dedup=True,
+    color_mode='reference')
 
 
-def store_key(img_path: str, img_root: Optional[str],
-              key_from: str = 'relpath') -> str:
-    """The store key of ``img_path``.
+def store_key(results: dict, key_from: str = 'relpath') -> str:
+    """The store key of a sample: the ``img_key`` its dataset gave it.
 
-    ``'relpath'``: the path relative to ``img_root`` with ``/`` separators (the
-    keys of ``tools/generate_proposals.py``); ``'basename'``: the file name
+    ``'relpath'``: ``img_key`` as is (the path relative to the dataset's image
+    root, :func:`mmsoco.utils.image_files.image_key`, as
+    ``tools/generate_proposals.py`` writes keys); ``'basename'``: its file name
     only (the keys of a store imported from the reference JSON without an
     image root).
     """
+    key = results.get('img_key')
+    if key is None:
+        raise KeyError(
+            f'sample {results.get("img_path")!r} has no "img_key": '
+            'SelectiveSearchProposals with a store reads the key the dataset '
+            'gives each image (SoCoImageDataset does)')
     if key_from == 'basename':
-        return osp.basename(img_path)
+        return key.rsplit('/', 1)[-1]
     if key_from != 'relpath':
         raise ValueError(f"key_from must be 'relpath' or 'basename', got "
                          f'{key_from!r}')
-    rel = osp.relpath(img_path, img_root) if img_root else img_path
-    if rel.startswith('..'):
-        raise ValueError(f'image {img_path} is not under img_root {img_root}')
-    from mmsoco.proposals.store import normalize_key
-    return normalize_key(rel)
+    return key
 
 
 def cache_file_name(img_path: str, params: dict) -> str:
@@ -67,7 +72,9 @@ class SelectiveSearchProposals(BaseTransform):
     """Add an image's selective-search proposals and their stable ids.
 
     Required keys: ``img_path``, ``img`` (as loaded by ``LoadImageFromFile``,
-    BGR, before any geometric transform).
+    BGR, before any geometric transform) and, with a store, ``img_key`` (the
+    image's store key, given by the dataset from its final ``data_root``;
+    nothing is computed from paths in the config).
     Added keys: ``proposals`` (N, 4) float32 x1y1x2y2 in image pixels (x2/y2
     exclusive) and ``proposal_ids`` (N,) int64, the index of each box in the
     image's stored list, so a proposal keeps its id across epochs.
@@ -75,8 +82,6 @@ class SelectiveSearchProposals(BaseTransform):
     Args:
         store_path (str, optional): Proposal store to read. The store is
             opened lazily in each process (never pickled into workers).
-        img_root (str, optional): Root the store's keys are relative to
-            (usually the dataset's ``data_root`` + ``data_prefix.img``).
         key_from (str): ``'relpath'`` (default) or ``'basename'``, see
             :func:`store_key`.
         compute_cfg (dict, optional): ``compute_proposals`` arguments when no
@@ -88,7 +93,6 @@ class SelectiveSearchProposals(BaseTransform):
 
     def __init__(self,
                  store_path: Optional[str] = None,
-                 img_root: Optional[str] = None,
                  key_from: str = 'relpath',
                  compute_cfg: Optional[dict] = None,
                  cache_dir: Optional[str] = None,
@@ -97,7 +101,6 @@ class SelectiveSearchProposals(BaseTransform):
             raise ValueError(f"key_from must be 'relpath' or 'basename', got "
                              f'{key_from!r}')
         self.store_path = store_path
-        self.img_root = img_root
         self.key_from = key_from
         self.compute_cfg = dict(DEFAULT_COMPUTE_CFG, **(compute_cfg or {}))
         self.cache_dir = cache_dir
@@ -120,28 +123,30 @@ class SelectiveSearchProposals(BaseTransform):
             self._store = ProposalStore(self.store_path)
         return self._store
 
-    def check_images(self, img_paths, source: str = 'the dataset') -> None:
-        """Raise a KeyError naming the images of ``img_paths`` without
-        proposals in the store (no-op without a store).
+    def check_images(self, img_keys, source: str = 'the dataset') -> None:
+        """Raise a KeyError naming the images of ``img_keys`` (the dataset's
+        ``img_key`` of each image) without proposals in the store (no-op
+        without a store).
 
         For datasets to call once at start-up, instead of failing at the
         first missing image mid-epoch.
         """
         if self.store is not None:
             self.store.check_keys(
-                (store_key(p, self.img_root, self.key_from)
-                 for p in img_paths), source=source)
+                (store_key(dict(img_key=k), self.key_from) for k in img_keys),
+                source=source)
 
     def _from_store(self, results: dict) -> np.ndarray:
         img_path = results['img_path']
-        key = store_key(img_path, self.img_root, self.key_from)
+        key = store_key(results, self.key_from)
         store = self.store
         index = store.index(key)
         if index < 0:
             raise KeyError(
                 f'image {img_path} (key {key!r}) has no proposals in the '
-                f'store {self.store_path}; check img_root/key_from or '
-                f'regenerate the store over this dataset')
+                f'store {self.store_path}; check that the store was generated '
+                f'over the dataset\'s image root (keys are relative to it) '
+                f'and key_from, or regenerate it over this dataset')
         boxes = store.boxes_at(index)
         w, h = store.size_at(index)
         img_h, img_w = results['img'].shape[:2]
@@ -151,8 +156,8 @@ class SelectiveSearchProposals(BaseTransform):
                 f'{self.store_path} were computed for {w}x{h} (another '
                 f'image, EXIF orientation, or a transform before '
                 f'SelectiveSearchProposals)')
-        if w < 0 and len(boxes) and (boxes[:, 2].max() > img_w or
-                                     boxes[:, 3].max() > img_h):
+        if w < 0 and len(boxes) and (boxes[:, 2].max() > img_w
+                                     or boxes[:, 3].max() > img_h):
             # A store without sizes (reference JSON import): bounds are
             # checked here, against the loaded image.
             raise ValueError(
@@ -183,7 +188,7 @@ class SelectiveSearchProposals(BaseTransform):
             except (OSError, ValueError):
                 boxes = None  # unreadable cache entry: recompute it
         if boxes is None:
-            from mmsoco.proposals.generation import proposals_of_image
+            from mmsoco.proposals.compute import proposals_of_image
             rgb = mmcv.bgr2rgb(img) if img.ndim == 3 else \
                 np.repeat(img[:, :, None], 3, axis=2)
             boxes = proposals_of_image(
@@ -199,19 +204,8 @@ class SelectiveSearchProposals(BaseTransform):
 
     @staticmethod
     def _write_cache(path: str, boxes: np.ndarray) -> None:
-        from mmsoco.proposals.store import public_mode
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.', suffix='.npy.tmp',
-                                   dir=osp.dirname(path))
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                np.save(f, boxes)
-            public_mode(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_open(path, 'wb') as f:
+            np.save(f, boxes)
 
     def transform(self, results: dict) -> dict:
         if self.store_path is not None:
@@ -224,6 +218,6 @@ class SelectiveSearchProposals(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(store_path={self.store_path!r}, '
-                f'img_root={self.img_root!r}, key_from={self.key_from!r}, '
+                f'key_from={self.key_from!r}, '
                 f'compute_cfg={self.compute_cfg}, '
                 f'cache_dir={self.cache_dir!r})')

@@ -16,3 +16,6 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
     checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False))
 log_processor = dict(by_epoch=False, window_size=1)
+# A narrow projector / predictor: the one shrunk SoCo model of the tests
+# (converter tests build their checkpoints from it).
+model = dict(projector=dict(hid_channels=64), predictor=dict(hid_channels=64))

@@ -1,4 +1,5 @@
-"""``PackSoCoInputs`` produces the SoCoDataSample contract."""
+"""``PackSoCoInputs`` produces the SoCoDataSample contract (docs/method.md
+section 2.5)."""
 import numpy as np
 import pytest
 import torch

@@ -63,9 +63,8 @@ def test_grayscale_solarize_blur():
     smooth = np.zeros((41, 41, 3), np.uint8)
     smooth[20, 20] = 255
     blurred = gaussian_blur(smooth, 1.5).astype(np.float64)
-    expected = gaussian_filter(smooth.astype(np.float64), (1.5, 1.5, 0),
-                               mode='reflect',
-                               truncate=3)
+    expected = gaussian_filter(
+        smooth.astype(np.float64), (1.5, 1.5, 0), mode='reflect', truncate=3)
     assert np.abs(blurred - expected).max() <= 1.5
 
 
@@ -93,8 +92,8 @@ def test_probabilities_and_identity():
 
 def test_apply_to_views_touches_only_chosen_views():
     views = [dict(img=IMG.copy()) for _ in range(3)]
-    wrapper = ApplyToViews(views=[1, 2],
-                           transforms=[dict(type='RandomSolarize', prob=1.0)])
+    wrapper = ApplyToViews(
+        views=[1, 2], transforms=[dict(type='RandomSolarize', prob=1.0)])
     out = wrapper(dict(views=views))['views']
     np.testing.assert_array_equal(out[0]['img'], IMG)
     np.testing.assert_array_equal(out[1]['img'], solarize(IMG))

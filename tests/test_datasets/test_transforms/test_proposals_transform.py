@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmsoco.proposals.compute import compute_proposals
-from mmsoco.proposals.store import write_store
+from mmsoco.proposals.store_writer import write_store
 from mmsoco.registry import TRANSFORMS
 
 
@@ -17,9 +17,10 @@ def _scene(w, h, seed):
     img = np.full((h, w, 3), 190, np.uint8)
     for _ in range(4):
         x, y = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
-        cv2.rectangle(img, (x, y), (x + int(rng.integers(15, 50)),
-                                    y + int(rng.integers(15, 50))),
-                      tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
+        cv2.rectangle(
+            img, (x, y),
+            (x + int(rng.integers(15, 50)), y + int(rng.integers(15, 50))),
+            tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
     return img
 
 
@@ -36,60 +37,69 @@ def images(tmp_path):
 
 
 def _results(path):
+    """What SoCoImageDataset + LoadImageFromFile give the transform; the
+    store key is the path under the fixture's root (``cls/N.png``)."""
     img = mmcv.imread(path)
-    return dict(img_path=path, img=img, ori_shape=img.shape[:2],
-                img_shape=img.shape[:2])
+    key = '/'.join(path.replace(os.sep, '/').split('/')[-2:])
+    return dict(
+        img_path=path,
+        img_key=key,
+        img=img,
+        ori_shape=img.shape[:2],
+        img_shape=img.shape[:2])
 
 
 def test_store_boxes_and_stable_ids(images, tmp_path):
     root, paths = images
     boxes = np.array([[0, 0, 96, 64], [10, 5, 30, 15], [1, 2, 50, 60]],
                      np.float32)
-    store = write_store(str(tmp_path / 'store'),
-                        [('cls/0.png', boxes, (96, 64)),
-                         ('cls/1.png', boxes[:1], (96, 64))])
+    store = write_store(
+        str(tmp_path / 'store'), [('cls/0.png', boxes, (96, 64)),
+                                  ('cls/1.png', boxes[:1], (96, 64))])
     t = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', store_path=store,
-             img_root=root))
+        dict(type='SelectiveSearchProposals', store_path=store))
     for _ in range(2):  # same ids every epoch
         out = t(_results(paths[0]))
         np.testing.assert_array_equal(out['proposals'], boxes)
         assert out['proposals'].dtype == np.float32
         np.testing.assert_array_equal(out['proposal_ids'], [0, 1, 2])
         assert out['proposal_ids'].dtype == np.int64
-    np.testing.assert_array_equal(t(_results(paths[1]))['proposals'],
-                                  boxes[:1])
+    np.testing.assert_array_equal(
+        t(_results(paths[1]))['proposals'], boxes[:1])
     # Worker copies re-open the store lazily instead of carrying it.
     assert t._store is not None
     clone = pickle.loads(pickle.dumps(t))
     assert clone._store is None
-    np.testing.assert_array_equal(clone(_results(paths[0]))['proposals'],
-                                  boxes)
+    np.testing.assert_array_equal(
+        clone(_results(paths[0]))['proposals'], boxes)
 
 
 def test_missing_image_and_size_mismatch_name_the_image(images, tmp_path):
     root, paths = images
-    store = write_store(str(tmp_path / 'store'),
-                        [('cls/0.png', np.array([[0, 0, 5, 5]]), (64, 96))])
+    store = write_store(
+        str(tmp_path / 'store'),
+        [('cls/0.png', np.array([[0, 0, 5, 5]]), (64, 96))])
     t = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', store_path=store,
-             img_root=root))
+        dict(type='SelectiveSearchProposals', store_path=store))
     with pytest.raises(KeyError, match=r"cls/1.png.*no proposals"):
         t(_results(paths[1]))
     with pytest.raises(ValueError, match=r'0.png is 96x64.*64x96'):
         t(_results(paths[0]))
     with pytest.raises(KeyError, match=r"1 image\(s\).*'cls/1.png'"):
-        t.check_images(paths)
-    t.check_images(paths[:1])
+        t.check_images(['cls/0.png', 'cls/1.png'])
+    t.check_images(['cls/0.png'])
 
 
 def test_basename_keys_check_bounds_without_sizes(images, tmp_path):
     root, paths = images
-    store = write_store(str(tmp_path / 'store'),
-                        [('0.png', np.array([[0, 0, 97, 5]]), (-1, -1))])
+    store = write_store(
+        str(tmp_path / 'store'),
+        [('0.png', np.array([[0, 0, 97, 5]]), (-1, -1))])
     t = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', store_path=store,
-             key_from='basename'))
+        dict(
+            type='SelectiveSearchProposals',
+            store_path=store,
+            key_from='basename'))
     with pytest.raises(ValueError, match='0.png.*exceed'):
         t(_results(paths[0]))
 
@@ -110,22 +120,23 @@ def test_compute_and_cache_without_store(images, tmp_path, monkeypatch):
     assert len(files) == 1 and files[0].endswith('.npy')  # no temp leftovers
 
     # From now on computing is an error: the LRU and the disk cache answer.
-    import mmsoco.proposals.generation as generation
+    import mmsoco.proposals.compute as compute
 
     def boom(*args, **kwargs):
         raise AssertionError('recomputed')
 
-    monkeypatch.setattr(generation, 'proposals_of_image', boom)
-    np.testing.assert_array_equal(t(_results(paths[0]))['proposals'],
-                                  expected)
+    monkeypatch.setattr(compute, 'proposals_of_image', boom)
+    np.testing.assert_array_equal(t(_results(paths[0]))['proposals'], expected)
     fresh = TRANSFORMS.build(
         dict(type='SelectiveSearchProposals', cache_dir=cache))
-    np.testing.assert_array_equal(fresh(_results(paths[0]))['proposals'],
-                                  expected)
+    np.testing.assert_array_equal(
+        fresh(_results(paths[0]))['proposals'], expected)
     # Other parameters are another cache entry.
     other = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', cache_dir=cache,
-             compute_cfg=dict(rule=None)))
+        dict(
+            type='SelectiveSearchProposals',
+            cache_dir=cache,
+            compute_cfg=dict(rule=None)))
     with pytest.raises(AssertionError, match='recomputed'):
         other(_results(paths[0]))
 
@@ -141,5 +152,5 @@ def test_compute_refuses_an_already_resized_image(images):
 
 def test_bad_key_from():
     with pytest.raises(ValueError, match='key_from'):
-        TRANSFORMS.build(dict(type='SelectiveSearchProposals',
-                              key_from='stem'))
+        TRANSFORMS.build(
+            dict(type='SelectiveSearchProposals', key_from='stem'))

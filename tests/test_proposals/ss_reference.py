@@ -1,4 +1,4 @@
-"""The reference selective search of SoCo (spec section 1), for parity checks.
+"""The reference selective search of SoCo (``docs/method.md`` section 1.1), for parity checks.
 
 Runs the PyPI package ``selectivesearch`` 0.4 (a test/benchmark-only
 dependency) with the one fix SoCo's reference applied: texture histograms
@@ -32,7 +32,8 @@ def _texture_range_fix(module):
         module._calc_texture_hist = original
 
 
-def reference_selective_search(img: np.ndarray, scale: float = 300,
+def reference_selective_search(img: np.ndarray,
+                               scale: float = 300,
                                sigma: float = 0.9,
                                min_size: int = 100) -> np.ndarray:
     """Regions of the reference implementation.
@@ -49,8 +50,8 @@ def reference_selective_search(img: np.ndarray, scale: float = 300,
     with _texture_range_fix(module), warnings.catch_warnings():
         # skimage warns about LBP on float images; the reference does that
         warnings.simplefilter('ignore')
-        _, regions = module.selective_search(img, scale=scale, sigma=sigma,
-                                             min_size=min_size)
+        _, regions = module.selective_search(
+            img, scale=scale, sigma=sigma, min_size=min_size)
     rects = np.array([r['rect'] for r in regions], dtype=np.int64)
     rects[:, 2:] += rects[:, :2]
     return rects

@@ -1,0 +1,348 @@
+"""Running one shard of offline proposal generation (``docs/method.md`` section 1.2).
+
+Shard ``i`` of ``n`` takes ``keys[i::n]`` of the sorted key list, cut into
+chunks (:mod:`mmsoco.proposals.chunks`), each image computed by
+:func:`process_image` in a pool of worker processes. Bad images never stop the
+run: an image that cannot be decoded, or whose computation raises, becomes a
+failure record with its reason. A worker killed on an image (e.g. by the
+out-of-memory killer) stops the run naming the image (finished chunks are
+kept); ``resume`` then lists it as a failure (``crashed.tsv`` in the shard
+folder) and goes on.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import signal
+from concurrent.futures.process import BrokenProcessPool
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from mmsoco.utils.atomic_files import atomic_write_text
+from mmsoco.utils.progress import progress_bar
+from .chunks import chunk_path, finished_chunk, save_chunk
+from .compute import proposals_of_image
+from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from .store_format import ProposalStoreError, invalid_box_reason
+
+DEFAULT_CHUNK_SIZE = 500
+FALLBACK_LEVELS = ('none', 'ratio', 'min_size', 'whole_image')
+
+
+def shard_keys(keys: Sequence[str], shard_index: int,
+               num_shards: int) -> List[str]:
+    """Shard ``shard_index`` of ``num_shards``: every ``num_shards``-th key."""
+    if not 0 <= shard_index < num_shards:
+        raise ValueError(f'shard {shard_index}/{num_shards}: the index must '
+                         f'be in [0, {num_shards})')
+    return list(keys[shard_index::num_shards])
+
+
+def split_chunks(keys: Sequence[str], chunk_size: int) -> List[List[str]]:
+    """Consecutive chunks of at most ``chunk_size`` keys."""
+    if chunk_size < 1:
+        raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
+    return [
+        list(keys[i:i + chunk_size]) for i in range(0, len(keys), chunk_size)
+    ]
+
+
+def keys_digest(keys: Sequence[str]) -> str:
+    """SHA-1 of a key list: shards of different listings must not be merged."""
+    h = hashlib.sha1()
+    for k in keys:
+        h.update(k.encode('utf-8') + b'\n')
+    return h.hexdigest()
+
+
+def shard_dir_name(shard_index: int, num_shards: int) -> str:
+    return f'shard-{shard_index:05d}-of-{num_shards:05d}'
+
+
+def process_image(img_root: str, key: str, params: dict) -> dict:
+    """Proposals of one image as a record; never raises.
+
+    The record has ``key``, ``boxes`` (float32 (N, 4) or None on failure),
+    ``size`` (W, H; (-1, -1) when not decoded), ``fallback`` (a level of
+    ``FALLBACK_LEVELS``, '' on failure), ``num_raw``, ``error`` ('' when it
+    worked) and ``notes`` (decode conversions).
+    """
+    rec = dict(
+        key=key,
+        boxes=None,
+        size=(-1, -1),
+        fallback='',
+        num_raw=0,
+        error='',
+        notes=[])
+    try:
+        img, rec['notes'] = decode_image(
+            osp.join(img_root, key),
+            params.get('max_pixels', DEFAULT_MAX_PIXELS))
+    except ImageDecodeError as e:
+        rec['error'] = str(e)
+        return rec
+    except Exception as e:  # noqa: BLE001 - any decoder bug is listed, not fatal
+        rec['error'] = f'decode failed: {type(e).__name__}: {e}'
+        return rec
+    rec['size'] = (img.shape[1], img.shape[0])
+    try:
+        result = proposals_of_image(img, params)
+    except Exception as e:  # noqa: BLE001
+        rec['error'] = f'proposal computation failed: {type(e).__name__}: {e}'
+        return rec
+    boxes = np.asarray(result.boxes, np.float32).reshape(-1, 4)
+    reason = invalid_box_reason(boxes, rec['size'])
+    if reason is not None:
+        rec['error'] = f'invalid proposals computed: {reason}'
+        return rec
+    rec['boxes'] = boxes
+    rec['fallback'] = str(result.fallback_level)
+    rec['num_raw'] = int(result.num_raw)
+    return rec
+
+
+_WORKER_STATE: Dict = {}
+CRASHED_FILE = 'crashed.tsv'
+CRASH_REASON = ('a worker process died on this image (out of memory or a '
+                'crash in a decoder) in an earlier try')
+
+
+def _init_worker(img_root: str,
+                 params: dict,
+                 inflight_dir: Optional[str] = None) -> None:
+    # One thread per process: the pool is the parallelism.
+    try:
+        import cv2
+        cv2.setNumThreads(1)
+    except Exception:  # noqa: BLE001
+        pass
+    _WORKER_STATE.update(
+        img_root=img_root, params=params, inflight_dir=inflight_dir)
+
+
+def _work(key: str) -> dict:
+    # A worker notes the image it is on, so that if the kernel kills it
+    # (e.g. out of memory) the parent can name the image.
+    inflight_dir = _WORKER_STATE.get('inflight_dir')
+    marker = None
+    if inflight_dir is not None:
+        marker = osp.join(inflight_dir, f'.inflight-{os.getpid()}')
+        # A scratch marker, removed below: not an output, so it skips the
+        # atomic writer's fsync (one per image).
+        with open(marker, 'w') as f:
+            f.write(key)
+    rec = process_image(_WORKER_STATE['img_root'], key,
+                        _WORKER_STATE['params'])
+    if marker is not None:
+        os.remove(marker)
+    return rec
+
+
+def _crashed_record(key: str) -> dict:
+    return dict(
+        key=key,
+        boxes=None,
+        size=(-1, -1),
+        fallback='',
+        num_raw=0,
+        error=CRASH_REASON,
+        notes=[])
+
+
+def _read_crashed(shard_dir: str) -> Dict[str, str]:
+    path = osp.join(shard_dir, CRASHED_FILE)
+    if not osp.isfile(path):
+        return {}
+    with open(path) as f:
+        return dict(
+            line.rstrip('\n').split('\t', 1) for line in f if '\t' in line)
+
+
+def _record_crashes(shard_dir: str, exitcodes: Dict[int, int]) -> List[str]:
+    """Keys that dead workers were on, appended to ``crashed.tsv``.
+
+    ``exitcodes`` maps the pool's worker pids to their exit codes once the
+    pool is down. When one worker dies the pool terminates the others
+    (SIGTERM): only a worker that ended otherwise (e.g. SIGKILL from the
+    out-of-memory killer) is the culprit; the others' images are retried.
+    """
+    keys = []
+    for name in os.listdir(shard_dir):
+        if not name.startswith('.inflight-'):
+            continue
+        path = osp.join(shard_dir, name)
+        code = exitcodes.get(int(name.split('-', 1)[1]))
+        if code is not None and code not in (0, -signal.SIGTERM):
+            with open(path) as f:
+                keys.append(f.read())
+        os.remove(path)
+    if keys:
+        crashed = dict(
+            _read_crashed(shard_dir), **{k: 'worker died'
+                                         for k in keys})
+        atomic_write_text(
+            osp.join(shard_dir, CRASHED_FILE),
+            ''.join(f'{k}\t{why}\n' for k, why in sorted(crashed.items())))
+    return sorted(keys)
+
+
+def _ordered_results(executor, keys: Sequence[str], window: int):
+    """``_work`` of each key, in order, with at most ``window`` in flight."""
+    from collections import deque
+    queue = deque()
+    it = iter(keys)
+    for key in it:
+        queue.append(executor.submit(_work, key))
+        if len(queue) >= window:
+            break
+    while queue:
+        future = queue.popleft()
+        key = next(it, None)
+        if key is not None:
+            queue.append(executor.submit(_work, key))
+        yield future.result()
+
+
+def _warm_up(params: dict) -> None:
+    """Run the search once on a small image (JIT / cache load)."""
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8)
+    try:
+        proposals_of_image(img, params)
+    except Exception:  # noqa: BLE001 - the real images will report it
+        pass
+
+
+def run_shard(img_root: str,
+              out_dir: str,
+              keys: Sequence[str],
+              params: dict,
+              shard_index: int = 0,
+              num_shards: int = 1,
+              workers: int = 1,
+              chunk_size: int = DEFAULT_CHUNK_SIZE,
+              resume: bool = False,
+              progress: Optional[bool] = None) -> str:
+    """Compute shard ``shard_index``/``num_shards`` of the sorted ``keys``.
+
+    Writes ``manifest.json`` and chunk files into
+    ``out_dir/shards/shard-I-of-N`` and returns that directory. Finished
+    chunks are skipped with ``resume``; without it a shard directory that
+    already holds chunks is an error (nothing is overwritten). A manifest
+    that disagrees (other key list, parameters, sharding or chunk size) is
+    always an error.
+    """
+    keys = list(keys)
+    my_keys = shard_keys(keys, shard_index, num_shards)
+    chunks = split_chunks(my_keys, chunk_size)
+    shard_dir = osp.join(out_dir, 'shards',
+                         shard_dir_name(shard_index, num_shards))
+    os.makedirs(shard_dir, exist_ok=True)
+    manifest = dict(
+        shard_index=shard_index,
+        num_shards=num_shards,
+        num_keys=len(keys),
+        keys_sha1=keys_digest(keys),
+        num_shard_keys=len(my_keys),
+        chunk_size=chunk_size,
+        num_chunks=len(chunks),
+        params=params,
+        img_root=osp.abspath(img_root))
+    manifest_path = osp.join(shard_dir, 'manifest.json')
+    if osp.isfile(manifest_path):
+        with open(manifest_path) as f:
+            old = json.load(f)
+        diff = [
+            k for k in manifest
+            if k != 'img_root' and json.dumps(old.get(k), sort_keys=True) !=
+            json.dumps(manifest[k], sort_keys=True)
+        ]
+        if diff:
+            raise ProposalStoreError(
+                f'{shard_dir} was started with other settings '
+                f'({", ".join(diff)} differ); use another OUT_DIR or the '
+                f'same settings')
+        has_chunks = any(
+            n.startswith('chunk-') and n.endswith('.npz')
+            for n in os.listdir(shard_dir))
+        if has_chunks and not resume:
+            raise ProposalStoreError(
+                f'{shard_dir} already holds finished chunks; pass --resume '
+                f'to continue it, or use an empty OUT_DIR')
+    else:
+        atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
+    # Temp files of a killed run are never mistaken for chunks; drop them.
+    for name in os.listdir(shard_dir):
+        if name.startswith('.chunk-') and name.endswith('.tmp') or \
+                name.startswith('.inflight-'):
+            os.remove(osp.join(shard_dir, name))
+
+    pending = [
+        i for i, ck in enumerate(chunks)
+        if not finished_chunk(chunk_path(shard_dir, i), ck)
+    ]
+    done_images = len(my_keys) - sum(len(chunks[i]) for i in pending)
+    desc = f'shard {shard_index}/{num_shards}'
+    tasks = [k for i in pending for k in chunks[i]]
+    crashed = _read_crashed(shard_dir)
+    to_compute = [k for k in tasks if k not in crashed]
+    with progress_bar(
+            total=len(my_keys),
+            initial=done_images,
+            desc=desc,
+            unit='img',
+            enabled=progress) as bar:
+        if workers <= 1:
+            _init_worker(img_root, params)
+            results = map(_work, to_compute)
+            executor = None
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+            if to_compute and 'fork' in mp.get_all_start_methods():
+                # Load the compiled search once here; forked workers inherit
+                # it instead of each paying numba's cache load (seconds).
+                _warm_up(params)
+                ctx = mp.get_context('fork')
+            else:
+                ctx = mp.get_context()
+            executor = ProcessPoolExecutor(
+                workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(img_root, params, shard_dir))
+            results = _ordered_results(executor, to_compute, 4 * workers)
+        try:
+            for i in pending:
+                records = []
+                for key in chunks[i]:
+                    records.append(
+                        _crashed_record(key) if key in
+                        crashed else next(results))
+                    bar.update(1)
+                save_chunk(chunk_path(shard_dir, i), records)
+        except BrokenProcessPool:
+            processes = dict(getattr(executor, '_processes', None) or {})
+            executor.shutdown(wait=True, cancel_futures=True)
+            culprits = _record_crashes(shard_dir, {
+                pid: p.exitcode
+                for pid, p in processes.items()
+            })
+            raise ProposalStoreError(
+                'a worker process died (killed for memory?) while processing '
+                + (', '.join(map(repr, culprits)
+                             ) if culprits else 'an unknown image') +
+                f'; finished chunks are kept. Rerun with --resume: the '
+                f'image(s) are in {osp.join(shard_dir, CRASHED_FILE)} and '
+                f'will be listed as failures.') from None
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+    return shard_dir
+
+
+__all__ = [
+    'DEFAULT_CHUNK_SIZE', 'FALLBACK_LEVELS', 'shard_keys', 'split_chunks',
+    'keys_digest', 'shard_dir_name', 'process_image', 'run_shard'
+]

@@ -1,0 +1,143 @@
+"""The one way mmsoco writes a file: atomically, with the user's permissions.
+
+Every file a tool or the library writes (converted checkpoints, mini-COCO
+splits, proposal stores, generation chunks and summaries, cached proposals,
+the demo dataset) goes through :func:`atomic_open` or its helpers:
+
+1. the content is written to a hidden temporary file in the target's folder
+   (same file system, so the rename below is atomic);
+2. the temporary file is flushed and ``fsync``\\ ed, then given the mode any
+   newly created file gets under the process umask (``0o666 & ~umask``;
+   ``mkstemp`` would leave it ``0o600``);
+3. it is renamed onto the final name with :func:`os.replace`.
+
+A failure at any step (an exception in the writer, a full disk) removes the
+temporary file and leaves the final name untouched: absent, or the old
+complete file. A killed process can leave a hidden ``.<name>.*.tmp`` file
+behind, never a partial file under the final name.
+
+Reading the umask: ``os.umask`` can only be read by setting it, which races
+with every other thread creating files. The umask is instead read from
+``/proc/self/status`` (Linux >= 4.7); where that line is missing, it is
+measured by creating a probe file with mode ``0o777`` in a fresh private
+temporary folder and reading the mode it got. Neither changes the process.
+"""
+import contextlib
+import os
+import os.path as osp
+import stat
+import tempfile
+from typing import IO, Iterator, Optional
+
+__all__ = [
+    'current_umask', 'new_file_mode', 'new_dir_mode', 'atomic_open',
+    'atomic_write_bytes', 'atomic_write_text', 'make_public'
+]
+
+
+def _umask_from_proc() -> Optional[int]:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _umask_from_probe() -> int:
+    with tempfile.TemporaryDirectory(prefix='mmsoco-umask-') as folder:
+        probe = osp.join(folder, 'probe')
+        # Asking for 0o777 shows every bit the umask clears.
+        fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o777)
+        os.close(fd)
+        return 0o777 & ~stat.S_IMODE(os.stat(probe).st_mode)
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (see the module docstring)."""
+    umask = _umask_from_proc()
+    return _umask_from_probe() if umask is None else umask
+
+
+def new_file_mode() -> int:
+    """The mode ``open(path, 'w')`` gives a new file: ``0o666 & ~umask``."""
+    return 0o666 & ~current_umask()
+
+
+def new_dir_mode() -> int:
+    """The mode ``os.mkdir`` gives a new folder: ``0o777 & ~umask``."""
+    return 0o777 & ~current_umask()
+
+
+def make_public(path: str) -> None:
+    """Give a ``mkstemp``/``mkdtemp`` entry the mode of a normal create."""
+    os.chmod(path, new_dir_mode() if osp.isdir(path) else new_file_mode())
+
+
+def _fsync_dir(folder: str) -> None:
+    """Persist a rename in ``folder`` (best effort: not every FS allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str,
+                mode: str = 'wb',
+                encoding: Optional[str] = None) -> Iterator[IO]:
+    """Open ``path`` for writing so that it appears complete or not at all.
+
+    Use as ``with atomic_open(path, 'w') as f: f.write(...)``. ``mode`` is
+    ``'wb'`` or ``'w'`` (text, ``encoding`` default UTF-8). Missing parent
+    folders are created. On leaving the block normally the file is fsynced,
+    given :func:`new_file_mode` and renamed onto ``path`` (replacing an old
+    file); on an exception the temporary file is removed and ``path`` is left
+    as it was.
+    """
+    if mode not in ('w', 'wb'):
+        raise ValueError(f"atomic_open writes with mode 'w' or 'wb', got "
+                         f'{mode!r}')
+    path = osp.abspath(os.fspath(path))
+    folder = osp.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
+    try:
+        if mode == 'w':
+            f = os.fdopen(fd, 'w', encoding=encoding or 'utf-8')
+        else:
+            f = os.fdopen(fd, 'wb')
+        with f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, new_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> str:
+    """Write ``data`` to ``path`` atomically; return ``path``."""
+    with atomic_open(path, 'wb') as f:
+        f.write(data)
+    return path
+
+
+def atomic_write_text(path: str, text: str) -> str:
+    """Write ``text`` (UTF-8) to ``path`` atomically; return ``path``."""
+    with atomic_open(path, 'w') as f:
+        f.write(text)
+    return path

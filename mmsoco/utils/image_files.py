@@ -1,0 +1,107 @@
+"""Which images a dataset holds, and the one key each image is known by.
+
+Shared by the training dataset (:class:`~mmsoco.datasets.SoCoImageDataset`)
+and the offline proposal generation (``tools/generate_proposals.py``), so the
+keys a store is written with are the keys training looks up (``docs/method.md``
+section 1.3).
+
+* :func:`image_key` is the key of an image: its path relative to the image
+  root, with ``/`` separators and no leading ``./``.
+* :func:`list_image_folder` lists the images under a root: every regular file
+  (or link to one) with an extension of :data:`IMAGE_EXTENSIONS`, case
+  insensitive, recursively, following linked folders (except a link back
+  to a folder above it, which would loop), sorted. Dangling links are not
+  images and are left out.
+* :func:`read_image_list` reads the listed images of an ann file: a COCO json
+  (``images[].file_name``) or an ImageNet-style list file (first field of
+  each line; blank lines and ``#`` comments skipped).
+"""
+import json
+import os
+import os.path as osp
+from typing import List, Sequence
+
+#: Extensions of the image files a folder scan takes (all decode with
+#: mmcv's ``LoadImageFromFile`` and with PIL).
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
+                    '.ppm', '.pgm', '.gif')
+
+
+def normalize_key(key: str) -> str:
+    """A key as written: ``/`` separators, no leading ``./``."""
+    key = key.replace(os.sep, '/')
+    while key.startswith('./'):
+        key = key[2:]
+    return key
+
+
+def image_key(img_path: str, img_root: str) -> str:
+    """The key of ``img_path``: its path relative to ``img_root``.
+
+    Raises ValueError when the image is not under ``img_root``.
+    """
+    rel = osp.relpath(img_path, img_root) if img_root else img_path
+    if rel == '..' or rel.startswith('..' + os.sep) or osp.isabs(rel):
+        raise ValueError(f'image {img_path} is not under the image root '
+                         f'{img_root}')
+    return normalize_key(rel)
+
+
+def list_image_folder(
+        img_root: str,
+        extensions: Sequence[str] = IMAGE_EXTENSIONS) -> List[str]:
+    """Sorted keys of the images under ``img_root`` (see the module docstring)."""
+    if not osp.isdir(img_root):
+        raise FileNotFoundError(
+            f'image folder not found: {img_root} (preparing the images and '
+            "the proposal store: README.md, section 'Preparing data')")
+    extensions = tuple(e.lower() for e in extensions)
+    keys: List[str] = []
+
+    def walk(folder: str, prefix: str, ancestors: frozenset) -> None:
+        with os.scandir(folder) as entries:
+            entries = sorted(entries, key=lambda e: e.name)
+        for entry in entries:
+            if entry.is_dir():  # follows links
+                real = osp.realpath(entry.path)
+                if real not in ancestors:  # a link back up would loop
+                    walk(entry.path, prefix + entry.name + '/',
+                         ancestors | {real})
+            elif entry.name.lower().endswith(extensions) and entry.is_file():
+                keys.append(prefix + entry.name)  # dangling links: skipped
+
+    walk(img_root, '', frozenset({osp.realpath(img_root)}))
+    return sorted(keys)
+
+
+def read_image_list(ann_file: str) -> List[str]:
+    """Keys of the images ``ann_file`` lists, in file order.
+
+    A ``.json`` file is read as COCO, any other as a list file (see the module
+    docstring). Errors name the file.
+    """
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'ann file not found: {ann_file}')
+    if ann_file.endswith('.json'):
+        with open(ann_file) as f:
+            try:
+                data = json.load(f)
+            except ValueError as err:
+                raise ValueError(f'{ann_file} is not valid JSON: {err}') \
+                    from None
+        if not isinstance(data, dict) or not isinstance(
+                data.get('images'), list):
+            raise ValueError(f'{ann_file}: not a COCO json (no "images" '
+                             'list)')
+        try:
+            return [normalize_key(im['file_name']) for im in data['images']]
+        except (KeyError, TypeError):
+            raise ValueError(f'{ann_file}: an entry of "images" has no '
+                             '"file_name"') from None
+    keys = []
+    with open(ann_file) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith('#'):
+                keys.append(normalize_key(line.split()[0]))
+    return keys
