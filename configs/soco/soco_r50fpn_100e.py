@@ -1,4 +1,4 @@
-# SoCo R50-FPN, 100 epochs on ImageNet-1K with cutout (SOCO_SPEC sections 2-4;
+# SoCo R50-FPN, 100 epochs on ImageNet-1K with cutout (docs/method.md sections 2-4;
 # reference: Mask R-CNN 1x 42.3 APbb / 37.6 APmk after fine-tuning).
 # 8 GPUs x 256 = 2048 images per step, lr 8.0, SyncBN, AMP with --amp:
 #   tools/dist_train.sh configs/soco/soco_r50fpn_100e.py 8 --amp

@@ -1,4 +1,4 @@
-"""Proposal filters of SoCo (spec section 1): named, composable keep-rules.
+"""Proposal filters of SoCo (docs/method.md section 1.1): named, composable keep-rules.
 
 A *rule* is a pure function ``rule(boxes, image_size) -> bool keep mask`` over
 (N, 4) ``x1, y1, x2, y2`` boxes (exclusive ``x2``/``y2``) of an image of

@@ -1,4 +1,4 @@
-"""Box geometry of SoCo's views and RoI levels (spec sections 2 and 3).
+"""Box geometry of SoCo's views and RoI levels (docs/method.md sections 2 and 3).
 
 The one place where box geometry lives.
 
@@ -26,7 +26,7 @@ import torch
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
-#: Upper bounds of sqrt(w * h) (view pixels) for P2, P3, P4 and P5 (spec 3).
+#: Upper bounds of sqrt(w * h) (view pixels) for P2, P3, P4 and P5 (docs/method.md section 3.2).
 SOCO_LEVEL_RANGES = (48, 96, 192, 224)
 
 
@@ -138,7 +138,7 @@ def jitter_boxes(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """SoCo's box jitter with given draws ``offsets`` = (N, 4) u values.
 
     x1' = x1 + u0 * w, y1' = y1 + u1 * h, w' = w * (1 + u2), h' = h * (1 + u3)
-    (spec 2); rows of ``offsets`` that are zero leave their box unchanged.
+    (docs/method.md section 2.3); rows of ``offsets`` that are zero leave their box unchanged.
     """
     w, h = box_widths_heights(boxes)
     x1 = boxes[:, 0] + offsets[:, 0] * w
@@ -199,7 +199,7 @@ def random_resized_crop_window(
 def assign_boxes_to_levels(
         boxes: ArrayLike,
         ranges: Sequence[float] = SOCO_LEVEL_RANGES) -> ArrayLike:
-    """SoCo's scale-aware level of each box (spec 3), -1 when unassigned.
+    """SoCo's scale-aware level of each box (docs/method.md section 3.2), -1 when unassigned.
 
     With s = sqrt(w * h) in view pixels, the level is the first ``i`` with
     ``s <= ranges[i]`` (P2 = 0, ..., P5 = 3 for the default ranges); boxes
@@ -285,7 +285,7 @@ def pad_indices_from_common(ids: np.ndarray, common_ids: np.ndarray,
 
 def cutout_square(box: Sequence[float], side: int, centre: Tuple[int, int],
                   image_wh: Tuple[int, int]) -> Tuple[int, int, int, int]:
-    """The pixel square SoCo's cutout blanks for one box (spec 2).
+    """The pixel square SoCo's cutout blanks for one box (docs/method.md section 2.3).
 
     The square is centred on pixel ``centre`` = (cx, cy) and spans pixels
     ``c - side // 2`` to ``c + side // 2`` inclusive (``2 * (side // 2) + 1``

@@ -1,4 +1,4 @@
-# SoCo R50-C4 data (spec section 2): two views, V1 whole 224 and V2
+# SoCo R50-C4 data (docs/method.md section 2): two views, V1 whole 224 and V2
 # RandomResizedCrop 224 with scale (0.6, 1); no box jitter; cutout on V2
 # (the C4 recipe uses it); one pair (V1, V2).
 _base_ = './soco_fpn_imagenet.py'

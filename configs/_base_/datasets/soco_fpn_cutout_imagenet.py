@@ -1,4 +1,4 @@
-# SoCo R50-FPN data with cutout on V2/V3 (the 100-epoch recipe, spec 2).
+# SoCo R50-FPN data with cutout on V2/V3 (the 100-epoch recipe, docs/method.md section 2.3).
 _base_ = './soco_fpn_imagenet.py'
 
 views_step = dict(type='MultiViewBoxJitter',

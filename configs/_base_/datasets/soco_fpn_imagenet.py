@@ -1,4 +1,4 @@
-# SoCo R50-FPN data (spec section 2) on ImageNet-1K train with the offline
+# SoCo R50-FPN data (docs/method.md section 2) on ImageNet-1K train with the offline
 # proposal store (tools/generate_proposals.py). Views: V1 whole image 224,
 # V2 RandomResizedCrop 224, V3 RandomResizedCrop 112, scale (0.5, 1); pairs
 # (V1, V2), (V1, V3); K = 4 boxes per pair; V1's boxes jittered; no cutout;

@@ -1,4 +1,4 @@
-# SoCo* data (spec section 2): V1 whole 224, V2 RandomResizedCrop 224, V3
+# SoCo* data (docs/method.md section 2): V1 whole 224, V2 RandomResizedCrop 224, V3
 # RandomResizedCrop 192, V4 = V2 resized to 112 with V2's boxes; pairs
 # (V1, V2), (V1, V3), (V1, V4). V4 gets its own V2/V3-style photometric draw.
 _base_ = './soco_fpn_imagenet.py'

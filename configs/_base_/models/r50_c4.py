@@ -1,4 +1,4 @@
-# The R50-C4 architecture SoCo's C4 variant aligns with (SOCO_SPEC sections 3, 5):
+# The R50-C4 architecture SoCo's C4 variant aligns with (docs/method.md sections 3, 5):
 # ResNet-50 stages 1-3 as backbone (C4, stride 16); res5 as the RoI shared head.
 # Shared by configs/soco/soco_r50c4_*.py and configs/benchmarks/mmdet/*r50-c4*.py.
 norm_cfg = dict(type='SyncBN', requires_grad=True)

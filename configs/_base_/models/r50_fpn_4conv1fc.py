@@ -1,4 +1,4 @@
-# The detector architecture SoCo aligns pretraining with (SOCO_SPEC section 3):
+# The detector architecture SoCo aligns pretraining with (docs/method.md section 3):
 # ResNet-50 + FPN (P2-P5) + the 4conv1fc box-head trunk.
 # Single source of truth: the pretraining configs (configs/soco/) and the
 # fine-tuning configs (configs/benchmarks/mmdet/) both take these settings via

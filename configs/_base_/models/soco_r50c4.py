@@ -1,4 +1,4 @@
-# SoCo R50-C4 (SOCO_SPEC section 3): ResNet-50 stages 1-3 (C4, stride 16) ->
+# SoCo R50-C4 (docs/method.md section 3): ResNet-50 stages 1-3 (C4, stride 16) ->
 # RoIAlign 14x14 on C4 (one level, so no scale assignment) -> res5 (mmdet's
 # ResLayer, the detector's roi_head.shared_head) -> average pooling (2048-d)
 # -> projector -> predictor. Architecture from r50_c4.py.

@@ -1,4 +1,4 @@
-# SoCo R50-FPN (SOCO_SPEC section 3): online = ResNet-50 + FPN (P2-P5) +
+# SoCo R50-FPN (docs/method.md section 3): online = ResNet-50 + FPN (P2-P5) +
 # scale-aware RoIAlign 7x7 + 4conv1fc + projector + predictor; target = EMA
 # copy without the predictor. Backbone, FPN and head settings come from the
 # detector's architecture file, never re-typed here.

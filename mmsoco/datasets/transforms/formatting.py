@@ -1,4 +1,4 @@
-"""Packing SoCo's views into model inputs (spec section 2, the pipeline's end).
+"""Packing SoCo's views into model inputs (docs/method.md section 2.5).
 
 Turns the views built by ``MultiViewBoxJitter`` into the data contract of
 :class:`~mmsoco.structures.SoCoDataSample`: one uint8 CHW tensor per view and

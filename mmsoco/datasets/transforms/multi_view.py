@@ -1,4 +1,4 @@
-"""SoCo's views and the box sets of each contrasted view pair (spec section 2).
+"""SoCo's views and the box sets of each contrasted view pair (docs/method.md sections 2.1-2.3).
 
 One transform builds every view of an image (whole-image resize, random
 resized crops, and views that are resized copies of another view), draws the

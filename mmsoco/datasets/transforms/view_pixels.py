@@ -1,4 +1,4 @@
-"""The pixels of SoCo's views: crop, resize as the reference does (spec 2).
+"""The pixels of SoCo's views: crop, resize as the reference does (docs/method.md section 2.1).
 
 The reference builds its views with torchvision on PIL images: it crops the
 integer window and resizes the crop with PIL's antialiased BILINEAR filter

@@ -1,4 +1,4 @@
-"""LARS over SGD with momentum, SoCo's optimiser (SOCO_SPEC section 4).
+"""LARS over SGD with momentum, SoCo's optimiser (docs/method.md section 4.3).
 
 Per parameter p with gradient g (reference semantics):
 g <- g + wd * p; unless the param group says ``lars_exclude=True``,

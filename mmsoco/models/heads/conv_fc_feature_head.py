@@ -1,4 +1,4 @@
-"""The R-CNN box-head trunk SoCo pretrains (SOCO_SPEC section 3).
+"""The R-CNN box-head trunk SoCo pretrains (docs/method.md section 3.1).
 
 ``ConvFCFeatureHead`` is the shared part of mmdet's ``Shared4Conv1FCBBoxHead``
 (4 x [3x3 conv, BN, ReLU], flatten, FC, ReLU) with exactly ConvFCBBoxHead's

@@ -1,4 +1,4 @@
-"""SoCo's projector and predictor (SOCO_SPEC section 3): Linear-BN-ReLU-Linear.
+"""SoCo's projector and predictor (docs/method.md section 3.1): Linear-BN-ReLU-Linear.
 
 Projector 1024 -> 4096 -> 256 (FPN) or 2048 -> 4096 -> 256 (C4, BYOL);
 predictor 256 -> 4096 -> 256. Parameter names follow the reference

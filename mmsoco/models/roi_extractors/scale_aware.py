@@ -1,4 +1,4 @@
-"""Scale-aware RoI feature extraction of SoCo (SOCO_SPEC section 3).
+"""Scale-aware RoI feature extraction of SoCo (docs/method.md sections 3.2-3.3).
 
 SoCo puts each box on ONE FPN level chosen by its size in view pixels
 (s = sqrt(w * h): P2 if s <= 48, P3 if <= 96, P4 if <= 192, P5 if <= 224,

@@ -1,4 +1,4 @@
-"""Batching and normalising SoCo's views on the device (spec section 2, end).
+"""Batching and normalising SoCo's views on the device (docs/method.md section 2.5).
 
 The pipeline hands over uint8 BGR views; here they are stacked per view, moved
 to the device, turned to RGB and normalised with the ImageNet mean and std,
