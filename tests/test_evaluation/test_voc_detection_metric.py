@@ -116,3 +116,17 @@ def test_agrees_with_mmdet_eval_map_on_random_data():
                                       logger='silent')
         theirs = [r['ap'] for r in per_class]
         np.testing.assert_allclose(ours[thr], theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_iou_equal_to_the_threshold_is_no_match():
+    # a 12 x 10 box and its copy shifted right by 4: overlap 8 x 10 = 80,
+    # union 120 + 120 - 80 = 160, IoU exactly 0.5. detectron2 (and the
+    # devkit) need IoU > threshold: a false positive at 0.5, so AP50 = 0;
+    # mmdet's eval_map ('>=') would count it.
+    gt = dict(bboxes=np.array([[0, 0, 11, 9]], dtype=np.float32),
+              labels=np.array([0]), bboxes_ignore=np.zeros((0, 4)),
+              labels_ignore=np.zeros(0, dtype=np.int64))
+    det = np.array([[4, 0, 15, 9, 0.9]], dtype=np.float32)
+    aps = voc_map([[det]], [gt], iou_thrs=(0.45, 0.5))
+    assert aps[0.45][0] == pytest.approx(1.0)
+    assert aps[0.5][0] == 0.0
