@@ -222,3 +222,47 @@ def test_hook_runs_before_val_and_before_the_last_checkpoint(tmp_path):
             saved['state_dict'][f'net.{name}.running_var'], var, msg=name)
     assert torch.equal(runner.model.val_stats[-1],
                        saved['state_dict']['net.bn1.running_mean'])
+
+
+def _two_rank_worker(rank, port, batches, queue):
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                            rank=rank, world_size=2)
+    try:
+        torch.manual_seed(0)  # the same weights on both ranks
+        net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+        update_bn_stats(net, iter(batches[rank]), training_bn_layers(net),
+                        num_iters=2)
+        # plain lists: shared tensors would not outlive the process
+        queue.put((rank, net[1].running_mean.tolist(),
+                   net[1].running_var.tolist()))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ranks_average_their_statistics():
+    """Plain BN under two gloo ranks with different batches: both end with
+    the mean over all four batches (the sums are all-reduced)."""
+    import socket
+
+    import torch.multiprocessing as mp
+    generator = torch.Generator().manual_seed(3)
+    batches = [[torch.randn(2, 3, 7, 7, generator=generator) * (r + 1) + r
+                for _ in range(2)] for r in range(2)]
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    ctx = mp.get_context('fork')
+    queue = ctx.SimpleQueue()
+    mp.start_processes(_two_rank_worker, args=(port, batches, queue),
+                       nprocs=2, start_method='fork')
+    results = {}
+    for _ in range(2):
+        rank, mean, var = queue.get()
+        results[rank] = (torch.tensor(mean), torch.tensor(var))
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+    expected = _hand_population_stats(net, batches[0] + batches[1])['1']
+    for rank in (0, 1):
+        torch.testing.assert_close(results[rank][0], expected[0])
+        torch.testing.assert_close(results[rank][1], expected[1])
