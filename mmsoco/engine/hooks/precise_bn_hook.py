@@ -33,6 +33,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.data import Dataset
 
 from mmsoco.registry import HOOKS
 
@@ -117,6 +118,29 @@ def _current_val_interval(loop, done: int) -> int:
     return intervals[bisect.bisect(milestones, done + 1) - 1]
 
 
+class _SharedDataset(Dataset):
+    """The training dataset, handed to the hook's loader without a copy
+    (``Runner.build_dataloader`` deep-copies its argument; a COCO or LVIS
+    dataset's serialised annotations are hundreds of MB)."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[index]
+
+    def __getattr__(self, name):  # metainfo, get_data_info, full_init ...
+        if name == 'dataset':  # not set yet (unpickling)
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __deepcopy__(self, memo) -> '_SharedDataset':
+        return self
+
+
 def _endless(loader: Iterable) -> Iterator:
     """Batches of ``loader``, restarted when a finite sampler runs out."""
     while True:
@@ -157,6 +181,7 @@ class PreciseBNHook(Hook):
             raise ValueError(f'num_iters must be >= 1, got {num_iters}')
         self.num_iters = num_iters
         self.log_interval = log_interval
+        self.loader = None  # built on first use
         self._batches: Optional[Iterator] = None
 
     # -- when ---------------------------------------------------------------
@@ -201,13 +226,14 @@ class PreciseBNHook(Hook):
                 raise ValueError('PreciseBNHook needs the config\'s '
                                  '"train_dataloader" to build its own loader')
             loader_cfg = copy.deepcopy(loader_cfg)
-            loader_cfg['dataset'] = runner.train_dataloader.dataset
+            loader_cfg['dataset'] = _SharedDataset(
+                runner.train_dataloader.dataset)
             randomness = runner.cfg.get('randomness') or {}
-            loader = runner.build_dataloader(
+            self.loader = runner.build_dataloader(
                 loader_cfg,
                 seed=runner.seed,
                 diff_rank_seed=randomness.get('diff_rank_seed', False))
-            self._batches = _endless(loader)
+            self._batches = _endless(self.loader)
         return self._batches
 
     def update(self, runner) -> None:

@@ -198,6 +198,10 @@ def test_hook_runs_before_val_and_before_the_last_checkpoint(tmp_path):
     runner.val_loop.run = spy('val', val_run)
     runner.train()
 
+    # the hook's loader reads the training dataset itself, not a copy
+    assert hook.loader.dataset.dataset is runner.train_dataloader.dataset
+    assert hook.loader is not runner.train_dataloader
+
     # runner.iter is the finished iteration count once the loop advanced;
     # the iteration's after_train_iter hooks see it one lower
     assert events == [('precise_bn', 3), ('checkpoint', 3), ('val', 4),
@@ -252,10 +256,12 @@ def test_ranks_average_their_statistics():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
-    ctx = mp.get_context('fork')
+    # spawn, not fork: a child forked after this process ran torch ops can
+    # hang in its thread pools
+    ctx = mp.get_context('spawn')
     queue = ctx.SimpleQueue()
     mp.start_processes(_two_rank_worker, args=(port, batches, queue),
-                       nprocs=2, start_method='fork')
+                       nprocs=2, start_method='spawn')
     results = {}
     for _ in range(2):
         rank, mean, var = queue.get()
