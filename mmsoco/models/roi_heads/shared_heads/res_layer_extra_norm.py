@@ -3,10 +3,10 @@
 SoCo's C4 fine-tuning (https://arxiv.org/abs/2106.02637; docs/method.md,
 fine-tuning) follows MoCo's detectron2 C4 recipe, whose RoI head
 (``Res5ROIHeadsExtraNorm``) appends a norm layer of the backbone's norm type
-to res5: without it the res5 output feeding the box / mask predictors is
-the un-normalised sum of a residual block, which a self-supervised init
-scales differently from a supervised one. mmdet's ``ResLayer`` has no such
-layer; this subclass adds it.
+to res5, so the box and mask predictors see normalised features (MoCo adds
+it because features from self-supervised pretraining can be distributed
+differently from supervised ones). mmdet's ``ResLayer`` has no such layer;
+this subclass adds it.
 
 Key layout: res5 stays where mmdet's ``ResLayer`` puts it (``layer4.*``),
 so weights converted by ``tools/model_converters/soco2mmdet.py`` land
