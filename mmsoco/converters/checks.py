@@ -87,10 +87,15 @@ def detector_destination_shapes(
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmdet')):
         model = MODELS.build(cfg.model)
+    # parts a module declares new for fine-tuning (``fine_tune_only``, e.g.
+    # the C4 head's extra norm after res5) have no pretrained source
+    new_parts = tuple(
+        f'{name}.{child}.' for name, module in model.named_modules()
+        for child in getattr(module, 'fine_tune_only', ()))
     return {
         k: v.shape
         for k, v in model.state_dict().items()
-        if k.startswith(TRANSFERRED_PREFIXES)
+        if k.startswith(TRANSFERRED_PREFIXES) and not k.startswith(new_parts)
     }
 
 

@@ -1,1 +1,2 @@
 from .proposal_recall import eval_proposal_recall  # noqa: F401
+from .voc_detection_metric import VOCDetectionAPMetric  # noqa: F401

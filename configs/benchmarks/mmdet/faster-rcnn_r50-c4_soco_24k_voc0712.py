@@ -1,6 +1,6 @@
-# Faster R-CNN R50-C4 (SyncBN) 24k iterations on VOC07+12, initialised from
-# SoCo (backbone (res2-res4) and res5 shared head), converted by
-# tools/model_converters/soco2mmdet.py (or
+# Faster R-CNN R50-C4 (SyncBN, res5 + extra norm) 24k iterations on VOC07+12,
+# initialised from SoCo (backbone (res2-res4) and res5 shared head), converted
+# by tools/model_converters/soco2mmdet.py (or
 # tools/benchmarks/mmdet/dist_finetune.sh, which converts, trains and tests).
 _base_ = [
     './_base_/faster-rcnn_r50-c4-syncbn_24k_voc0712.py',

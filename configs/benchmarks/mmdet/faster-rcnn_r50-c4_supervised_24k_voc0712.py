@@ -1,6 +1,6 @@
-# Faster R-CNN R50-C4 (SyncBN) 24k iterations on VOC07+12, supervised baseline:
-# backbone and res5 from torchvision's ImageNet ResNet-50, everything else as
-# the SoCo twin.
+# Faster R-CNN R50-C4 (SyncBN, res5 + extra norm) 24k iterations on VOC07+12,
+# supervised baseline: backbone and res5 from torchvision's ImageNet ResNet-50,
+# everything else as the SoCo twin.
 _base_ = [
     './_base_/faster-rcnn_r50-c4-syncbn_24k_voc0712.py',
 ]

@@ -1,10 +1,11 @@
-# Mask R-CNN R50-C4 (SyncBN) 1x on COCO, supervised baseline: backbone and res5
-# from torchvision's ImageNet ResNet-50, everything else as the SoCo twin.
+# Mask R-CNN R50-C4 (SyncBN, res5 + extra norm) 1x (90k iterations) on COCO,
+# supervised baseline: backbone and res5 from torchvision's ImageNet ResNet-50,
+# everything else as the SoCo twin.
 _base_ = [
     './_base_/models/mask-rcnn_r50-c4-syncbn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
-    './_base_/schedules/sgd_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    './_base_/datasets/coco_instance_ms.py',
+    './_base_/schedules/sgd_90k.py',
+    './_base_/finetune_runtime.py',
 ]
 # res5 is the RoI shared head in C4: it takes torchvision's layer4.
 model = dict(

@@ -1,10 +1,10 @@
-# Mask R-CNN R50-FPN (SyncBN, 4conv1fc box head) 2x on COCO, from scratch
-# (random init), everything else as the SoCo twin. Scratch training usually
-# needs a longer schedule to converge (the reference's scratch row); override
-# train_cfg / param_scheduler for that.
+# Mask R-CNN R50-FPN (SyncBN, 4conv1fc box head) 2x (180k iterations) on COCO,
+# from scratch (random init), everything else as the SoCo twin. Scratch
+# training usually needs a longer schedule to converge (the reference's scratch
+# row); override train_cfg / param_scheduler for that.
 _base_ = [
     './_base_/models/mask-rcnn_r50-fpn-4conv1fc-syncbn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
-    './_base_/schedules/sgd_2x.py',
-    'mmdet::_base_/default_runtime.py',
+    './_base_/datasets/coco_instance_ms.py',
+    './_base_/schedules/sgd_180k.py',
+    './_base_/finetune_runtime.py',
 ]

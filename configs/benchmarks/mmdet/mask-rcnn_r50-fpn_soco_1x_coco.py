@@ -1,12 +1,12 @@
-# Mask R-CNN R50-FPN (SyncBN, 4conv1fc box head) 1x on COCO, initialised from
-# SoCo (backbone, FPN and 4conv1fc box-head trunk), converted by
-# tools/model_converters/soco2mmdet.py (or
+# Mask R-CNN R50-FPN (SyncBN, 4conv1fc box head) 1x (90k iterations) on COCO,
+# initialised from SoCo (backbone, FPN and 4conv1fc box-head trunk), converted
+# by tools/model_converters/soco2mmdet.py (or
 # tools/benchmarks/mmdet/dist_finetune.sh, which converts, trains and tests).
 _base_ = [
     './_base_/models/mask-rcnn_r50-fpn-4conv1fc-syncbn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
-    './_base_/schedules/sgd_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    './_base_/datasets/coco_instance_ms.py',
+    './_base_/schedules/sgd_90k.py',
+    './_base_/finetune_runtime.py',
 ]
 # The converted SoCo weights (load_from initialises every converted part);
 # --cfg-options load_from=PATH points to yours.

@@ -1,11 +1,11 @@
-# Mask R-CNN R50-FPN (SyncBN, 4conv1fc box head) 1x on COCO, supervised
-# baseline: backbone from torchvision's ImageNet ResNet-50, everything else as
-# the SoCo twin.
+# Mask R-CNN R50-FPN (SyncBN, 4conv1fc box head) 1x (90k iterations) on COCO,
+# supervised baseline: backbone from torchvision's ImageNet ResNet-50,
+# everything else as the SoCo twin.
 _base_ = [
     './_base_/models/mask-rcnn_r50-fpn-4conv1fc-syncbn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
-    './_base_/schedules/sgd_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    './_base_/datasets/coco_instance_ms.py',
+    './_base_/schedules/sgd_90k.py',
+    './_base_/finetune_runtime.py',
 ]
 model = dict(
     backbone=dict(

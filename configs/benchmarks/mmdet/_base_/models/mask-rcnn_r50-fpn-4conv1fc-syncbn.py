@@ -1,4 +1,4 @@
-# Mask R-CNN R50-FPN as SoCo fine-tunes it (SOCO_SPEC section 5): SyncBN in
+# Mask R-CNN R50-FPN as SoCo fine-tunes it (docs/method.md section 5.2): SyncBN in
 # backbone, FPN, 4conv1fc box head and mask head; every stage trainable
 # (frozen_stages=-1, norm_eval=False come from the architecture file).
 # Only what the detector needs on top of the pretrained architecture is set

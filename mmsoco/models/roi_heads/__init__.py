@@ -1,0 +1,1 @@
+from .shared_heads import *  # noqa: F401,F403
