@@ -25,15 +25,21 @@ class FakeTorchvision:
                          mmcv_ratio, 'avg', aligned)
 
 
-@pytest.fixture
-def fake_tv(monkeypatch):
-    fake = FakeTorchvision()
+def install_fake_torchvision(monkeypatch, roi_align_fn) -> None:
+    """Make ``from torchvision.ops import roi_align`` give ``roi_align_fn``
+    for the rest of the test."""
     ops = types.ModuleType('torchvision.ops')
-    ops.roi_align = fake.roi_align
+    ops.roi_align = roi_align_fn
     package = types.ModuleType('torchvision')
     package.ops = ops
     monkeypatch.setitem(sys.modules, 'torchvision', package)
     monkeypatch.setitem(sys.modules, 'torchvision.ops', ops)
+
+
+@pytest.fixture
+def fake_tv(monkeypatch):
+    fake = FakeTorchvision()
+    install_fake_torchvision(monkeypatch, fake.roi_align)
     return fake
 
 
