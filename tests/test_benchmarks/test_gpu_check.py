@@ -24,17 +24,24 @@ GPU_DIR = osp.join(ROOT, 'benchmarks', 'gpu')
 def test_cpu_dry_run_trains_and_resumes_exactly(tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
     env.pop('OUT', None)
-    proc = subprocess.run(
-        [sys.executable, osp.join(GPU_DIR, 'check.py'), '--cpu-dry-run',
-         '--out', str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(GPU_DIR, 'check.py'), '--cpu-dry-run', '--out',
+        str(tmp_path)
+    ],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads((tmp_path / 'gpu_check.json').read_text())
     assert results['ok'] and results['mode'] == 'cpu-dry-run'
     assert results['process_group'] == 'gloo'
     assert results['layer_agreement']['ran'] is False
     assert set(results['models']) == {
-        'SoCo R18-FPN per_level', 'SoCo R18-FPN mixed_levels', 'BYOL R18'}
+        'SoCo R18-FPN per_level', 'SoCo R18-FPN mixed_levels', 'BYOL R18'
+    }
     for name, run in results['models'].items():
         assert len(run['losses']) == 4 and run['finite'], name
         assert run['images_per_s'] > 0
@@ -47,8 +54,9 @@ def test_cpu_dry_run_trains_and_resumes_exactly(tmp_path):
     assert results['models']['SoCo R18-FPN per_level']['roi_layer'] == \
         'RoIAlign'
     assert '| SoCo R18-FPN per_level |' in proc.stdout
-    assert not any(osp.isdir(osp.join(tmp_path, d))
-                   for d in os.listdir(tmp_path)), 'checkpoints left in out'
+    assert not any(
+        osp.isdir(osp.join(tmp_path, d))
+        for d in os.listdir(tmp_path)), 'checkpoints left in out'
 
 
 def test_layer_agreement_check_catches_a_disagreeing_layer(monkeypatch):
@@ -62,17 +70,21 @@ def test_layer_agreement_check_catches_a_disagreeing_layer(monkeypatch):
     cpu = torch.device('cpu')
     # the stand-in computes with mmcv's kernel: it must agree
     install_fake_torchvision(monkeypatch, FakeTorchvision().roi_align)
-    good = layer_agreement.check_layer_agreement(cpu, num_rois=32,
-                                                 channels=4, batch=2)
+    good = layer_agreement.check_layer_agreement(cpu,
+                                                 num_rois=32,
+                                                 channels=4,
+                                                 batch=2)
     assert good['ok'] and len(good['cases']) == 12
 
     def off_by_half_pixel(input, boxes, output_size, scale, ratio, aligned):
         shifted = boxes.clone()
         shifted[:, 1:] += 0.5 / scale
-        return roi_align(input, shifted, output_size, scale,
-                         max(ratio, 0), 'avg', aligned)
+        return roi_align(input, shifted, output_size, scale, max(ratio, 0),
+                         'avg', aligned)
 
     install_fake_torchvision(monkeypatch, off_by_half_pixel)
-    bad = layer_agreement.check_layer_agreement(cpu, num_rois=32, channels=4,
+    bad = layer_agreement.check_layer_agreement(cpu,
+                                                num_rois=32,
+                                                channels=4,
                                                 batch=2)
     assert not bad['ok'] and 'DISAGREE' in bad['summary']

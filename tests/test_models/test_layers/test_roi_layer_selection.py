@@ -18,8 +18,8 @@ def machine(monkeypatch):
     def set_machine(cuda, mmcv_cuda, probe_ok=True):
         roi_layer_selection.mmcv_has_cuda_roi_align.cache_clear()
         monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
-        monkeypatch.setattr(roi_layer_selection,
-                            'mmcv_compiled_cuda_version', lambda: mmcv_cuda)
+        monkeypatch.setattr(roi_layer_selection, 'mmcv_compiled_cuda_version',
+                            lambda: mmcv_cuda)
 
         def probe():
             probes.append(1)
@@ -35,34 +35,40 @@ def machine(monkeypatch):
 
 @pytest.mark.parametrize(
     'cuda, mmcv_cuda, probe_ok, has_ops, probed',
-    [(False, '12.1', True, False, 0),  # no GPU: never probe
-     (True, 'not available', True, False, 0),  # CPU-ops build
-     (True, '12.1', True, True, 1),  # CUDA build that works
-     (True, '12.1', False, False, 1)])  # CUDA build that fails here
+    [
+        (False, '12.1', True, False, 0),  # no GPU: never probe
+        (True, 'not available', True, False, 0),  # CPU-ops build
+        (True, '12.1', True, True, 1),  # CUDA build that works
+        (True, '12.1', False, False, 1)
+    ])  # CUDA build that fails here
 def test_mmcv_cuda_ops_detected_once(machine, cuda, mmcv_cuda, probe_ok,
                                      has_ops, probed):
     probes = machine(cuda, mmcv_cuda, probe_ok)
     for _ in range(3):
         assert roi_layer_selection.mmcv_has_cuda_roi_align() is has_ops
     assert len(probes) == probed
-    assert roi_layer_selection.use_torchvision_for(
-        torch.device('cuda', 0)) is (not has_ops)
+    assert roi_layer_selection.use_torchvision_for(torch.device(
+        'cuda', 0)) is (not has_ops)
     assert roi_layer_selection.use_torchvision_for('cpu') is False
 
 
 def _extractor(strides, layer='RoIAlign'):
     return ScaleAwareRoIExtractor(
-        roi_layer=dict(type=layer, output_size=7, sampling_ratio=0,
+        roi_layer=dict(type=layer,
+                       output_size=7,
+                       sampling_ratio=0,
                        aligned=True),
-        out_channels=3, featmap_strides=strides,
+        out_channels=3,
+        featmap_strides=strides,
         level_mapping='scale_aware' if len(strides) == 4 else 'fixed',
         oversize='clamp')
 
 
 def _feats(strides, size=128, batch=2):
     gen = torch.Generator().manual_seed(1)
-    return tuple(torch.randn(batch, 3, size // s, size // s, generator=gen)
-                 for s in strides)
+    return tuple(
+        torch.randn(batch, 3, size // s, size // s, generator=gen)
+        for s in strides)
 
 
 @pytest.mark.parametrize('strides', [[4, 8, 16, 32], [16]], ids=['fpn', 'c4'])
@@ -92,8 +98,9 @@ def test_cuda_features_without_mmcv_cuda_use_torchvision(
         for i, s in enumerate(strides)
     ]
     out = extractor(feats, rois)
-    per_level = [extractor.align_on_level(feats, rois, i)
-                 for i in range(len(strides))]
+    per_level = [
+        extractor.align_on_level(feats, rois, i) for i in range(len(strides))
+    ]
     used = {call['spatial_scale'] for call in fake_tv.calls}
     assert used == {1 / s for s in strides}
     assert all(call['sampling_ratio'] == -1 for call in fake_tv.calls)

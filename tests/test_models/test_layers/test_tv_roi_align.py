@@ -35,15 +35,20 @@ def test_bad_arguments_are_refused():
 @pytest.mark.parametrize('aligned', [True, False])
 @pytest.mark.parametrize('ratio', [0, 2])
 def test_forward_passes_mmcv_meaning_to_torchvision(fake_tv, aligned, ratio):
-    layer = TVRoIAlign((7, 5), spatial_scale=0.25, sampling_ratio=ratio,
+    layer = TVRoIAlign((7, 5),
+                       spatial_scale=0.25,
+                       sampling_ratio=ratio,
                        aligned=aligned)
     feat = torch.randn(2, 3, 16, 16)
     rois = random_rois(6, 64, 2).double()  # cast to float32 for the kernel
     out = layer(feat, rois)
     assert fake_tv.calls == [
-        dict(dtype=torch.float32, rois_dtype=torch.float32,
-             output_size=(7, 5), spatial_scale=0.25,
-             sampling_ratio=-1 if ratio == 0 else ratio, aligned=aligned)
+        dict(dtype=torch.float32,
+             rois_dtype=torch.float32,
+             output_size=(7, 5),
+             spatial_scale=0.25,
+             sampling_ratio=-1 if ratio == 0 else ratio,
+             aligned=aligned)
     ]
     expected = RoIAlign((7, 5), 0.25, ratio, aligned=aligned)(feat,
                                                               rois.float())
@@ -61,7 +66,9 @@ def test_half_features_align_in_float32_and_keep_their_dtype(fake_tv):
 
 
 def test_from_mmcv_copies_every_argument():
-    mmcv_layer = RoIAlign(14, spatial_scale=1 / 16, sampling_ratio=0,
+    mmcv_layer = RoIAlign(14,
+                          spatial_scale=1 / 16,
+                          sampling_ratio=0,
                           aligned=False)
     layer = TVRoIAlign.from_mmcv(mmcv_layer)
     assert (layer.output_size, layer.spatial_scale, layer.sampling_ratio,
@@ -71,10 +78,12 @@ def test_from_mmcv_copies_every_argument():
 @pytest.mark.parametrize('layer_type, cls', [('RoIAlign', RoIAlign),
                                              ('TVRoIAlign', TVRoIAlign)])
 def test_extractor_builds_either_layer_from_config(layer_type, cls):
-    extractor = ScaleAwareRoIExtractor(
-        roi_layer=dict(type=layer_type, output_size=7, sampling_ratio=0,
-                       aligned=True),
-        out_channels=3, featmap_strides=[4, 8, 16, 32])
+    extractor = ScaleAwareRoIExtractor(roi_layer=dict(type=layer_type,
+                                                      output_size=7,
+                                                      sampling_ratio=0,
+                                                      aligned=True),
+                                       out_channels=3,
+                                       featmap_strides=[4, 8, 16, 32])
     assert [type(layer) for layer in extractor.roi_layers] == [cls] * 4
     assert [layer.spatial_scale for layer in extractor.roi_layers] == \
         [1 / 4, 1 / 8, 1 / 16, 1 / 32]

@@ -17,12 +17,15 @@ class FakeTorchvision:
     def roi_align(self, input, boxes, output_size, spatial_scale,
                   sampling_ratio, aligned):
         self.calls.append(
-            dict(dtype=input.dtype, rois_dtype=boxes.dtype,
-                 output_size=output_size, spatial_scale=spatial_scale,
-                 sampling_ratio=sampling_ratio, aligned=aligned))
+            dict(dtype=input.dtype,
+                 rois_dtype=boxes.dtype,
+                 output_size=output_size,
+                 spatial_scale=spatial_scale,
+                 sampling_ratio=sampling_ratio,
+                 aligned=aligned))
         mmcv_ratio = 0 if sampling_ratio == -1 else sampling_ratio
-        return roi_align(input, boxes, output_size, spatial_scale,
-                         mmcv_ratio, 'avg', aligned)
+        return roi_align(input, boxes, output_size, spatial_scale, mmcv_ratio,
+                         'avg', aligned)
 
 
 def install_fake_torchvision(monkeypatch, roi_align_fn) -> None:
@@ -49,5 +52,3 @@ def random_rois(n, size, batch, seed=0):
     wh = 1 + torch.rand(n, 2, generator=gen) * size * 0.5
     idx = torch.randint(0, batch, (n, 1), generator=gen).float()
     return torch.cat([idx, xy, (xy + wh).clamp(max=size)], 1)
-
-
