@@ -287,6 +287,8 @@ def main(argv=None) -> int:
     # Checkpoints are large (R50: ~1 GB each with the optimiser state) and
     # only read back here: a scratch directory, not the results.
     ckpt_dir = tempfile.mkdtemp(prefix='mmsoco_gpu_check_')
+    if not dry:
+        torch.cuda.set_device(device)  # nccl binds the group to it
     init_group(dry)
     start = time.perf_counter()
     results = dict(mode='cpu-dry-run' if dry else 'gpu',
