@@ -12,13 +12,23 @@ level afterwards: the algorithm does that with :meth:`align_on_level`
 (``SoCo(head_batching='per_level')``, docs/method.md section 3.3). The RoI
 features a box keeps are the same either way; the BN batches of the head that
 follows are not. The level rule itself lives in :mod:`mmsoco.structures.boxes`.
+
+RoI layer: ``roi_layer`` names mmcv's ``RoIAlign`` or an mmsoco layer
+(``TVRoIAlign``). An mmcv layer meeting CUDA features where mmcv was built
+without CUDA ops is replaced, for those features, by the same layer computed
+by torchvision (:mod:`mmsoco.models.layers.roi_layer_selection`); on CPU the
+mmcv layer runs.
 """
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
+from mmcv.ops import RoIAlign as MMCVRoIAlign
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
+from mmengine.logging import print_log
 from torch import Tensor
 
+from mmsoco.models.layers import TVRoIAlign, use_torchvision_for
 from mmsoco.registry import MODELS
 from mmsoco.structures.boxes import (SOCO_LEVEL_RANGES, assign_boxes_to_levels,
                                      map_roi_levels_mmdet)
@@ -39,7 +49,10 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
 
     Args:
         roi_layer (dict): RoI layer config, e.g. ``dict(type='RoIAlign',
-            output_size=7, sampling_ratio=0, aligned=True)``.
+            output_size=7, sampling_ratio=0, aligned=True)`` (mmcv) or
+            ``dict(type='TVRoIAlign', ...)`` (torchvision, same arguments).
+            An mmcv layer on CUDA features without mmcv CUDA ops runs as
+            ``TVRoIAlign`` (one info line in the log).
         out_channels (int): Channels of the input feature maps.
         featmap_strides (list[int]): Strides of the input feature maps.
         level_mapping (str): ``'scale_aware'`` (SoCo's ranges),
@@ -91,6 +104,46 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         self.finest_scale = finest_scale
         self.fixed_level = fixed_level
         self.oversize = oversize
+        # torchvision twins of mmcv layers, built on first need (a plain
+        # list: RoI layers hold no state, the state dict stays the same).
+        self._torchvision_layers: Optional[List[nn.Module]] = None
+
+    def build_roi_layers(self, layer_cfg: dict,
+                         featmap_strides: List[int]) -> nn.ModuleList:
+        """One RoI layer per stride: an mmsoco layer (``TVRoIAlign``) from
+        mmsoco's registry, anything else as mmdet builds it (mmcv ops)."""
+        layer_type = layer_cfg.get('type')
+        if isinstance(layer_type, str) and \
+                layer_type in MODELS.module_dict:
+            return nn.ModuleList(
+                MODELS.build(dict(layer_cfg, spatial_scale=1 / s))
+                for s in featmap_strides)
+        return super().build_roi_layers(layer_cfg, featmap_strides)
+
+    def roi_layer_for(self, level: int, feat: Tensor) -> nn.Module:
+        """The layer that aligns ``feat`` (level ``level``): the configured
+        one, or its torchvision twin for CUDA features mmcv cannot align."""
+        layer = self.roi_layers[level]
+        if not isinstance(layer, MMCVRoIAlign) or \
+                not use_torchvision_for(feat.device):
+            return layer
+        if self._torchvision_layers is None:
+            self._torchvision_layers = [
+                TVRoIAlign.from_mmcv(lay) for lay in self.roi_layers
+            ]
+            print_log(
+                f'{type(self).__name__}: mmcv has no CUDA RoIAlign here; '
+                'CUDA features are aligned by torchvision (TVRoIAlign, same '
+                'arguments).',
+                logger='current')
+        return self._torchvision_layers[level]
+
+    def _align(self, level: int, feats: Tuple[Tensor], rois: Tensor) -> Tensor:
+        feat = feats[level]
+        layer = self.roi_layer_for(level, feat)
+        if isinstance(layer, TVRoIAlign):
+            return layer(feat, rois)  # aligns in float32 whatever feat is
+        return layer(feat, rois.type_as(feat))
 
     def assign(self, rois: Tensor) -> Tensor:
         """Feature level of each RoI, (n,) int64; -1 marks a dropped RoI."""
@@ -127,7 +180,6 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         """
         if levels is None:
             levels = self.assign(rois)
-        rois = rois.type_as(feats[0])
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
         out_size = self.roi_layers[0].output_size
@@ -136,7 +188,8 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         for i in range(self.num_inputs):
             inds = (levels == i).nonzero(as_tuple=False).squeeze(1)
             if inds.numel() > 0:
-                roi_feats[inds] = self.roi_layers[i](feats[i], rois[inds])
+                roi_feats[inds] = self._align(i, feats, rois[inds]).to(
+                    roi_feats.dtype)
             else:
                 # Keep every level in the graph: an unused level would leave
                 # its FPN parameters without gradient on this rank only, which
@@ -151,4 +204,4 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         The reference's way: each box set is aligned on every level in turn
         and the head runs on each level's batch (docs/method.md section 3.3).
         """
-        return self.roi_layers[level](feats[level], rois.type_as(feats[0]))
+        return self._align(level, feats, rois)
