@@ -17,6 +17,7 @@ SoCo key                  mmdet key                   arch
 ``projector.*``           dropped                     both
 ``predictor.*``           dropped                     both
 ``target.*``              dropped (``net='online'``)  both
+``target.steps``          dropped (EMA schedule)      both
 ========================  ==========================  ========
 
 With ``net='target'`` the EMA copy (``target.backbone.*`` ...) is converted
@@ -40,7 +41,8 @@ PART_PREFIXES = {
                  ('shared_head.', 'roi_head.shared_head.')]),
 }
 #: Pretraining-only parts: never transferred.
-PRETRAIN_ONLY_PREFIXES = ('projector.', 'predictor.')
+# 'steps': the EMA schedule's position (``target.steps``), no weight.
+PRETRAIN_ONLY_PREFIXES = ('projector.', 'predictor.', 'steps')
 TARGET_PREFIX = 'target.'
 NETS = ('online', 'target')
 
