@@ -13,38 +13,15 @@ disk.
 """
 import hashlib
 import io
-import os
 import os.path as osp
 from typing import Sequence
 
 import torch
 
 from mmsoco.converters.io import ConversionError, load_checkpoint_dict
+from mmsoco.utils.atomic_files import atomic_write_bytes
 
 DEFAULT_SAVE_KEYS = ('meta', 'state_dict')
-
-
-def _write_bytes_atomic(data: bytes, filename: str) -> None:
-    """Write ``data`` to ``filename`` via a temp file + rename.
-
-    Minimal private writer until mmsoco has a shared one. ``os.open`` with
-    mode 0o666 lets the umask decide the final mode, as for any new file.
-    """
-    out_dir = osp.dirname(osp.abspath(filename))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = osp.join(out_dir,
-                   f'.{osp.basename(filename)}.{os.getpid()}.tmp')
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filename)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def published_name(out_file: str, sha256: str) -> str:
@@ -75,5 +52,5 @@ def publish_checkpoint(in_file: str,
             f'the kept keys {list(kept)} of {in_file} do not load '
             f'weights-only ({err}); drop them with --save-keys') from None
     final = published_name(out_file, hashlib.sha256(data).hexdigest())
-    _write_bytes_atomic(data, final)
+    atomic_write_bytes(final, data)
     return final

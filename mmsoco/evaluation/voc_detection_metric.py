@@ -25,6 +25,8 @@ from .voc_ap import AP_MODES, COCO_STYLE_IOUS, voc_map
 class VOCDetectionAPMetric(VOCMetric):
     """AP (IoU 0.5:0.95), AP50 and AP75 on VOC, detectron2's protocol.
 
+    SoCo (https://arxiv.org/abs/2106.02637), transfer to VOC: docs/method.md section 5.2.
+
     Difficult boxes (the dataset's ``ignored_instances``) count neither as
     misses nor, when detected, as false positives. Classes with no
     non-difficult box are left out of the class mean (none in VOC2007 test).

@@ -108,6 +108,8 @@ class ColorJitter(BaseTransform):
     order, with probability ``prob`` (torchvision ``ColorJitter`` inside
     ``RandomApply``).
 
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
+
     Factors: brightness, contrast and saturation ~ U(max(0, 1 - v), 1 + v),
     hue shift ~ U(-hue, hue) turns.
 
@@ -153,7 +155,10 @@ class ColorJitter(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RandomGrayscale(BaseTransform):
-    """Turn the image gray (three equal channels) with probability ``prob``."""
+    """Turn the image gray (three equal channels) with probability ``prob``.
+
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
+    """
 
     def __init__(self, prob: float = 0.2) -> None:
         self.prob = prob
@@ -170,6 +175,8 @@ class RandomGrayscale(BaseTransform):
 @TRANSFORMS.register_module()
 class RandomGaussianBlur(BaseTransform):
     """Blur with sigma ~ U(``sigma``) with probability ``prob``.
+
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
 
     Args:
         prob (float): blur probability (SoCo: 1.0 on V1, 0.1 on V2/V3).
@@ -201,7 +208,10 @@ class RandomGaussianBlur(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RandomSolarize(BaseTransform):
-    """Invert pixels >= ``threshold`` with probability ``prob``."""
+    """Invert pixels >= ``threshold`` with probability ``prob``.
+
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
+    """
 
     def __init__(self, prob: float = 0.2, threshold: int = 128) -> None:
         self.prob, self.threshold = prob, threshold

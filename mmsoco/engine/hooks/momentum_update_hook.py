@@ -19,8 +19,9 @@ from mmsoco.registry import HOOKS
 class MomentumUpdateHook(Hook):
     """After every optimiser step: ``model.update_target(total_steps)``.
 
-    SoCo (https://arxiv.org/abs/2106.02637), section 3.3: the target network
-    follows the online one by EMA with cosine-increasing momentum. The
+    SoCo (https://arxiv.org/abs/2106.02637), the momentum target:
+    docs/method.md section 4.2. The target network follows the online one
+    by EMA with cosine-increasing momentum. The
     momentum used is logged as ``momentum``.
     """
 

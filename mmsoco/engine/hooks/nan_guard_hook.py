@@ -56,6 +56,8 @@ def non_finite_loss_terms(log_vars: Dict[str, object]) -> Dict[str, float]:
 class NanGuardHook(Hook):
     """After each train iteration: raise if a loss term is NaN or inf.
 
+    SoCo (https://arxiv.org/abs/2106.02637), a guard of the pretraining run: docs/method.md section 4.
+
     In distributed runs the verdict is all-reduced (one scalar per
     iteration), so every rank stops at the same iteration instead of the
     healthy ranks waiting forever on the stopped one.

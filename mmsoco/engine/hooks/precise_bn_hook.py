@@ -156,7 +156,7 @@ def _endless(loader: Iterable) -> Iterator:
 class PreciseBNHook(Hook):
     """Recompute BN statistics over training batches before each validation
     and before the final checkpoint (https://arxiv.org/abs/2106.02637;
-    docs/method.md, fine-tuning: detectron2's ``TEST.PRECISE_BN``).
+    docs/method.md section 5.2; detectron2's ``TEST.PRECISE_BN``).
 
     The batches come from a second dataloader built from the config's
     ``train_dataloader`` (same sampler, batch size, workers and collate

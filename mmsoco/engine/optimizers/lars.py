@@ -23,6 +23,8 @@ from mmsoco.registry import OPTIMIZERS
 class LARS(Optimizer):
     """Layer-wise Adaptive Rate Scaling (You et al., 2017) on SGD + momentum.
 
+    SoCo (https://arxiv.org/abs/2106.02637), the optimiser: docs/method.md section 4.3.
+
     Args:
         params: Parameters or parameter groups; a group may set
             ``lars_exclude=True`` to skip the trust-ratio scaling.

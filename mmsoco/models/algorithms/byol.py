@@ -25,8 +25,8 @@ class BYOL(BaseMomentumModel):
     """Image-level BYOL over the configured view pairs.
 
     BYOL (https://arxiv.org/abs/2006.07733), the image-level baseline of
-    SoCo (https://arxiv.org/abs/2106.02637), section 4: each view is one
-    box covering the whole view.
+    SoCo (https://arxiv.org/abs/2106.02637): docs/method.md section 4.1.
+    Each view is one box covering the whole view.
 
     Args:
         backbone (dict): e.g. mmdet ``ResNet``; its last output is pooled.

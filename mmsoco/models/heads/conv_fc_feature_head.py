@@ -21,6 +21,8 @@ from mmsoco.registry import MODELS
 class ConvFCFeatureHead(BaseModule):
     """Shared convs + FCs of an mmdet ConvFCBBoxHead, producing RoI embeddings.
 
+    SoCo (https://arxiv.org/abs/2106.02637), the 4conv1fc R-CNN head: docs/method.md section 3.1.
+
     Takes (n, in_channels, roi_feat_size, roi_feat_size) RoI features and
     returns (n, fc_out_channels) (post-ReLU), or (n, C * s * s) when there are
     no FCs. Arguments mean what they mean in mmdet's ConvFCBBoxHead.

@@ -56,7 +56,8 @@ class CosineSimilarityLoss(nn.Module):
     """Negative cosine similarity of predictions to (detached) targets,
     normalised per image.
 
-    SoCo (https://arxiv.org/abs/2106.02637), section 3.3, equation 3.
+    SoCo (https://arxiv.org/abs/2106.02637), the loss: docs/method.md
+    section 4.1.
 
     Args:
         offset (float): Added constant; 2.0 gives ``2 - 2 cos`` (minimum 0),

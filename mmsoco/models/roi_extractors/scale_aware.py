@@ -41,6 +41,8 @@ OVERSIZE_POLICIES = ('drop', 'clamp')
 class ScaleAwareRoIExtractor(BaseRoIExtractor):
     """RoIAlign each box on the one feature level its size selects.
 
+    SoCo (https://arxiv.org/abs/2106.02637), scale-aware assignment: docs/method.md section 3.2.
+
     mmdet's RoI-extractor interface: ``forward(feats, rois)`` with ``rois`` of
     shape (n, 5) ``[batch_idx, x1, y1, x2, y2]`` returns (n, C, s, s) features.
     Boxes the level rule leaves unassigned (``oversize='drop'``) get zero

@@ -60,8 +60,8 @@ def accumulative_counts(optim_wrapper) -> int:
 class CosineEMATarget(nn.ModuleDict):
     """A frozen copy of named online modules, updated by cosine-momentum EMA.
 
-    SoCo (https://arxiv.org/abs/2106.02637), section 3.3: the target
-    network is the exponential moving average of the online network without
+    SoCo (https://arxiv.org/abs/2106.02637), docs/method.md section 4.2:
+    the target network is the exponential moving average of the online network without
     its predictor. Its children keep the online names, so the state-dict
     keys are ``target.<name>.*`` (the converters' contract) plus
     ``target.steps``.
