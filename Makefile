@@ -50,7 +50,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 # Lint: OpenMMLab's flake8 / isort / yapf over the whole repo (settings in
-# setup.cfg; .yapfignore lists the files yapf still skips). The linters are
+# setup.cfg). The linters are
 # installed into $(LINT_VENV) from requirements/lint.txt on first use.
 LINT_VENV ?= .venv-lint
 LINT_STAMP := $(LINT_VENV)/.lint-installed

@@ -163,10 +163,11 @@ def main(argv=None):
     parser.add_argument('--num-images', type=int, default=200)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--clock', choices=sorted(CLOCKS), default='cpu')
-    parser.add_argument('--resizer',
-                        choices=('pil_bilinear', 'cv2_linear'),
-                        default=None,
-                        help="the views' resizer (default: the configs')")
+    parser.add_argument(
+        '--resizer',
+        choices=('pil_bilinear', 'cv2_linear'),
+        default=None,
+        help="the views' resizer (default: the configs')")
     args = parser.parse_args(argv)
     clock = CLOCKS[args.clock]
     cv2.setNumThreads(1)

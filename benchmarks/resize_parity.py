@@ -11,16 +11,11 @@ and each of mmsoco's resizers (``MultiViewBoxJitter(resizer=...)``) for
 - V1: the whole image to 224 x 224;
 - V3: the centred square window of side min(400, H, W) to 112 x 112.
 """
-import os.path as osp
-import sys
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
-
-from mmsoco.datasets.transforms.view_pixels import (  # noqa: E402
-    RESIZERS, crop_and_resize)
+from mmsoco.datasets.transforms.view_pixels import RESIZERS, crop_and_resize
 
 IMAGES = ('astronaut', 'coffee', 'chelsea', 'rocket')
 

@@ -58,7 +58,7 @@ def cpu_norms(cfg):
 def random_boxes(gen, n, view, crop_scale):
     """n boxes whose sqrt(area) is 0.3-0.8 of the image, seen in ``view``."""
     rel = 0.3 + 0.5 * torch.rand(n, generator=gen)
-    side = rel * view / crop_scale ** 0.5
+    side = rel * view / crop_scale**0.5
     aspect = torch.exp((torch.rand(n, generator=gen) - 0.5) * 2.0)
     w, h = side * aspect.sqrt(), side / aspect.sqrt()
     x1 = torch.rand(n, generator=gen) * (view - w).clamp(min=0)
@@ -185,8 +185,11 @@ def main():
         print(f'| {name} | {med[name]:.3f} | {t_ratio:.2f}x | {gflops:.1f} '
               f'| {f_ratio:.2f}x | {t_ratio / f_ratio:.2f} |')
         results[name] = dict(
-            seconds_per_image=med[name], runs=times[name],
-            flops=flops[name], time_vs_byol=t_ratio, flops_vs_byol=f_ratio)
+            seconds_per_image=med[name],
+            runs=times[name],
+            flops=flops[name],
+            time_vs_byol=t_ratio,
+            flops_vs_byol=f_ratio)
     print(f'reference / fast batching: time {med[ref] / med[fast]:.2f}x, '
           f'FLOPs {flops[ref]["train"] / flops[fast]["train"]:.2f}x')
     if args.json:

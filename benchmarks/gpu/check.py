@@ -46,13 +46,12 @@ import torch.distributed as dist
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from layer_agreement import check_layer_agreement  # noqa: E402
-from synthetic import make_pair_batch  # noqa: E402
-
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.model import MMDistributedDataParallel  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
+from synthetic import make_pair_batch  # noqa: E402
 
 import mmsoco.models  # noqa: E402,F401
 from mmsoco.converters.io import save_checkpoint_atomic  # noqa: E402
@@ -81,8 +80,8 @@ RESUME_TOL_FIRST, RESUME_TOL_SECOND = 1e-5, 1e-3
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--cpu-dry-run', action='store_true')
-    parser.add_argument('--out',
-                        default=os.environ.get('OUT') or 'work_dirs/gpu_check')
+    parser.add_argument(
+        '--out', default=os.environ.get('OUT') or 'work_dirs/gpu_check')
     parser.add_argument('--batch', type=int)
     parser.add_argument('--warmup', type=int)
     parser.add_argument('--iters', type=int)
@@ -109,9 +108,8 @@ def init_group(dry_run: bool) -> None:
         port = s.getsockname()[1]
     os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
     os.environ.setdefault('MASTER_PORT', str(port))
-    dist.init_process_group('gloo' if dry_run else 'nccl',
-                            rank=0,
-                            world_size=1)
+    dist.init_process_group(
+        'gloo' if dry_run else 'nccl', rank=0, world_size=1)
 
 
 def model_config(path: str, dry_run: bool, batch: int) -> Config:
@@ -153,10 +151,8 @@ def build(cfg: Config, device: torch.device, channels_last: bool):
 def batches(args, device, channels_last):
     out = []
     for seed in range(NUM_BATCHES):
-        batch = make_pair_batch(args.batch,
-                                args.view_sizes,
-                                seed=seed,
-                                device=device)
+        batch = make_pair_batch(
+            args.batch, args.view_sizes, seed=seed, device=device)
         if channels_last:
             batch['inputs'] = [
                 x.contiguous(memory_format=torch.channels_last)
@@ -189,9 +185,10 @@ def run_model(name, cfg, args, data, device, channels_last, ckpt_dir):
                        total_steps))
     ckpt = osp.join(ckpt_dir, name.replace(' ', '_') + '.pth')
     save_checkpoint_atomic(
-        dict(state_dict=model.state_dict(),
-             optimizer=optim_wrapper.state_dict(),
-             iter=args.warmup), ckpt)
+        dict(
+            state_dict=model.state_dict(),
+            optimizer=optim_wrapper.state_dict(),
+            iter=args.warmup), ckpt)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
     sync(device)
@@ -211,14 +208,15 @@ def run_model(name, cfg, args, data, device, channels_last, ckpt_dir):
     del model, ddp, optim_wrapper
     resume = check_resume(cfg, ckpt, args, data, device, channels_last, losses,
                           total_steps)
-    return dict(images_per_s=args.batch * args.iters / seconds,
-                seconds_per_iter=seconds / args.iters,
-                peak_memory_mib_per_image=None if peak is None else peak /
-                2**20 / args.batch,
-                losses=losses,
-                finite=all(math.isfinite(v) for v in losses),
-                roi_layer=roi_layer,
-                resume=resume)
+    return dict(
+        images_per_s=args.batch * args.iters / seconds,
+        seconds_per_iter=seconds / args.iters,
+        peak_memory_mib_per_image=None if peak is None else peak / 2**20 /
+        args.batch,
+        losses=losses,
+        finite=all(math.isfinite(v) for v in losses),
+        roi_layer=roi_layer,
+        resume=resume)
 
 
 def check_resume(cfg, ckpt, args, data, device, channels_last, losses,
@@ -235,12 +233,13 @@ def check_resume(cfg, ckpt, args, data, device, channels_last, losses,
     ]
     original = losses[state['iter']:state['iter'] + 2]
     rel = [abs(a - b) / max(abs(b), 1e-12) for a, b in zip(replayed, original)]
-    return dict(from_iteration=state['iter'],
-                iterations=[state['iter'] + 1, state['iter'] + 2],
-                original=original,
-                resumed=replayed,
-                relative_diff=rel,
-                ok=rel[0] <= RESUME_TOL_FIRST and rel[1] <= RESUME_TOL_SECOND)
+    return dict(
+        from_iteration=state['iter'],
+        iterations=[state['iter'] + 1, state['iter'] + 2],
+        original=original,
+        resumed=replayed,
+        relative_diff=rel,
+        ok=rel[0] <= RESUME_TOL_FIRST and rel[1] <= RESUME_TOL_SECOND)
 
 
 def table(results) -> str:
@@ -291,17 +290,18 @@ def main(argv=None) -> int:
         torch.cuda.set_device(device)  # nccl binds the group to it
     init_group(dry)
     start = time.perf_counter()
-    results = dict(mode='cpu-dry-run' if dry else 'gpu',
-                   device=torch.cuda.get_device_name(0) if not dry else 'cpu',
-                   torch=torch.__version__,
-                   batch=args.batch,
-                   warmup=args.warmup,
-                   iters=args.iters,
-                   view_sizes=list(args.view_sizes),
-                   amp=None if dry else 'bfloat16',
-                   channels_last=channels_last,
-                   sync_bn=not dry,
-                   process_group=dist.get_backend())
+    results = dict(
+        mode='cpu-dry-run' if dry else 'gpu',
+        device=torch.cuda.get_device_name(0) if not dry else 'cpu',
+        torch=torch.__version__,
+        batch=args.batch,
+        warmup=args.warmup,
+        iters=args.iters,
+        view_sizes=list(args.view_sizes),
+        amp=None if dry else 'bfloat16',
+        channels_last=channels_last,
+        sync_bn=not dry,
+        process_group=dist.get_backend())
     results['layer_agreement'] = dict(
         ran=False, ok=None, summary='not run (needs CUDA)') if dry else \
         check_layer_agreement(torch.device('cuda', 0))
@@ -318,8 +318,8 @@ def main(argv=None) -> int:
         r['finite'] and r['resume']['ok']
         for r in results['models'].values()) and \
         results['layer_agreement']['ok'] is not False
-    _atomic_write_text(osp.join(args.out, 'gpu_check.json'),
-                       json.dumps(results, indent=1))
+    _atomic_write_text(
+        osp.join(args.out, 'gpu_check.json'), json.dumps(results, indent=1))
     print(table(results))
     print(f"{'all checks passed' if results['ok'] else 'CHECK FAILED'}; "
           f"{results['seconds']:.0f} s; "

@@ -41,18 +41,19 @@ def compare(feat, rois, stride, sampling_ratio, aligned, device):
     ref = RoIAlign(*args)(feat_cpu, rois)
     feat_dev = feat.detach().clone().to(device).requires_grad_(True)
     ours = TVRoIAlign(*args)(feat_dev, rois.to(device))
-    grad_out = torch.randn(ref.shape,
-                           generator=torch.Generator().manual_seed(stride))
+    grad_out = torch.randn(
+        ref.shape, generator=torch.Generator().manual_seed(stride))
     ref.backward(grad_out)
     ours.backward(grad_out.to(device))
     fwd, fwd_ok = _max_excess(ours.detach().cpu(), ref.detach())
     bwd, bwd_ok = _max_excess(feat_dev.grad.cpu(), feat_cpu.grad)
-    return dict(stride=stride,
-                sampling_ratio=sampling_ratio,
-                aligned=aligned,
-                max_abs_diff_forward=fwd,
-                max_abs_diff_grad=bwd,
-                ok=fwd_ok and bwd_ok)
+    return dict(
+        stride=stride,
+        sampling_ratio=sampling_ratio,
+        aligned=aligned,
+        max_abs_diff_forward=fwd,
+        max_abs_diff_grad=bwd,
+        ok=fwd_ok and bwd_ok)
 
 
 def check_layer_agreement(device,
@@ -64,20 +65,18 @@ def check_layer_agreement(device,
     rois = random_rois(gen, num_rois, batch, VIEW)
     cases = []
     for stride in STRIDES:
-        feat = torch.randn(batch,
-                           channels,
-                           VIEW // stride,
-                           VIEW // stride,
-                           generator=gen)
+        feat = torch.randn(
+            batch, channels, VIEW // stride, VIEW // stride, generator=gen)
         for sampling_ratio, aligned in ((0, True), (0, False), (2, True)):
             cases.append(
                 compare(feat, rois, stride, sampling_ratio, aligned, device))
     ok = all(case['ok'] for case in cases)
     worst = max(
         max(c['max_abs_diff_forward'], c['max_abs_diff_grad']) for c in cases)
-    return dict(ran=True,
-                ok=ok,
-                tolerance=TOL,
-                cases=cases,
-                summary=f"{'agree' if ok else 'DISAGREE'} (max abs diff "
-                f'{worst:.1e}, tolerance {TOL} abs + rel, {len(cases)} cases)')
+    return dict(
+        ran=True,
+        ok=ok,
+        tolerance=TOL,
+        cases=cases,
+        summary=f"{'agree' if ok else 'DISAGREE'} (max abs diff "
+        f'{worst:.1e}, tolerance {TOL} abs + rel, {len(cases)} cases)')

@@ -89,9 +89,9 @@ def detector_destination_shapes(
         model = MODELS.build(cfg.model)
     # parts a module declares new for fine-tuning (``fine_tune_only``, e.g.
     # the C4 head's extra norm after res5) have no pretrained source
-    new_parts = tuple(
-        f'{name}.{child}.' for name, module in model.named_modules()
-        for child in getattr(module, 'fine_tune_only', ()))
+    new_parts = tuple(f'{name}.{child}.'
+                      for name, module in model.named_modules()
+                      for child in getattr(module, 'fine_tune_only', ()))
     return {
         k: v.shape
         for k, v in model.state_dict().items()

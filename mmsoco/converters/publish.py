@@ -13,7 +13,6 @@ disk.
 """
 import hashlib
 import io
-import os.path as osp
 from typing import Sequence
 
 import torch

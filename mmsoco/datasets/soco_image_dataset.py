@@ -36,7 +36,8 @@ def image_decodes(path: str) -> Optional[str]:
 class SoCoImageDataset(BaseDataset):
     """Unlabeled images for SoCo pretraining.
 
-    SoCo (https://arxiv.org/abs/2106.02637), the unlabeled images: docs/method.md section 1.3.
+    SoCo (https://arxiv.org/abs/2106.02637), the unlabeled images:
+    docs/method.md section 1.3.
 
     Sources, chosen by ``ann_file``:
 

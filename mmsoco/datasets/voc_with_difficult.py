@@ -28,7 +28,8 @@ def _is_difficult(obj: ET.Element) -> bool:
 class VOCDatasetWithDifficult(VOCDataset):
     """mmdet's ``VOCDataset``; difficult boxes are trained on.
 
-    SoCo (https://arxiv.org/abs/2106.02637), transfer to VOC: docs/method.md section 5.2.
+    SoCo (https://arxiv.org/abs/2106.02637), transfer to VOC:
+    docs/method.md section 5.2.
 
     Args:
         train_on_difficult (bool): Keep difficult boxes as ordinary training

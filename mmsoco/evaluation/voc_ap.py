@@ -29,21 +29,19 @@ def legacy_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """IoU of one box (4,) with boxes (n, 4), both ``x1, y1, x2, y2`` with
     inclusive pixel coordinates (widths and heights + 1), as the VOC devkit."""
     iw = np.maximum(
-        np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]) +
-        1., 0.)
+        np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]) + 1.,
+        0.)
     ih = np.maximum(
-        np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]) +
-        1., 0.)
+        np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]) + 1.,
+        0.)
     inter = iw * ih
     area = (box[2] - box[0] + 1.) * (box[3] - box[1] + 1.)
     areas = (boxes[:, 2] - boxes[:, 0] + 1.) * (boxes[:, 3] - boxes[:, 1] + 1.)
     return inter / (area + areas - inter)
 
 
-def match_detections(dets: Sequence[np.ndarray],
-                     gts: Sequence[np.ndarray],
-                     difficult: Sequence[np.ndarray],
-                     iou_thr: float):
+def match_detections(dets: Sequence[np.ndarray], gts: Sequence[np.ndarray],
+                     difficult: Sequence[np.ndarray], iou_thr: float):
     """True / false positive flags of one class's detections.
 
     Args:
@@ -58,10 +56,11 @@ def match_detections(dets: Sequence[np.ndarray],
         and the number of non-difficult boxes.
     """
     image_of = np.concatenate(
-        [np.full(len(d), i, dtype=np.int64) for i, d in enumerate(dets)] +
-        [np.zeros(0, dtype=np.int64)])
-    all_dets = np.concatenate([np.asarray(d, dtype=np.float64).reshape(-1, 5)
-                               for d in dets] + [np.zeros((0, 5))])
+        [np.full(len(d), i, dtype=np.int64)
+         for i, d in enumerate(dets)] + [np.zeros(0, dtype=np.int64)])
+    all_dets = np.concatenate(
+        [np.asarray(d, dtype=np.float64).reshape(-1, 5)
+         for d in dets] + [np.zeros((0, 5))])
     order = np.argsort(-all_dets[:, 4], kind='stable')
     matched = [np.zeros(len(g), dtype=bool) for g in gts]
     tp = np.zeros(len(order))
@@ -83,8 +82,8 @@ def match_detections(dets: Sequence[np.ndarray],
         else:
             tp[rank] = 1
             matched[image][best] = True
-    num_positives = int(sum((~np.asarray(d, dtype=bool)).sum()
-                            for d in difficult))
+    num_positives = int(
+        sum((~np.asarray(d, dtype=bool)).sum() for d in difficult))
     return tp, fp, num_positives
 
 
@@ -114,7 +113,10 @@ def average_precision(recall: np.ndarray,
     return float(np.sum((rec[steps + 1] - rec[steps]) * prec[steps + 1]))
 
 
-def class_ap(dets, gts, difficult, iou_thr: float,
+def class_ap(dets,
+             gts,
+             difficult,
+             iou_thr: float,
              mode: str = '11points') -> float:
     """AP of one class at one IoU threshold; NaN when it has no
     non-difficult box (no recall to measure)."""
@@ -155,15 +157,16 @@ def voc_map(det_results: List[List[np.ndarray]],
             keep = ann['labels'] == label
             hard = ann['labels_ignore'] == label
             dets.append(image_dets[label])
-            gts.append(np.concatenate([
-                np.asarray(ann['bboxes']).reshape(-1, 4)[keep],
-                np.asarray(ann['bboxes_ignore']).reshape(-1, 4)[hard]
-            ]))
-            difficult.append(
-                np.r_[np.zeros(keep.sum(), bool), np.ones(hard.sum(), bool)])
+            gts.append(
+                np.concatenate([
+                    np.asarray(ann['bboxes']).reshape(-1, 4)[keep],
+                    np.asarray(ann['bboxes_ignore']).reshape(-1, 4)[hard]
+                ]))
+            difficult.append(np.r_[np.zeros(keep.sum(), bool),
+                                   np.ones(hard.sum(), bool)])
         per_class.append((dets, gts, difficult))
     return {
-        thr: np.array([class_ap(*c, iou_thr=thr, mode=mode)
-                       for c in per_class])
+        thr:
+        np.array([class_ap(*c, iou_thr=thr, mode=mode) for c in per_class])
         for thr in iou_thrs
     }

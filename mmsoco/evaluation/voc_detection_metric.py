@@ -17,7 +17,6 @@ from mmdet.evaluation.metrics import VOCMetric
 from mmengine.logging import MMLogger
 
 from mmsoco.registry import METRICS
-
 from .voc_ap import AP_MODES, COCO_STYLE_IOUS, voc_map
 
 
@@ -25,7 +24,8 @@ from .voc_ap import AP_MODES, COCO_STYLE_IOUS, voc_map
 class VOCDetectionAPMetric(VOCMetric):
     """AP (IoU 0.5:0.95), AP50 and AP75 on VOC, detectron2's protocol.
 
-    SoCo (https://arxiv.org/abs/2106.02637), transfer to VOC: docs/method.md section 5.2.
+    SoCo (https://arxiv.org/abs/2106.02637), transfer to VOC:
+    docs/method.md section 5.2.
 
     Difficult boxes (the dataset's ``ignored_instances``) count neither as
     misses nor, when detected, as false positives. Classes with no
@@ -68,14 +68,16 @@ class VOCDetectionAPMetric(VOCMetric):
             iou_thrs=self.iou_thrs,
             mode=self.eval_mode)
         # class mean per threshold, in percent
-        means = {thr: 100. * float(np.nanmean(aps))
-                 for thr, aps in per_thr.items()}
+        means = {
+            thr: 100. * float(np.nanmean(aps))
+            for thr, aps in per_thr.items()
+        }
         by_pct = {int(round(thr * 100)): m for thr, m in means.items()}
         metrics = OrderedDict(
             AP=float(np.mean(list(means.values()))),
             AP50=by_pct[50],
             AP75=by_pct[75])
         MMLogger.get_current_instance().info(
-            'VOC AP (%s) per IoU: ' % self.eval_mode + ', '.join(
-                f'{pct}: {value:.2f}' for pct, value in by_pct.items()))
+            'VOC AP (%s) per IoU: ' % self.eval_mode +
+            ', '.join(f'{pct}: {value:.2f}' for pct, value in by_pct.items()))
         return metrics

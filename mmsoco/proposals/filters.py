@@ -84,12 +84,16 @@ def all_of(*rules: Rule) -> Rule:
 
 #: Named rules. ``ratio3size0308`` is the filter behind all SoCo results.
 RULES: Dict[str, Rule] = {
-    'ratio3size0308': all_of(min_side_rule(32), aspect_ratio_rule(3),
-                             relative_size_rule(0.3, 0.8)),
-    'ratio3': aspect_ratio_rule(3),
+    'ratio3size0308':
+    all_of(
+        min_side_rule(32), aspect_ratio_rule(3), relative_size_rule(0.3, 0.8)),
+    'ratio3':
+    aspect_ratio_rule(3),
     # The reference's ``filter_ratio(r=3)``: the size floor is part of it.
-    'min_side32_ratio3': all_of(min_side_rule(32), aspect_ratio_rule(3)),
-    'min_side32': min_side_rule(32),
+    'min_side32_ratio3':
+    all_of(min_side_rule(32), aspect_ratio_rule(3)),
+    'min_side32':
+    min_side_rule(32),
 }
 
 #: Fallbacks tried, in order, when a rule leaves an image without boxes
@@ -98,8 +102,8 @@ RULES: Dict[str, Rule] = {
 #: w >= 32 and h >= 32): (fallback level, rule name). If all of them leave
 #: nothing, the whole image is the single proposal.
 FALLBACK_CHAINS: Dict[str, Sequence[Tuple[str, str]]] = {
-    'ratio3size0308': (('ratio', 'min_side32_ratio3'), ('min_size',
-                                                         'min_side32')),
+    'ratio3size0308':
+    (('ratio', 'min_side32_ratio3'), ('min_size', 'min_side32')),
 }
 
 
@@ -111,7 +115,8 @@ def dedup_boxes(boxes: np.ndarray) -> np.ndarray:
     return boxes[np.sort(first)]
 
 
-def filter_with_fallback(boxes: np.ndarray, image_size: Tuple[int, int],
+def filter_with_fallback(boxes: np.ndarray,
+                         image_size: Tuple[int, int],
                          rule: str = 'ratio3size0308',
                          fallback: bool = True) -> Tuple[np.ndarray, str]:
     """Apply a named rule, then its fallback chain if nothing survives.

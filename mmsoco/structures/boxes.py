@@ -53,9 +53,8 @@ def box_iou(boxes_a: ArrayLike, boxes_b: ArrayLike) -> ArrayLike:
     Pairs whose union is empty (two empty boxes) get IoU 0.
     """
     if _is_tensor(boxes_a):
-        boxes_b = torch.as_tensor(boxes_b,
-                                  dtype=boxes_a.dtype,
-                                  device=boxes_a.device)
+        boxes_b = torch.as_tensor(
+            boxes_b, dtype=boxes_a.dtype, device=boxes_a.device)
         lt = torch.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
         rb = torch.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
         wh = (rb - lt).clamp(min=0)
@@ -114,8 +113,8 @@ def map_to_view(boxes: np.ndarray, crop: Sequence[float],
     """
     cx1, cy1, cx2, cy2 = crop
     out_w, out_h = view_size
-    scale = np.array([out_w / (cx2 - cx1), out_h / (cy2 - cy1)] * 2,
-                     dtype=np.float64)
+    scale = np.array(
+        [out_w / (cx2 - cx1), out_h / (cy2 - cy1)] * 2, dtype=np.float64)
     offset = np.array([cx1, cy1, cx1, cy1], dtype=np.float64)
     return ((boxes - offset) * scale).astype(np.float32)
 
@@ -210,16 +209,14 @@ def assign_boxes_to_levels(
     """
     if _is_tensor(boxes):
         scale = box_area(boxes).sqrt()
-        bounds = torch.as_tensor(ranges,
-                                 dtype=scale.dtype,
-                                 device=scale.device)
+        bounds = torch.as_tensor(
+            ranges, dtype=scale.dtype, device=scale.device)
         levels = torch.bucketize(scale, bounds, right=False)
         return torch.where(levels >= len(ranges), torch.full_like(levels, -1),
                            levels).long()
     scale = np.sqrt(box_area(np.asarray(boxes, dtype=np.float64)))
-    levels = np.searchsorted(np.asarray(ranges, dtype=np.float64),
-                             scale,
-                             side='left')
+    levels = np.searchsorted(
+        np.asarray(ranges, dtype=np.float64), scale, side='left')
     return np.where(levels >= len(ranges), -1, levels).astype(np.int64)
 
 

@@ -58,6 +58,7 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return False
     import torch.distributed as dist
+
     # merge_from_dict, not setdefault: Config.setdefault returns a copy of a
     # missing entry, so writing into it changed nothing.
     cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
@@ -89,9 +90,8 @@ def apply_train_flags(cfg: Config,
     if auto_scale_lr:
         scale = cfg.get('auto_scale_lr', None)
         if not scale or 'enable' not in scale or 'base_batch_size' not in scale:
-            raise RuntimeError(
-                'Can not find "auto_scale_lr.enable" and '
-                '"auto_scale_lr.base_batch_size" in the config')
+            raise RuntimeError('Can not find "auto_scale_lr.enable" and '
+                               '"auto_scale_lr.base_batch_size" in the config')
         cfg.auto_scale_lr.enable = True
     if resume == 'auto':
         cfg.resume = True

@@ -62,7 +62,8 @@ def _matches(record_key: str, key: str) -> bool:
     return record_key == key or record_key.split('/')[-1] == key
 
 
-def curve(records: Sequence[dict], key: str,
+def curve(records: Sequence[dict],
+          key: str,
           filename: str = 'log') -> Tuple[List[int], List[float]]:
     """(steps, values) of ``key`` over the records that log it.
 
@@ -104,9 +105,8 @@ def train_time_stats(records: Sequence[dict],
         if is_train_record(record) and 'time' in record:
             per_epoch.setdefault(record.get('epoch', 1),
                                  []).append(float(record['time']))
-    kept = OrderedDict(
-        (epoch, times if include_outliers else times[1:])
-        for epoch, times in per_epoch.items())
+    kept = OrderedDict((epoch, times if include_outliers else times[1:])
+                       for epoch, times in per_epoch.items())
     kept = OrderedDict((e, t) for e, t in kept.items() if t)
     if not kept:
         raise LogFormatError(
@@ -170,21 +170,24 @@ def plot_curves(logs: Sequence[Tuple[str, Sequence[dict]]],
         raise ValueError(f'--legend needs {len(logs) * len(keys)} names '
                          f'(logs x keys), got {len(legend)}')
     with plt.style.context(style or 'default'):
-        fig, axes = plt.subplots(len(keys), 1, squeeze=False,
-                                 figsize=(6, 1.8 + 1.6 * len(keys)))
+        fig, axes = plt.subplots(
+            len(keys), 1, squeeze=False, figsize=(6, 1.8 + 1.6 * len(keys)))
         drawn = {}
         for i, (name, records) in enumerate(logs):
             for j, key in enumerate(keys):
                 steps, values = curve(records, key, name)
                 drawn[(name, key)] = (steps, values)
                 is_val = not any(
-                    is_train_record(r) for r in records
-                    if any(_matches(k, key) for k in r))
+                    is_train_record(r)
+                    for r in records if any(_matches(k, key) for k in r))
                 label = legend[i * len(keys) + j] if legend else \
                     (f'{name}' if len(logs) > 1 else key)
-                axes[j, 0].plot(steps, values, label=label,
-                                marker='o' if is_val else None,
-                                linewidth=1.0)
+                axes[j, 0].plot(
+                    steps,
+                    values,
+                    label=label,
+                    marker='o' if is_val else None,
+                    linewidth=1.0)
                 axes[j, 0].set_ylabel(key)
                 by_epoch = is_val and any('epoch' in r for r in records)
                 axes[j, 0].set_xlabel('epoch' if by_epoch else 'iteration')

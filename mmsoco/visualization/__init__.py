@@ -10,6 +10,5 @@ from .boxes import (CUTOUT_COLOUR, UNSAMPLED_COLOUR, WHOLE_VIEW_COLOUR,
 
 __all__ = [
     'CUTOUT_COLOUR', 'UNSAMPLED_COLOUR', 'WHOLE_VIEW_COLOUR', 'colour_for_id',
-    'draw_boxes', 'fill_squares', 'label', 'mosaic', 'to_height',
-    'write_image'
+    'draw_boxes', 'fill_squares', 'label', 'mosaic', 'to_height', 'write_image'
 ]

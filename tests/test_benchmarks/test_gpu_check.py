@@ -14,7 +14,6 @@ import os.path as osp
 import subprocess
 import sys
 
-import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -65,15 +64,14 @@ def test_layer_agreement_check_catches_a_disagreeing_layer(monkeypatch):
         osp.join(ROOT, 'tests', 'test_models', 'test_layers'))
     import layer_agreement
     from mmcv.ops import roi_align
+
     from tv_fakes import FakeTorchvision, install_fake_torchvision
 
     cpu = torch.device('cpu')
     # the stand-in computes with mmcv's kernel: it must agree
     install_fake_torchvision(monkeypatch, FakeTorchvision().roi_align)
-    good = layer_agreement.check_layer_agreement(cpu,
-                                                 num_rois=32,
-                                                 channels=4,
-                                                 batch=2)
+    good = layer_agreement.check_layer_agreement(
+        cpu, num_rois=32, channels=4, batch=2)
     assert good['ok'] and len(good['cases']) == 12
 
     def off_by_half_pixel(input, boxes, output_size, scale, ratio, aligned):
@@ -83,8 +81,6 @@ def test_layer_agreement_check_catches_a_disagreeing_layer(monkeypatch):
                          'avg', aligned)
 
     install_fake_torchvision(monkeypatch, off_by_half_pixel)
-    bad = layer_agreement.check_layer_agreement(cpu,
-                                                num_rois=32,
-                                                channels=4,
-                                                batch=2)
+    bad = layer_agreement.check_layer_agreement(
+        cpu, num_rois=32, channels=4, batch=2)
     assert not bad['ok'] and 'DISAGREE' in bad['summary']

@@ -128,7 +128,8 @@ def _check_data(name, cfg):
         datasets = _train_datasets(cfg)
         assert [d.ann_file for d in datasets] == [
             'VOC2007/ImageSets/Main/trainval.txt',
-            'VOC2012/ImageSets/Main/trainval.txt']
+            'VOC2012/ImageSets/Main/trainval.txt'
+        ]
         for dataset in datasets:
             assert dataset.type == 'mmsoco.VOCDatasetWithDifficult'
             assert dataset.train_on_difficult is True
@@ -161,8 +162,9 @@ def test_config_resolves_with_the_recipe(name):
 
     _check_schedule(name, cfg)
     _check_data(name, cfg)
-    hooks = [h for h in cfg.get('custom_hooks', [])
-             if 'PreciseBNHook' in h.type]
+    hooks = [
+        h for h in cfg.get('custom_hooks', []) if 'PreciseBNHook' in h.type
+    ]
     if 'demo' in name:
         assert hooks == []  # CPU demo: see its config
     else:
@@ -214,8 +216,8 @@ def test_config_resolves_with_the_recipe(name):
         if 'lvis' in name:  # the paper's LVIS row: SoCo* 400 epochs
             assert cfg.load_from == \
                 'work_dirs/soco-star_r50fpn_400e/mmdet.pth'
-            assert osp.isfile(osp.join(REPO, 'configs', 'soco',
-                                       'soco-star_r50fpn_400e.py'))
+            assert osp.isfile(
+                osp.join(REPO, 'configs', 'soco', 'soco-star_r50fpn_400e.py'))
         assert backbone_init is None
         assert shared_init.get('init_cfg') is None
     elif init == 'supervised':
@@ -280,14 +282,15 @@ def test_converted_soco_fills_the_r50_detector(config, soco_config):
     soco_sd = _soco_state_dict(soco_config)
     converted, _ = soco_to_mmdet(soco_sd)
     with DefaultScope.overwrite_default_scope('mmdet'):
-        detector = MODELS.build(
-            Config.fromfile(osp.join(BENCH, config)).model)
+        detector = MODELS.build(Config.fromfile(osp.join(BENCH, config)).model)
     # every transferred tensor has its destination, same shape, and back;
     # the C4 head's extra norm is the one part with no pretrained source
     extra_norm = 'roi_head.shared_head.norm.'
-    destination = {k: v.shape for k, v in detector.state_dict().items()
-                   if k.startswith(TRANSFERRED)
-                   and not k.startswith(extra_norm)}
+    destination = {
+        k: v.shape
+        for k, v in detector.state_dict().items()
+        if k.startswith(TRANSFERRED) and not k.startswith(extra_norm)
+    }
     if '-c4' in config:
         norm = detector.roi_head.shared_head.norm
         assert isinstance(norm, torch.nn.SyncBatchNorm)
@@ -298,9 +301,10 @@ def test_converted_soco_fills_the_r50_detector(config, soco_config):
     new_parts = [k for k in missing if k.startswith(TRANSFERRED)]
     if '-c4' in config:
         # (torch does not report a missing num_batches_tracked)
-        assert sorted(new_parts) == sorted(
-            extra_norm + k
-            for k in ('weight', 'bias', 'running_mean', 'running_var'))
+        assert sorted(new_parts) == sorted(extra_norm + k
+                                           for k in ('weight', 'bias',
+                                                     'running_mean',
+                                                     'running_var'))
     else:
         assert new_parts == []
     state = detector.state_dict()
@@ -405,8 +409,8 @@ def _small_soco_c4():
     cfg.backbone.update(depth=18, norm_cfg=BN)
     cfg.shared_head.update(depth=18, norm_cfg=BN)
     cfg.roi_extractor.out_channels = 256
-    cfg.projector.update(in_channels=512, hid_channels=32,
-                         norm_cfg=dict(type='BN1d'))
+    cfg.projector.update(
+        in_channels=512, hid_channels=32, norm_cfg=dict(type='BN1d'))
     cfg.predictor.update(hid_channels=32, norm_cfg=dict(type='BN1d'))
     torch.manual_seed(0)
     return _build_soco(cfg)  # torch's default init: values only differ
@@ -423,10 +427,10 @@ def _small_c4_recipe(data_root, work_dir, load_from):
     model.roi_head.shared_head.update(depth=18, norm_cfg=BN)
     model.rpn_head.update(in_channels=256, feat_channels=64)
     model.roi_head.bbox_roi_extractor.out_channels = 256
-    model.roi_head.bbox_head.update(in_channels=512,
-                                    num_classes=len(DEMO_CLASSES))
-    model.roi_head.mask_head.update(in_channels=512, conv_out_channels=32,
-                                    num_classes=len(DEMO_CLASSES))
+    model.roi_head.bbox_head.update(
+        in_channels=512, num_classes=len(DEMO_CLASSES))
+    model.roi_head.mask_head.update(
+        in_channels=512, conv_out_channels=32, num_classes=len(DEMO_CLASSES))
     model.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=20)
     model.train_cfg.rcnn.sampler.num = 16
     cfg.work_dir = str(work_dir)
@@ -435,7 +439,8 @@ def _small_c4_recipe(data_root, work_dir, load_from):
     loader = cfg.train_dataloader
     loader.update(num_workers=0, persistent_workers=False)
     loader.dataset.update(
-        data_root=str(data_root), metainfo=dict(classes=DEMO_CLASSES),
+        data_root=str(data_root),
+        metainfo=dict(classes=DEMO_CLASSES),
         ann_file='annotations/instances_train.json',
         data_prefix=dict(img='images/'))
     _pipeline_step(loader.dataset.pipeline, 'RandomChoiceResize').scales = \
@@ -447,9 +452,10 @@ def _small_c4_recipe(data_root, work_dir, load_from):
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.custom_hooks[0].num_iters = 2
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.visualizer = dict(type='DetLocalVisualizer',
-                          vis_backends=[dict(type='LocalVisBackend')],
-                          name=f'visualizer_{id(cfg)}')
+    cfg.visualizer = dict(
+        type='DetLocalVisualizer',
+        vis_backends=[dict(type='LocalVisBackend')],
+        name=f'visualizer_{id(cfg)}')
     return cfg
 
 
@@ -498,6 +504,6 @@ def test_c4_recipe_one_iteration_from_converted_soco_c4(
             continue
         # lr 0: exactly what load_from put there
         assert torch.equal(params[key].detach(), expected[key]), key
-    assert any(k.startswith('roi_head.shared_head.layer4.')
-               for k in transferred)
+    assert any(
+        k.startswith('roi_head.shared_head.layer4.') for k in transferred)
     assert (tmp_path / 'work' / 'iter_1.pth').is_file()

@@ -66,8 +66,7 @@ def test_config_recipe(path):
     if model.type == 'SoCo':
         # Reference batching unless the recipe is a _fast twin.
         fast = osp.basename(path).endswith('_fast.py')
-        assert model.head_batching == ('mixed_levels' if fast else
-                                       'per_level')
+        assert model.head_batching == ('mixed_levels' if fast else 'per_level')
         if fast:
             reference = Config.fromfile(path.replace('_fast.py', '.py'))
             reference.model.head_batching = 'mixed_levels'
@@ -78,8 +77,8 @@ def test_config_recipe(path):
             assert model.roi_extractor.featmap_strides == [16]
         else:
             assert model.neck == arch.neck
-            assert model.bbox_head == dict(type='ConvFCFeatureHead',
-                                           **arch.bbox_head_trunk)
+            assert model.bbox_head == dict(
+                type='ConvFCFeatureHead', **arch.bbox_head_trunk)
             assert model.roi_extractor.roi_layer == dict(
                 type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True)
             assert tuple(model.roi_extractor.scale_ranges) == \

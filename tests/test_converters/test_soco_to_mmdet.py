@@ -3,10 +3,10 @@ import os.path as osp
 
 import pytest
 import torch
-from soco_checkpoint import soco_state_dict
 
 from mmsoco.converters import (ConversionError, check_against_destination,
                                detect_arch, soco_to_mmdet)
+from soco_checkpoint import soco_state_dict
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

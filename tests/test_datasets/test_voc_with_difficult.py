@@ -31,15 +31,18 @@ def voc_root(tmp_path):
 
 
 def _dataset(root, **kwargs):
-    pipeline = [dict(type='LoadAnnotations', with_bbox=True),
-                dict(type='PackDetInputs')]
+    pipeline = [
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='PackDetInputs')
+    ]
     from mmsoco.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     with DefaultScope.overwrite_default_scope('mmdet'):
         return VOCDatasetWithDifficult(
             data_root=str(root),
             ann_file='VOC2007/ImageSets/Main/trainval.txt',
-            data_prefix=dict(sub_data_root='VOC2007/'), pipeline=pipeline,
+            data_prefix=dict(sub_data_root='VOC2007/'),
+            pipeline=pipeline,
             **kwargs)
 
 
@@ -48,7 +51,7 @@ def test_difficult_boxes_are_trained_on(voc_root):
     # dog and the difficult cat (unknown class dropped), VOC's minus one
     assert sample.gt_instances.labels.tolist() == [11, 7]
     assert sample.gt_instances.bboxes.tensor.tolist() == [[10, 20, 49, 59],
-                                                   [60, 10, 89, 69]]
+                                                          [60, 10, 89, 69]]
     assert len(sample.ignored_instances) == 0
 
 

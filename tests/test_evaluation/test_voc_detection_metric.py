@@ -25,9 +25,11 @@ DETS = np.array([
 
 
 def _annotation():
-    return dict(bboxes=GT, labels=np.zeros(2, dtype=np.int64),
-                bboxes_ignore=DIFFICULT,
-                labels_ignore=np.zeros(1, dtype=np.int64))
+    return dict(
+        bboxes=GT,
+        labels=np.zeros(2, dtype=np.int64),
+        bboxes_ignore=DIFFICULT,
+        labels_ignore=np.zeros(1, dtype=np.int64))
 
 
 def test_11_point_ap50_worked_by_hand():
@@ -98,22 +100,31 @@ def test_agrees_with_mmdet_eval_map_on_random_data():
     dets, anns = [], []
     for _ in range(6):
         gt, hard = boxes(4), boxes(1)
-        anns.append(dict(bboxes=gt, labels=rng.integers(0, 3, 4),
-                         bboxes_ignore=hard, labels_ignore=np.array([1])))
+        anns.append(
+            dict(
+                bboxes=gt,
+                labels=rng.integers(0, 3, 4),
+                bboxes_ignore=hard,
+                labels_ignore=np.array([1])))
         # jittered copies of the boxes plus random ones
         image_dets = []
         for label in range(3):
             near = np.vstack([gt, hard]) + rng.normal(0, 3, (5, 4))
             d = np.vstack([near, boxes(3)])
-            image_dets.append(np.hstack(
-                [d, rng.uniform(0, 1, (len(d), 1))]).astype(np.float32))
+            image_dets.append(
+                np.hstack([d, rng.uniform(0, 1,
+                                          (len(d), 1))]).astype(np.float32))
         dets.append(image_dets)
     ours = voc_map(dets, anns, iou_thrs=(0.5, 0.75))
     for thr in (0.5, 0.75):
-        mean_ap, per_class = eval_map(dets, anns, iou_thr=thr,
-                                      eval_mode='11points', nproc=1,
-                                      use_legacy_coordinate=True,
-                                      logger='silent')
+        mean_ap, per_class = eval_map(
+            dets,
+            anns,
+            iou_thr=thr,
+            eval_mode='11points',
+            nproc=1,
+            use_legacy_coordinate=True,
+            logger='silent')
         theirs = [r['ap'] for r in per_class]
         np.testing.assert_allclose(ours[thr], theirs, rtol=1e-5, atol=1e-6)
 
@@ -123,9 +134,11 @@ def test_iou_equal_to_the_threshold_is_no_match():
     # union 120 + 120 - 80 = 160, IoU exactly 0.5. detectron2 (and the
     # devkit) need IoU > threshold: a false positive at 0.5, so AP50 = 0;
     # mmdet's eval_map ('>=') would count it.
-    gt = dict(bboxes=np.array([[0, 0, 11, 9]], dtype=np.float32),
-              labels=np.array([0]), bboxes_ignore=np.zeros((0, 4)),
-              labels_ignore=np.zeros(0, dtype=np.int64))
+    gt = dict(
+        bboxes=np.array([[0, 0, 11, 9]], dtype=np.float32),
+        labels=np.array([0]),
+        bboxes_ignore=np.zeros((0, 4)),
+        labels_ignore=np.zeros(0, dtype=np.int64))
     det = np.array([[4, 0, 15, 9, 0.9]], dtype=np.float32)
     aps = voc_map([[det]], [gt], iou_thrs=(0.45, 0.5))
     assert aps[0.45][0] == pytest.approx(1.0)

@@ -22,19 +22,21 @@ def _spec_ratio3size0308(x, y, w, h, img_w, img_h):
             and 0.3 <= math.sqrt(w * h) / math.sqrt(img_w * img_h) <= 0.8)
 
 
-@pytest.mark.parametrize('rect,image_size,keep', [
-    ((0, 0, 60, 60), (200, 200), True),    # sqrt(3600) / 200 = 0.3: edge
-    ((0, 0, 59, 59), (200, 200), False),   # just below 0.3
-    ((5, 5, 160, 160), (200, 200), True),  # 0.8: on the edge
-    ((5, 5, 161, 161), (200, 200), False),
-    ((0, 0, 180, 60), (200, 200), True),   # w / h = 3
-    ((0, 0, 181, 60), (200, 200), False),
-    ((0, 0, 60, 180), (200, 200), True),
-    ((0, 0, 60, 181), (200, 200), False),
-    ((0, 0, 32, 96), (100, 100), True),    # w = 32 and ratio 1/3: both edges
-    ((0, 0, 31, 90), (100, 100), False),   # w < 32 (ratio, size fine)
-    ((0, 0, 32, 32), (100, 100), True),    # 32 px by the reference's w...
-])
+@pytest.mark.parametrize(
+    'rect,image_size,keep',
+    [
+        ((0, 0, 60, 60), (200, 200), True),  # sqrt(3600) / 200 = 0.3: edge
+        ((0, 0, 59, 59), (200, 200), False),  # just below 0.3
+        ((5, 5, 160, 160), (200, 200), True),  # 0.8: on the edge
+        ((5, 5, 161, 161), (200, 200), False),
+        ((0, 0, 180, 60), (200, 200), True),  # w / h = 3
+        ((0, 0, 181, 60), (200, 200), False),
+        ((0, 0, 60, 180), (200, 200), True),
+        ((0, 0, 60, 181), (200, 200), False),
+        ((0, 0, 32, 96), (100, 100), True),  # w = 32 and ratio 1/3: both edges
+        ((0, 0, 31, 90), (100, 100), False),  # w < 32 (ratio, size fine)
+        ((0, 0, 32, 32), (100, 100), True),  # 32 px by the reference's w...
+    ])
 def test_ratio3size0308_hand_worked(rect, image_size, keep):
     boxes = np.array([_box(*rect)], np.float32)
     assert RULES['ratio3size0308'](boxes, image_size).tolist() == [keep]
@@ -42,16 +44,20 @@ def test_ratio3size0308_hand_worked(rect, image_size, keep):
 
 def test_width_is_the_references_max_minus_min():
     # ...which is a 33-pixel-wide box in exclusive x2 coordinates
-    keep = RULES['ratio3size0308'](
-        np.array([[0, 0, 33, 33], [0, 0, 32, 33]], np.float32), (100, 100))
+    keep = RULES['ratio3size0308'](np.array([[0, 0, 33, 33], [0, 0, 32, 33]],
+                                            np.float32), (100, 100))
     assert keep.tolist() == [True, False]
 
 
 def test_ratio3size0308_matches_spec_formula_on_random_rects():
     rng = np.random.default_rng(0)
     img_w, img_h = 500, 375
-    rects = np.stack([rng.integers(0, 400, 2000), rng.integers(0, 300, 2000),
-                      rng.integers(0, 420, 2000), rng.integers(0, 360, 2000)], 1)
+    rects = np.stack([
+        rng.integers(0, 400, 2000),
+        rng.integers(0, 300, 2000),
+        rng.integers(0, 420, 2000),
+        rng.integers(0, 360, 2000)
+    ], 1)
     rects[:, 2:] = np.maximum(rects[:, 2:], 1)
     expected = [_spec_ratio3size0308(*r, img_w, img_h) for r in rects.tolist()]
     boxes = np.array([_box(*r) for r in rects.tolist()], np.float32)
@@ -67,10 +73,10 @@ def test_reference_wh():
 def test_fallback_chain_levels():
     size = (400, 400)
     good = _box(0, 0, 200, 200)
-    small_square = _box(0, 0, 40, 40)        # ratio ok, sides >= 32, 0.1 < 0.3
-    tiny_square = _box(0, 0, 20, 20)         # ratio ok, sides < 32
-    big_thin = _box(0, 0, 390, 40)            # ratio 9.75, sides >= 32
-    tiny_thin = _box(0, 0, 30, 2)             # fails everything
+    small_square = _box(0, 0, 40, 40)  # ratio ok, sides >= 32, 0.1 < 0.3
+    tiny_square = _box(0, 0, 20, 20)  # ratio ok, sides < 32
+    big_thin = _box(0, 0, 390, 40)  # ratio 9.75, sides >= 32
+    tiny_thin = _box(0, 0, 30, 2)  # fails everything
 
     def run(*boxes, **kw):
         return filter_with_fallback(np.array(boxes, np.float32), size, **kw)
@@ -99,23 +105,26 @@ def test_fallback_chain_levels():
         run(good, rule='ratio9')
 
 
-@pytest.mark.parametrize('rect,keep', [
-    ((0, 0, 32, 32), True),     # both sides on the 32 floor
-    ((0, 0, 31, 40), False),    # w = 31
-    ((0, 0, 40, 31), False),    # h = 31
-    ((0, 0, 96, 32), True),     # w / h = 3: on the edge
-    ((0, 0, 97, 32), False),    # w / h = 97 / 32 > 3
-    ((0, 0, 32, 97), False),    # w / h < 1 / 3
-    ((0, 0, 390, 390), True),   # no relative-size bound in this step
-])
+@pytest.mark.parametrize(
+    'rect,keep',
+    [
+        ((0, 0, 32, 32), True),  # both sides on the 32 floor
+        ((0, 0, 31, 40), False),  # w = 31
+        ((0, 0, 40, 31), False),  # h = 31
+        ((0, 0, 96, 32), True),  # w / h = 3: on the edge
+        ((0, 0, 97, 32), False),  # w / h = 97 / 32 > 3
+        ((0, 0, 32, 97), False),  # w / h < 1 / 3
+        ((0, 0, 390, 390), True),  # no relative-size bound in this step
+    ])
 def test_fallback_step1_is_filter_ratio(rect, keep):
     boxes = np.array([_box(*rect)], np.float32)
     assert RULES['min_side32_ratio3'](boxes, (400, 400)).tolist() == [keep]
 
 
 def test_dedup_keeps_first_occurrences_in_order():
-    boxes = np.array([[5, 5, 9, 9], [0, 0, 4, 4], [5, 5, 9, 9], [1, 1, 2, 2],
-                      [0, 0, 4, 4]], np.float32)
+    boxes = np.array(
+        [[5, 5, 9, 9], [0, 0, 4, 4], [5, 5, 9, 9], [1, 1, 2, 2], [0, 0, 4, 4]],
+        np.float32)
     assert dedup_boxes(boxes).tolist() == [[5, 5, 9, 9], [0, 0, 4, 4],
                                            [1, 1, 2, 2]]
 
@@ -144,8 +153,10 @@ def test_compute_proposals_max_side_maps_back_to_original_pixels():
     assert search_size(400, 300, 500) == (400, 300)
     assert search_size(400, 300, None) == (400, 300)
     res = compute_proposals(img, max_side=200, rule=None, sigma=0)
-    assert (res.boxes[:, 0::2] >= 0).all() and (res.boxes[:, 0::2] <= 400).all()
-    assert (res.boxes[:, 1::2] >= 0).all() and (res.boxes[:, 1::2] <= 300).all()
+    assert (res.boxes[:, 0::2] >= 0).all() and (res.boxes[:, 0::2]
+                                                <= 400).all()
+    assert (res.boxes[:, 1::2] >= 0).all() and (res.boxes[:, 1::2]
+                                                <= 300).all()
     assert (res.boxes == np.round(res.boxes)).all()
     # at half size the object spans x 60..139, y 45..104: mapped back exactly
     assert [120, 90, 280, 210] in res.boxes.tolist()
@@ -155,8 +166,9 @@ def test_compute_proposals_max_side_maps_back_to_original_pixels():
 
 
 def test_compute_proposals_dedup_flag():
-    img = cv2.resize(np.random.default_rng(1).integers(
-        0, 256, (12, 16, 3), dtype=np.uint8), (160, 120),
+    img = cv2.resize(
+        np.random.default_rng(1).integers(0, 256, (12, 16, 3), dtype=np.uint8),
+        (160, 120),
         interpolation=cv2.INTER_NEAREST)
     raw = compute_proposals(img, rule=None, dedup=False)
     unique = compute_proposals(img, rule=None)
@@ -164,8 +176,10 @@ def test_compute_proposals_dedup_flag():
     assert len(np.unique(raw.boxes, axis=0)) == unique.num_raw
 
 
-@pytest.mark.parametrize('bad', [np.zeros((10, 10), np.uint8),
-                                 np.zeros((10, 10, 3), np.float64), None])
+@pytest.mark.parametrize(
+    'bad',
+    [np.zeros((10, 10), np.uint8),
+     np.zeros((10, 10, 3), np.float64), None])
 def test_compute_proposals_bad_input(bad):
     with pytest.raises(ValueError, match='RGB uint8'):
         compute_proposals(bad)

@@ -37,7 +37,10 @@ class ResumeTestRecorder(Hook):
         self.key = key
         self.kill_after = kill_after
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         RECORDS.setdefault(self.key, []).append(
             (runner.iter + 1, float(outputs['loss'].detach()),
@@ -59,8 +62,8 @@ def _cfg(work_dir, data_root, cache_dir, key, kill_after=None):
     cfg.model.base_momentum = BASE_MOMENTUM
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=N)
     cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-             end=N)
+        dict(
+            type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=N)
     ]
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=N // 2, by_epoch=False)
@@ -76,8 +79,7 @@ def _cfg(work_dir, data_root, cache_dir, key, kill_after=None):
 
 def test_kill_and_resume_matches_one_go(tmp_path, demo_data_root):
     cache = tmp_path / 'proposal_cache'
-    one_go = Runner.from_cfg(
-        _cfg(tmp_path / 'a', demo_data_root, cache, 'a'))
+    one_go = Runner.from_cfg(_cfg(tmp_path / 'a', demo_data_root, cache, 'a'))
     one_go.train()
     state_a = one_go.model.state_dict()
 

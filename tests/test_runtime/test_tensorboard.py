@@ -22,8 +22,8 @@ def test_switch_writes_an_event_file_with_the_logged_loss(
         f'train_dataloader.dataset.data_root={demo_data_root}',
         f'train_dataloader.dataset.pipeline.1.cache_dir={tmp_path}/cache'
     ])
-    cfg = load_launch_config(CONFIG, cfg_options=args.cfg_options,
-                             work_dir=str(tmp_path / 'work'))
+    cfg = load_launch_config(
+        CONFIG, cfg_options=args.cfg_options, work_dir=str(tmp_path / 'work'))
     # The config names its visualizer 'visualizer'; mmengine hands back an
     # existing instance of that name (with its old backends) to a second
     # Runner in the same process, e.g. an earlier test's.

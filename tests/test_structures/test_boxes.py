@@ -5,11 +5,17 @@ import numpy as np
 import pytest
 import torch
 
-from mmsoco.structures.boxes import (
-    assign_boxes_to_levels, box_area, box_iou, box_pixel_span, clip_to_window,
-    cutout_square, flip_horizontal, jitter_boxes, map_roi_levels_mmdet,
-    map_to_view, match_same_ids, overlaps_window, pad_indices_from_common,
-    random_resized_crop_window, resize_boxes, whole_box)
+# yapf: disable
+from mmsoco.structures.boxes import (assign_boxes_to_levels, box_area, box_iou,
+                                     box_pixel_span, clip_to_window,
+                                     cutout_square, flip_horizontal,
+                                     jitter_boxes, map_roi_levels_mmdet,
+                                     map_to_view, match_same_ids,
+                                     overlaps_window, pad_indices_from_common,
+                                     random_resized_crop_window, resize_boxes,
+                                     whole_box)
+
+# yapf: enable
 
 
 def test_area_and_iou_hand_worked():
@@ -46,8 +52,8 @@ def test_map_to_view_crop_and_resize():
     out = map_to_view(box, (100, 50, 300, 150), (100, 50))
     np.testing.assert_allclose(out, [[25, 5, 75, 25]])
     # non-uniform scale: whole 500x375 image to 224x224
-    out = resize_boxes(np.array([[0, 0, 500, 375]], np.float32), (500, 375),
-                       (224, 224))
+    out = resize_boxes(
+        np.array([[0, 0, 500, 375]], np.float32), (500, 375), (224, 224))
     np.testing.assert_allclose(out, whole_box(224, 224))
 
 
@@ -125,11 +131,10 @@ def test_soco_levels_boundaries():
 
 def test_mmdet_levels_match_mmdet():
     from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
-    extractor = SingleRoIExtractor(roi_layer=dict(type='RoIAlign',
-                                                  output_size=7,
-                                                  sampling_ratio=0),
-                                   out_channels=8,
-                                   featmap_strides=[4, 8, 16, 32])
+    extractor = SingleRoIExtractor(
+        roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+        out_channels=8,
+        featmap_strides=[4, 8, 16, 32])
     torch.manual_seed(0)
     xy = torch.rand(200, 2) * 100
     wh = torch.rand(200, 2) * 600 + 1
@@ -204,6 +209,6 @@ def test_jitter_is_the_references_inclusive_formula():
     ref_incl = np.stack(
         [nx1, ny1, nx1 + w * (1 + u[:, 2]) - 1, ny1 + h * (1 + u[:, 3]) - 1],
         1)
-    ours = jitter_boxes(np.stack([x1, y1, x2i + 1, y2i + 1], 1).astype(float),
-                        u)
+    ours = jitter_boxes(
+        np.stack([x1, y1, x2i + 1, y2i + 1], 1).astype(float), u)
     np.testing.assert_allclose(ours, ref_incl + [0, 0, 1, 1], atol=1e-9)

@@ -13,8 +13,10 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'soco_r18fpn_tiny.py')
-SYNC_BN = [f'model.{part}.norm_cfg.type=SyncBN'
-           for part in ('backbone', 'neck', 'bbox_head')]
+SYNC_BN = [
+    f'model.{part}.norm_cfg.type=SyncBN'
+    for part in ('backbone', 'neck', 'bbox_head')
+]
 # ResNet-18: stem 1 + 8 basic blocks x 2 + 3 downsample = 20; FPN: 4 lateral +
 # 4 output convs = 8; 4conv1fc trunk: 4 convs = 4; twice (online and its EMA
 # target). The projector's BN1d is plain BN in this config.
@@ -58,19 +60,31 @@ def _bare_path(tmp_path):
 def test_dist_train_two_cpu_processes(tmp_path, demo_data_root):
     checkout = _bare_checkout(tmp_path)
     work_dir = tmp_path / 'work'
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('PYTHON', 'VIRTUAL_ENV', 'PYTHONHOME')}
-    env.update(PATH=_bare_path(tmp_path), PORT=str(_free_port()),
-               OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ('PYTHON', 'VIRTUAL_ENV', 'PYTHONHOME')
+    }
+    env.update(
+        PATH=_bare_path(tmp_path),
+        PORT=str(_free_port()),
+        OMP_NUM_THREADS='1',
+        CUDA_VISIBLE_DEVICES='')
     cmd = [
-        'bash', str(checkout / 'tools' / 'dist_train.sh'), CONFIG, '2',
-        '--work-dir', str(work_dir), '--cfg-options',
+        'bash',
+        str(checkout / 'tools' / 'dist_train.sh'), CONFIG, '2', '--work-dir',
+        str(work_dir), '--cfg-options',
         f'train_dataloader.dataset.data_root={demo_data_root}',
         f'train_dataloader.dataset.pipeline.1.cache_dir={tmp_path}/cache',
         *SYNC_BN
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=580)
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=580)
     log = proc.stdout + proc.stderr
     # The checkout's .venv/bin/python ran, not PATH's python ...
     assert 'python from PATH ran' not in log

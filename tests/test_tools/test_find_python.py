@@ -21,8 +21,7 @@ def _checkout(tmp_path, venv_python_mode=None):
     """A checkout with the snippet, with or without .venv/bin/python."""
     checkout = tmp_path / 'checkout'
     (checkout / 'tools').mkdir(parents=True)
-    shutil.copy(osp.join(REPO, 'tools', '_find_python.sh'),
-                checkout / 'tools')
+    shutil.copy(osp.join(REPO, 'tools', '_find_python.sh'), checkout / 'tools')
     if venv_python_mode is not None:
         (checkout / '.venv' / 'bin').mkdir(parents=True)
         venv_python = checkout / '.venv' / 'bin' / 'python'
@@ -35,18 +34,23 @@ def _chosen(checkout, python=None):
     env = {k: v for k, v in os.environ.items() if k != 'PYTHON'}
     if python is not None:
         env['PYTHON'] = python
-    out = subprocess.run(
-        ['bash', '-c', 'set -u; source "$1"; printf %s "$PYTHON"', '_',
-         str(checkout / 'tools' / '_find_python.sh')],
-        capture_output=True, text=True, env=env, cwd='/', check=True)
+    out = subprocess.run([
+        'bash', '-c', 'set -u; source "$1"; printf %s "$PYTHON"', '_',
+        str(checkout / 'tools' / '_find_python.sh')
+    ],
+                         capture_output=True,
+                         text=True,
+                         env=env,
+                         cwd='/',
+                         check=True)
     return out.stdout
 
 
 def test_checkout_venv_when_python_unset(tmp_path):
     checkout = _checkout(tmp_path, 0o755)
     assert _chosen(checkout) == str(checkout / '.venv' / 'bin' / 'python')
-    assert _chosen(checkout, python='') == str(
-        checkout / '.venv' / 'bin' / 'python')
+    assert _chosen(
+        checkout, python='') == str(checkout / '.venv' / 'bin' / 'python')
 
 
 def test_python_env_wins(tmp_path):

@@ -40,13 +40,17 @@ def _pins():
 def _requirements():
     reqs = []
     for name in REQUIREMENT_FILES:
-        reqs += [Requirement(line) for line in _requirement_lines(
-            osp.join(REPO, 'requirements', name))]
+        reqs += [
+            Requirement(line) for line in _requirement_lines(
+                osp.join(REPO, 'requirements', name))
+        ]
     setup_cfg = configparser.ConfigParser()
     setup_cfg.read(osp.join(REPO, 'setup.cfg'))
     install_requires = setup_cfg['options']['install_requires']
-    reqs += [Requirement(line) for line in install_requires.split('\n')
-             if line.strip()]
+    reqs += [
+        Requirement(line) for line in install_requires.split('\n')
+        if line.strip()
+    ]
     return reqs
 
 
@@ -64,15 +68,18 @@ def _make(*args, cwd=REPO):
     env = dict(os.environ)
     for var in ('CONSTRAINTS', 'VENV', 'MAKEFLAGS'):
         env.pop(var, None)
-    return subprocess.run(['make', *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(['make', *args],
+                          cwd=cwd,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=60)
 
 
 def _pip_install_lines(*args):
     out = _make('-n', '-B', 'install', *args)
     assert out.returncode == 0, out.stderr
-    return [line for line in out.stdout.splitlines()
-            if 'pip install' in line]
+    return [line for line in out.stdout.splitlines() if 'pip install' in line]
 
 
 def test_make_install_passes_the_constraints_to_every_pip_install(tmp_path):

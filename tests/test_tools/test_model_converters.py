@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 import torch
-from soco_checkpoint import save_mmengine_checkpoint, soco_state_dict
 
 from mmsoco.converters import load_detectron2_pickle
+from soco_checkpoint import save_mmengine_checkpoint, soco_state_dict
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 R18_FPN = osp.join(REPO, 'configs', '_base_', 'models', 'r18_fpn_4conv1fc.py')

@@ -46,11 +46,11 @@ def training_ckpt(tmp_path_factory):
             batch_size=2,
             collate_fn=dict(type='pseudo_collate')),
         train_cfg=dict(by_epoch=False, max_iters=1),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1,
-                                          momentum=0.9)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         param_scheduler=dict(type='ConstantLR', by_epoch=False),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=1, by_epoch=False)),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=1,
+                            by_epoch=False)),
         visualizer=dict(type='Visualizer', vis_backends=[]),
         default_scope='mmsoco').train()
     return str(work / 'iter_1.pth')
@@ -75,8 +75,11 @@ def test_publish_drops_resume_state_and_names_the_file_by_its_hash(
     # Loads weights-only in a fresh interpreter with no mmsoco allow-list.
     probe = ('import sys, torch; c = torch.load(sys.argv[1], '
              'weights_only=True); print(sorted(c))')
-    out = subprocess.run([sys.executable, '-c', probe, str(final)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, '-c', probe, str(final)],
+        capture_output=True,
+        text=True,
+        check=True).stdout
     assert out.strip() == "['meta', 'state_dict']"
     published = torch.load(final, weights_only=True)
     assert published['meta'] == original['meta']
@@ -96,7 +99,10 @@ def test_bad_input_names_the_file(kind, tmp_path):
         _tool()['main']([str(bad), str(tmp_path / 'out.pth')])
     message = str(err.value)
     assert message.startswith('publish_model: error:') and str(bad) in message
-    expected = {'missing': 'can not be found', 'text': 'not a readable torch',
-                'bare_tensor': 'no "state_dict"'}[kind]
+    expected = {
+        'missing': 'can not be found',
+        'text': 'not a readable torch',
+        'bare_tensor': 'no "state_dict"'
+    }[kind]
     assert expected in message, message
     assert not list(tmp_path.glob('out*'))

@@ -24,8 +24,7 @@ def _cfg(**kwargs):
 
 
 @pytest.mark.parametrize('scope', ['mmsoco', 'mmdet'])
-def test_cpu_wrapper_is_found_by_the_runner_lookup(no_cuda_group_ready,
-                                                   scope):
+def test_cpu_wrapper_is_found_by_the_runner_lookup(no_cuda_group_ready, scope):
     cfg = _cfg()
     assert setup_cpu_distributed(cfg)
     assert no_cuda_group_ready == [dict(backend='gloo')]
@@ -39,8 +38,9 @@ def test_cpu_wrapper_is_found_by_the_runner_lookup(no_cuda_group_ready,
 
 
 def test_config_wrapper_options_kept(no_cuda_group_ready):
-    cfg = _cfg(model_wrapper_cfg=dict(type='MMDistributedDataParallel',
-                                      find_unused_parameters=True))
+    cfg = _cfg(
+        model_wrapper_cfg=dict(
+            type='MMDistributedDataParallel', find_unused_parameters=True))
     setup_cpu_distributed(cfg)
     assert MODEL_WRAPPERS.get(
         cfg.model_wrapper_cfg.type) is CPUDistributedDataParallel

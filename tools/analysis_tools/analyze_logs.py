@@ -22,19 +22,24 @@ def parse_args(argv=None):
     sub = parser.add_subparsers(dest='task', required=True)
     plot = sub.add_parser('plot_curve', help='plot logged scalars')
     plot.add_argument('json_logs', nargs='+', help='scalars.json files')
-    plot.add_argument('--keys', nargs='+', default=['loss'],
-                      help='scalars to plot (default: loss)')
+    plot.add_argument(
+        '--keys',
+        nargs='+',
+        default=['loss'],
+        help='scalars to plot (default: loss)')
     plot.add_argument('--title', help='title of the figure')
-    plot.add_argument('--legend', nargs='+',
-                      help='one name per (log, key), logs outermost')
+    plot.add_argument(
+        '--legend', nargs='+', help='one name per (log, key), logs outermost')
     plot.add_argument('--backend', help='matplotlib backend')
     plot.add_argument('--style', help='matplotlib style, e.g. ggplot')
     plot.add_argument('--out', help='image file; without it, show')
-    time = sub.add_parser('cal_train_time',
-                          help='seconds per training iteration')
+    time = sub.add_parser(
+        'cal_train_time', help='seconds per training iteration')
     time.add_argument('json_logs', nargs='+', help='scalars.json files')
-    time.add_argument('--include-outliers', action='store_true',
-                      help='keep the first record of every epoch')
+    time.add_argument(
+        '--include-outliers',
+        action='store_true',
+        help='keep the first record of every epoch')
     return parser.parse_args(argv)
 
 
@@ -53,8 +58,8 @@ def cal_train_time(args):
 
 def plot_curve(args):
     logs = [(name, load_scalars(name)) for name in args.json_logs]
-    plot_curves(logs, args.keys, args.out, args.legend, args.title,
-                args.style, args.backend)
+    plot_curves(logs, args.keys, args.out, args.legend, args.title, args.style,
+                args.backend)
     if args.out:
         print(f'save curve to: {args.out}')
 
@@ -62,8 +67,11 @@ def plot_curve(args):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        {'plot_curve': plot_curve, 'cal_train_time': cal_train_time}[
-            args.task](args)
+        {
+            'plot_curve': plot_curve,
+            'cal_train_time': cal_train_time
+        }[args.task](
+            args)
     except (LogFormatError, FileNotFoundError, KeyError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else err
         sys.exit(f'analyze_logs: error: {message}')

@@ -30,8 +30,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        final = publish_checkpoint(args.in_file, args.out_file,
-                                   args.save_keys)
+        final = publish_checkpoint(args.in_file, args.out_file, args.save_keys)
     except (ConversionError, FileNotFoundError) as err:
         sys.exit(f'publish_model: error: {err}')
     print(f'The published model is saved at {final}.')

@@ -11,32 +11,29 @@ proposal_step = dict(
     # Keyed by each image's absolute path, size and mtime: valid whatever
     # data_root is in force (tools/demo.py puts it beside the data).
     cache_dir='data/demo/proposal_cache')
-views_step = dict(type='MultiViewBoxJitter',
-                  views=[
-                      dict(kind='whole', size=112),
-                      dict(kind='crop',
-                           size=112,
-                           scale=(0.5, 1.0),
-                           ratio=(3 / 4, 4 / 3)),
-                      dict(kind='crop',
-                           size=64,
-                           scale=(0.5, 1.0),
-                           ratio=(3 / 4, 4 / 3)),
-                  ],
-                  view_pairs=[(0, 1), (0, 2)],
-                  num_boxes=4,
-                  jitter_views=(0, ),
-                  jitter_prob=0.5,
-                  jitter_ratio=0.1,
-                  flip_prob=0.5)
+views_step = dict(
+    type='MultiViewBoxJitter',
+    views=[
+        dict(kind='whole', size=112),
+        dict(kind='crop', size=112, scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3)),
+        dict(kind='crop', size=64, scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3)),
+    ],
+    view_pairs=[(0, 1), (0, 2)],
+    num_boxes=4,
+    jitter_views=(0, ),
+    jitter_prob=0.5,
+    jitter_ratio=0.1,
+    flip_prob=0.5)
 train_pipeline = [{{_base_.load_step}}, proposal_step, views_step,
                   {{_base_.v1_photometric}}, {{_base_.other_photometric}},
                   {{_base_.pack_step}}]
-train_dataloader = dict(batch_size=16,
-                        num_workers=2,
-                        persistent_workers=True,
-                        pin_memory=False,
-                        dataset=dict(data_root=data_root,
-                                     ann_file='annotations/train_images.txt',
-                                     data_prefix=dict(img_path='images/'),
-                                     pipeline=train_pipeline))
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    pin_memory=False,
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/train_images.txt',
+        data_prefix=dict(img_path='images/'),
+        pipeline=train_pipeline))

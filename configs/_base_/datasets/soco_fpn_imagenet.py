@@ -14,38 +14,34 @@ load_step = dict(type='LoadImageFromFile')
 # Store keys are image paths relative to the dataset's image folder; the
 # dataset gives each sample its key (img_key) from the data_root in force, so
 # overriding data_root keeps every lookup working.
-proposal_step = dict(type='SelectiveSearchProposals',
-                     store_path=proposal_store)
-views_step = dict(type='MultiViewBoxJitter',
-                  views=[
-                      dict(kind='whole', size=224),
-                      dict(kind='crop',
-                           size=224,
-                           scale=(0.5, 1.0),
-                           ratio=(3 / 4, 4 / 3)),
-                      dict(kind='crop',
-                           size=112,
-                           scale=(0.5, 1.0),
-                           ratio=(3 / 4, 4 / 3)),
-                  ],
-                  view_pairs=[(0, 1), (0, 2)],
-                  num_boxes=4,
-                  jitter_views=(0, ),
-                  jitter_prob=0.5,
-                  jitter_ratio=0.1,
-                  flip_prob=0.5,
-                  cutout_views=(),
-                  max_draws=5,  # the reference's max_tries
-                  least_common=None,  # max(num_boxes // 2, 1), as it
-                  resizer='pil_bilinear')
+proposal_step = dict(
+    type='SelectiveSearchProposals', store_path=proposal_store)
+views_step = dict(
+    type='MultiViewBoxJitter',
+    views=[
+        dict(kind='whole', size=224),
+        dict(kind='crop', size=224, scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3)),
+        dict(kind='crop', size=112, scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3)),
+    ],
+    view_pairs=[(0, 1), (0, 2)],
+    num_boxes=4,
+    jitter_views=(0, ),
+    jitter_prob=0.5,
+    jitter_ratio=0.1,
+    flip_prob=0.5,
+    cutout_views=(),
+    max_draws=5,  # the reference's max_tries
+    least_common=None,  # max(num_boxes // 2, 1), as it
+    resizer='pil_bilinear')
 # BYOL's asymmetric photometric augmentation.
 color_steps = [
-    dict(type='ColorJitter',
-         brightness=0.4,
-         contrast=0.4,
-         saturation=0.2,
-         hue=0.1,
-         prob=0.8),
+    dict(
+        type='ColorJitter',
+        brightness=0.4,
+        contrast=0.4,
+        saturation=0.2,
+        hue=0.1,
+        prob=0.8),
     dict(type='RandomGrayscale', prob=0.2),
 ]
 v1_photometric = dict(
@@ -86,7 +82,8 @@ train_dataloader = dict(
 
 # The model's data_preprocessor (referenced by the SoCo configs): views are
 # BGR uint8 from the pipeline; RGB ImageNet mean / std.
-data_preprocessor = dict(type='SoCoDataPreprocessor',
-                         mean=[123.675, 116.28, 103.53],
-                         std=[58.395, 57.12, 57.375],
-                         bgr_to_rgb=True)
+data_preprocessor = dict(
+    type='SoCoDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True)

@@ -16,7 +16,8 @@ class ApplyToViews(BaseTransform):
     """Apply ``transforms`` to ``results['views'][i]['img']`` for each i in
     ``views`` (all views when None).
 
-    SoCo (https://arxiv.org/abs/2106.02637), the asymmetric view augmentation: docs/method.md section 2.4.
+    SoCo (https://arxiv.org/abs/2106.02637), the asymmetric view augmentation:
+    docs/method.md section 2.4.
 
     Each view's image is passed as ``dict(img=...)``; only ``img`` comes back,
     so the wrapped transforms must be photometric (boxes are not touched).

@@ -251,9 +251,8 @@ class MultiViewBoxJitter(BaseTransform):
         common = intersect_windows(window_a, window_b)
         candidates = np.flatnonzero(overlaps_window(proposals, common))
         if len(candidates) > self.num_boxes:
-            candidates = np.random.choice(candidates,
-                                          self.num_boxes,
-                                          replace=False)
+            candidates = np.random.choice(
+                candidates, self.num_boxes, replace=False)
         return candidates
 
     def _draw_windows(self, proposals: np.ndarray, width: int, height: int):
@@ -289,8 +288,8 @@ class MultiViewBoxJitter(BaseTransform):
             if v in self.jitter_views and len(boxes):
                 view_boxes = jitter_boxes(
                     boxes,
-                    draw_jitter_offsets(len(boxes), self.jitter_prob,
-                                        self.jitter_ratio))
+                    draw_jitter_offsets(
+                        len(boxes), self.jitter_prob, self.jitter_ratio))
             clipped, keep = clip_to_window(view_boxes, windows[v])
             per_view.append((clipped[keep], ids[keep]))
         common = np.intersect1d(per_view[0][1], per_view[1][1])
@@ -361,8 +360,9 @@ class MultiViewBoxJitter(BaseTransform):
         for v, view in enumerate(self.views):
             source = view['source'] if view['kind'] == 'resize_of' else v
             views.append(
-                dict(img=pixels[v],
-                     crop=tuple(int(c) for c in windows[source])))
+                dict(
+                    img=pixels[v],
+                    crop=tuple(int(c) for c in windows[source])))
         for v, view in enumerate(views):
             view['flip'] = bool(np.random.uniform() < self.flip_prob)
             if view['flip']:

@@ -108,7 +108,8 @@ class ColorJitter(BaseTransform):
     order, with probability ``prob`` (torchvision ``ColorJitter`` inside
     ``RandomApply``).
 
-    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation:
+    docs/method.md section 2.4.
 
     Factors: brightness, contrast and saturation ~ U(max(0, 1 - v), 1 + v),
     hue shift ~ U(-hue, hue) turns.
@@ -157,7 +158,8 @@ class ColorJitter(BaseTransform):
 class RandomGrayscale(BaseTransform):
     """Turn the image gray (three equal channels) with probability ``prob``.
 
-    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation:
+    docs/method.md section 2.4.
     """
 
     def __init__(self, prob: float = 0.2) -> None:
@@ -176,7 +178,8 @@ class RandomGrayscale(BaseTransform):
 class RandomGaussianBlur(BaseTransform):
     """Blur with sigma ~ U(``sigma``) with probability ``prob``.
 
-    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation:
+    docs/method.md section 2.4.
 
     Args:
         prob (float): blur probability (SoCo: 1.0 on V1, 0.1 on V2/V3).
@@ -210,7 +213,8 @@ class RandomGaussianBlur(BaseTransform):
 class RandomSolarize(BaseTransform):
     """Invert pixels >= ``threshold`` with probability ``prob``.
 
-    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation: docs/method.md section 2.4.
+    SoCo (https://arxiv.org/abs/2106.02637), the view augmentation:
+    docs/method.md section 2.4.
     """
 
     def __init__(self, prob: float = 0.2, threshold: int = 128) -> None:

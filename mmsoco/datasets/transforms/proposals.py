@@ -71,7 +71,8 @@ def cache_file_name(img_path: str, params: dict) -> str:
 class SelectiveSearchProposals(BaseTransform):
     """Add an image's selective-search proposals and their stable ids.
 
-    SoCo (https://arxiv.org/abs/2106.02637), object proposals: docs/method.md section 1.
+    SoCo (https://arxiv.org/abs/2106.02637), object proposals:
+    docs/method.md section 1.
 
     Required keys: ``img_path``, ``img`` (as loaded by ``LoadImageFromFile``,
     BGR, before any geometric transform) and, with a store, ``img_key`` (the

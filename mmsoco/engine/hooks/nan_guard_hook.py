@@ -56,7 +56,8 @@ def non_finite_loss_terms(log_vars: Dict[str, object]) -> Dict[str, float]:
 class NanGuardHook(Hook):
     """After each train iteration: raise if a loss term is NaN or inf.
 
-    SoCo (https://arxiv.org/abs/2106.02637), a guard of the pretraining run: docs/method.md section 4.
+    SoCo (https://arxiv.org/abs/2106.02637), a guard of the pretraining run:
+    docs/method.md section 4.
 
     In distributed runs the verdict is all-reduced (one scalar per
     iteration), so every rank stops at the same iteration instead of the
@@ -82,16 +83,16 @@ class NanGuardHook(Hook):
         bad_ranks = len(bad)
         if world_size > 1:
             device = next(
-                (v.device for v in outputs.values()
-                 if isinstance(v, torch.Tensor)), torch.device('cpu'))
+                (v.device
+                 for v in outputs.values() if isinstance(v, torch.Tensor)),
+                torch.device('cpu'))
             flag = torch.tensor(float(bool(bad)), device=device)
             all_reduce(flag, op='sum')
             bad_ranks = int(flag.item())
         if not bad_ranks:
             return
         raise NonFiniteLossError(
-            self._message(runner, batch_idx, bad, rank, world_size,
-                          bad_ranks))
+            self._message(runner, batch_idx, bad, rank, world_size, bad_ranks))
 
     @staticmethod
     def _message(runner, batch_idx: int, bad: Dict[str, float], rank: int,

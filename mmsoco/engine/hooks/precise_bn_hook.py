@@ -42,8 +42,8 @@ def training_bn_layers(model: nn.Module) -> List[_BatchNorm]:
     """The BN layers (plain and SyncBN) that train: in training mode and
     tracking running statistics."""
     return [
-        m for m in model.modules() if isinstance(m, _BatchNorm) and m.training
-        and m.track_running_stats
+        m for m in model.modules()
+        if isinstance(m, _BatchNorm) and m.training and m.track_running_stats
     ]
 
 
@@ -257,5 +257,5 @@ class PreciseBNHook(Hook):
             if seen % self.log_interval == 0 or seen == self.num_iters:
                 print_log(f'precise BN: {seen}/{self.num_iters}', 'current')
 
-        update_bn_stats(forward, self._data(runner), bn_layers,
-                        self.num_iters, progress)
+        update_bn_stats(forward, self._data(runner), bn_layers, self.num_iters,
+                        progress)

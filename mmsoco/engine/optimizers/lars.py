@@ -23,7 +23,8 @@ from mmsoco.registry import OPTIMIZERS
 class LARS(Optimizer):
     """Layer-wise Adaptive Rate Scaling (You et al., 2017) on SGD + momentum.
 
-    SoCo (https://arxiv.org/abs/2106.02637), the optimiser: docs/method.md section 4.3.
+    SoCo (https://arxiv.org/abs/2106.02637), the optimiser:
+    docs/method.md section 4.3.
 
     Args:
         params: Parameters or parameter groups; a group may set
@@ -95,8 +96,7 @@ def lars_direction(param: torch.Tensor, grad: torch.Tensor,
         return grad
     param_norm = torch.linalg.vector_norm(param)
     grad_norm = torch.linalg.vector_norm(grad)
-    ratio = torch.where(
-        (param_norm > 0) & (grad_norm > 0),
-        trust_coefficient * param_norm / (grad_norm + eps),
-        torch.ones_like(param_norm))
+    ratio = torch.where((param_norm > 0) & (grad_norm > 0),
+                        trust_coefficient * param_norm / (grad_norm + eps),
+                        torch.ones_like(param_norm))
     return grad.mul(ratio)

@@ -58,14 +58,14 @@ class BaseMomentumModel(BaseModel):
     # ----------------------------------------------------------- target ---
     def _init_target(self, names: Sequence[str]) -> None:
         self._target_names = tuple(names)
-        self.target = CosineEMATarget(self._online_parts(),
-                                      self.base_momentum, self.end_momentum)
+        self.target = CosineEMATarget(self._online_parts(), self.base_momentum,
+                                      self.end_momentum)
 
     def _online_parts(self) -> nn.ModuleDict:
         """The online modules the target mirrors, under the target's names."""
         return nn.ModuleDict(
-            OrderedDict((name, getattr(self, name))
-                        for name in self._target_names))
+            OrderedDict(
+                (name, getattr(self, name)) for name in self._target_names))
 
     def init_weights(self) -> None:
         """Initialise the online network, then start the target as its copy."""
@@ -133,11 +133,11 @@ class BaseMomentumModel(BaseModel):
         """
         return {
             f'loss_v{a}_v{b}':
-            self.criterion(pred_a[rows.first], proj_b[rows.second],
-                           rows.image, num_images),
+            self.criterion(pred_a[rows.first], proj_b[rows.second], rows.image,
+                           num_images),
             f'loss_v{b}_v{a}':
-            self.criterion(pred_b[rows.second], proj_a[rows.first],
-                           rows.image, num_images),
+            self.criterion(pred_b[rows.second], proj_a[rows.first], rows.image,
+                           num_images),
         }
 
     def forward(self,

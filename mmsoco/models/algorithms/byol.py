@@ -49,7 +49,8 @@ class BYOL(BaseMomentumModel):
         feat = net['backbone'](img)[-1]
         return net['projector'](F.adaptive_avg_pool2d(feat, 1).flatten(1))
 
-    def loss(self, inputs: List[Tensor],
+    def loss(self,
+             inputs: List[Tensor],
              data_samples: Optional[list] = None) -> Dict[str, Tensor]:
         """Symmetric image-level loss over the view pairs."""
         pairs = self.view_pairs(data_samples, len(inputs))
@@ -74,7 +75,8 @@ class BYOL(BaseMomentumModel):
                 rows.repeat(len(views))))
         return losses
 
-    def extract_feat(self, inputs: List[Tensor],
+    def extract_feat(self,
+                     inputs: List[Tensor],
                      data_samples: Optional[list] = None) -> List[Tensor]:
         """Online projections of each view."""
         online = self._online_parts()

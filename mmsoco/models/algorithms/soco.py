@@ -38,8 +38,7 @@ from mmdet.models.backbones.resnet import BasicBlock, Bottleneck
 from mmengine.model import constant_init
 from torch import Tensor
 
-from mmsoco.models.utils.box_sets import (BoxSet, matched_rows,
-                                          stack_box_set)
+from mmsoco.models.utils.box_sets import BoxSet, matched_rows, stack_box_set
 from mmsoco.models.utils.collapse import embedding_stats
 from mmsoco.registry import MODELS
 from .base import BaseMomentumModel
@@ -187,15 +186,17 @@ class SoCo(BaseMomentumModel):
         feats = self._features(net, img)
         if self.head_batching == 'per_level':
             return {
-                key: self._embed_per_level(net, feats, sets[key].rois,
-                                           levels[key], predict)
+                key:
+                self._embed_per_level(net, feats, sets[key].rois, levels[key],
+                                      predict)
                 for key in sets
             }
         keys = list(sets)
         sizes = [sets[key].rois.size(0) for key in keys]
-        joint = self._embed_mixed(
-            net, feats, torch.cat([sets[key].rois for key in keys]),
-            torch.cat([levels[key] for key in keys]), predict)
+        joint = self._embed_mixed(net, feats,
+                                  torch.cat([sets[key].rois for key in keys]),
+                                  torch.cat([levels[key] for key in keys]),
+                                  predict)
         return dict(zip(keys, joint.split(sizes)))
 
     # --------------------------------------------------------------- loss
@@ -211,16 +212,18 @@ class SoCo(BaseMomentumModel):
                 levels[key] = self.roi_extractor.assign(sets[key].rois)
         return sets, levels
 
-    def _embed_all(self, net: nn.ModuleDict, inputs: List[Tensor], pairs,
-                   sets, levels, predict: bool) -> Dict[SetKey, Tensor]:
+    def _embed_all(self, net: nn.ModuleDict, inputs: List[Tensor], pairs, sets,
+                   levels, predict: bool) -> Dict[SetKey, Tensor]:
         out = {}
         for view in sorted({v for pair in pairs for v in pair}):
             keys = [(p, side) for p, pair in enumerate(pairs)
                     for side in (0, 1) if pair[side] == view]
             out.update(
                 self._embed_view(net, inputs[view],
-                                 {key: sets[key] for key in keys},
-                                 {key: levels[key] for key in keys}, predict))
+                                 {key: sets[key]
+                                  for key in keys},
+                                 {key: levels[key]
+                                  for key in keys}, predict))
         return out
 
     def loss(self, inputs: List[Tensor],
@@ -244,13 +247,12 @@ class SoCo(BaseMomentumModel):
         losses = {}
         for p, (a, b) in enumerate(pairs):
             rows = matched_rows(
-                [sample.pair_matches[p] for sample in data_samples],
-                sets[(p, 0)], sets[(p, 1)], levels[(p, 0)] >= 0,
-                levels[(p, 1)] >= 0)
+                [sample.pair_matches[p]
+                 for sample in data_samples], sets[(p, 0)], sets[(p, 1)],
+                levels[(p, 0)] >= 0, levels[(p, 1)] >= 0)
             losses.update(
-                self.symmetric_pair_losses(a, b, preds[(p, 0)],
-                                           projs[(p, 0)], preds[(p, 1)],
-                                           projs[(p, 1)], rows,
+                self.symmetric_pair_losses(a, b, preds[(p, 0)], projs[(p, 0)],
+                                           preds[(p, 1)], projs[(p, 1)], rows,
                                            len(data_samples)))
         dropped = sum(int((lv < 0).sum()) for lv in levels.values())
         losses['dropped_boxes'] = torch.tensor(

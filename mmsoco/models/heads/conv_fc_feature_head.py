@@ -21,26 +21,29 @@ from mmsoco.registry import MODELS
 class ConvFCFeatureHead(BaseModule):
     """Shared convs + FCs of an mmdet ConvFCBBoxHead, producing RoI embeddings.
 
-    SoCo (https://arxiv.org/abs/2106.02637), the 4conv1fc R-CNN head: docs/method.md section 3.1.
+    SoCo (https://arxiv.org/abs/2106.02637), the 4conv1fc R-CNN head:
+    docs/method.md section 3.1.
 
     Takes (n, in_channels, roi_feat_size, roi_feat_size) RoI features and
     returns (n, fc_out_channels) (post-ReLU), or (n, C * s * s) when there are
     no FCs. Arguments mean what they mean in mmdet's ConvFCBBoxHead.
     """
 
-    def __init__(self,
-                 num_shared_convs: int = 4,
-                 num_shared_fcs: int = 1,
-                 in_channels: int = 256,
-                 conv_out_channels: int = 256,
-                 fc_out_channels: int = 1024,
-                 roi_feat_size: int = 7,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = dict(
-                     type='Xavier',
-                     distribution='uniform',
-                     override=dict(name='shared_fcs'))) -> None:
+    def __init__(
+        self,
+        num_shared_convs: int = 4,
+        num_shared_fcs: int = 1,
+        in_channels: int = 256,
+        conv_out_channels: int = 256,
+        fc_out_channels: int = 1024,
+        roi_feat_size: int = 7,
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: Optional[dict] = None,
+        init_cfg: Optional[dict] = dict(
+            type='Xavier',
+            distribution='uniform',
+            override=dict(name='shared_fcs'))
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.shared_convs = nn.ModuleList()
         channels = in_channels

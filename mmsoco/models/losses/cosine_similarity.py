@@ -45,8 +45,8 @@ def cosine_regression_loss(pred: Tensor,
     cos = (F.normalize(pred.float(), dim=1) *
            F.normalize(target.float(), dim=1)).sum(dim=1)
     sums = cos.new_zeros(num_images).index_add(0, image_index, cos)
-    counts = cos.new_zeros(num_images).index_add(
-        0, image_index, torch.ones_like(cos))
+    counts = cos.new_zeros(num_images).index_add(0, image_index,
+                                                 torch.ones_like(cos))
     per_image = sums / (counts + eps)
     return offset - 2 * per_image.mean() + pred.sum() * 0.
 

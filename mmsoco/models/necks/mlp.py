@@ -19,7 +19,8 @@ from mmsoco.registry import MODELS
 class ProjectionMLP(BaseModule):
     """Two-layer MLP with a normalised, rectified hidden layer.
 
-    SoCo (https://arxiv.org/abs/2106.02637), the projector and predictor: docs/method.md section 3.1.
+    SoCo (https://arxiv.org/abs/2106.02637), the projector and predictor:
+    docs/method.md section 3.1.
 
     Args:
         in_channels (int): Input dimension.

@@ -41,7 +41,8 @@ OVERSIZE_POLICIES = ('drop', 'clamp')
 class ScaleAwareRoIExtractor(BaseRoIExtractor):
     """RoIAlign each box on the one feature level its size selects.
 
-    SoCo (https://arxiv.org/abs/2106.02637), scale-aware assignment: docs/method.md section 3.2.
+    SoCo (https://arxiv.org/abs/2106.02637), scale-aware assignment:
+    docs/method.md section 3.2.
 
     mmdet's RoI-extractor interface: ``forward(feats, rois)`` with ``rois`` of
     shape (n, 5) ``[batch_idx, x1, y1, x2, y2]`` returns (n, C, s, s) features.
@@ -185,13 +186,13 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
         out_size = self.roi_layers[0].output_size
-        roi_feats = feats[0].new_zeros(rois.size(0), self.out_channels,
-                                       *out_size)
+        roi_feats = feats[0].new_zeros(
+            rois.size(0), self.out_channels, *out_size)
         for i in range(self.num_inputs):
             inds = (levels == i).nonzero(as_tuple=False).squeeze(1)
             if inds.numel() > 0:
-                roi_feats[inds] = self._align(i, feats, rois[inds]).to(
-                    roi_feats.dtype)
+                roi_feats[inds] = self._align(i, feats,
+                                              rois[inds]).to(roi_feats.dtype)
             else:
                 # Keep every level in the graph: an unused level would leave
                 # its FPN parameters without gradient on this rank only, which

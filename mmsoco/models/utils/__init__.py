@@ -1,3 +1,9 @@
-from .box_sets import BoxSet, MatchedRows, matched_rows, stack_box_set  # noqa: F401,E501
-from .data_preprocessor import SoCoDataPreprocessor  # noqa: F401
-from .ema import CosineEMATarget, cosine_momentum, optimizer_steps  # noqa: F401
+from .box_sets import BoxSet, MatchedRows, matched_rows, stack_box_set
+from .data_preprocessor import SoCoDataPreprocessor
+from .ema import CosineEMATarget, cosine_momentum, optimizer_steps
+
+__all__ = [
+    'BoxSet', 'MatchedRows', 'matched_rows', 'stack_box_set',
+    'SoCoDataPreprocessor', 'CosineEMATarget', 'cosine_momentum',
+    'optimizer_steps'
+]

@@ -44,8 +44,9 @@ class MatchedRows(NamedTuple):
 def stack_box_set(boxes: Sequence[Tensor], device=None) -> BoxSet:
     """Stack per-image (k_i, 4) boxes into one set's RoIs."""
     device = device if device is not None else boxes[0].device
-    boxes = [b.to(device=device, dtype=torch.float32).view(-1, 4)
-             for b in boxes]
+    boxes = [
+        b.to(device=device, dtype=torch.float32).view(-1, 4) for b in boxes
+    ]
     counts = torch.tensor([len(b) for b in boxes], device=device)
     image = torch.repeat_interleave(
         torch.arange(len(boxes), device=device), counts)

@@ -131,8 +131,9 @@ class SoCoDataPreprocessor(BaseDataPreprocessor):
             for key in _SAMPLE_TENSOR_FIELDS:
                 if key in sample:
                     sample.set_field(
-                        to_device(sample.get(key), self.device,
-                                  self._non_blocking), key)
+                        to_device(
+                            sample.get(key), self.device, self._non_blocking),
+                        key)
         return data_samples
 
     def forward(self, data: dict, training: bool = False) -> dict:

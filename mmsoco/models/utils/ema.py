@@ -79,9 +79,10 @@ class CosineEMATarget(nn.ModuleDict):
         if not 0 <= base_momentum <= end_momentum <= 1:
             raise ValueError('need 0 <= base_momentum <= end_momentum <= 1, '
                              f'got {base_momentum}, {end_momentum}')
-        super().__init__(
-            {name: copy.deepcopy(module)
-             for name, module in online.items()})
+        super().__init__({
+            name: copy.deepcopy(module)
+            for name, module in online.items()
+        })
         for param in self.parameters():
             param.requires_grad_(False)
         self.base_momentum = base_momentum
@@ -90,12 +91,12 @@ class CosineEMATarget(nn.ModuleDict):
 
     def momentum(self, total_steps: int) -> float:
         """tau after the optimiser steps counted so far."""
-        return cosine_momentum(int(self.steps), total_steps,
-                               self.base_momentum, self.end_momentum)
+        return cosine_momentum(
+            int(self.steps), total_steps, self.base_momentum,
+            self.end_momentum)
 
     @torch.no_grad()
-    def step(self, online: Mapping[str, nn.Module],
-             total_steps: int) -> float:
+    def step(self, online: Mapping[str, nn.Module], total_steps: int) -> float:
         """Count one optimiser step and move the parameters towards
         ``online``'s.
 
@@ -107,8 +108,8 @@ class CosineEMATarget(nn.ModuleDict):
         target_params, online_params = self._paired(online, 'parameters')
         if target_params:
             torch._foreach_mul_(target_params, momentum)
-            torch._foreach_add_(target_params, online_params,
-                                alpha=1 - momentum)
+            torch._foreach_add_(
+                target_params, online_params, alpha=1 - momentum)
         return momentum
 
     @torch.no_grad()

@@ -41,7 +41,8 @@ def revert_sync_batchnorm_counted(module: nn.Module) -> Tuple[nn.Module, int]:
 class CPUDistributedDataParallel(MMDistributedDataParallel):
     """``MMDistributedDataParallel`` for CPU processes (gloo backend).
 
-    SoCo (https://arxiv.org/abs/2106.02637), running its recipes on CPU processes: docs/method.md section 4.
+    SoCo (https://arxiv.org/abs/2106.02637), running its recipes on CPU processes:
+    docs/method.md section 4.
 
     Reverts every SyncBN layer of ``module`` to BN (mmengine's
     ``revert_sync_batchnorm``) before DDP sees it, with one warning per

@@ -12,18 +12,21 @@ def _views_results():
     np.random.seed(0)
     img = np.random.randint(0, 255, (90, 120, 3), dtype=np.uint8)
     proposals = np.array([[10, 10, 60, 50], [40, 30, 110, 85]], np.float32)
-    results = dict(img=img,
-                   img_path='a/b.jpg',
-                   ori_shape=(90, 120),
-                   proposals=proposals,
-                   proposal_ids=np.array([0, 1], np.int64))
-    return MultiViewBoxJitter(views=[
-        dict(kind='whole', size=64),
-        dict(kind='crop', size=(48, 32), scale=(0.5, 1.0)),
-        dict(kind='crop', size=32, scale=(0.5, 1.0)),
-    ],
-                              cutout_views=(2, ),
-                              cutout_prob=1.0)(results)
+    results = dict(
+        img=img,
+        img_path='a/b.jpg',
+        ori_shape=(90, 120),
+        proposals=proposals,
+        proposal_ids=np.array([0, 1], np.int64))
+    return MultiViewBoxJitter(
+        views=[
+            dict(kind='whole', size=64),
+            dict(kind='crop', size=(48, 32), scale=(0.5, 1.0)),
+            dict(kind='crop', size=32, scale=(0.5, 1.0)),
+        ],
+        cutout_views=(2, ),
+        cutout_prob=1.0)(
+            results)
 
 
 def test_pack_contract():

@@ -22,10 +22,11 @@ STAR_VIEWS = [
 
 def _results(img, proposals):
     proposals = np.asarray(proposals, dtype=np.float32).reshape(-1, 4)
-    return dict(img=img,
-                img_path='synthetic.jpg',
-                proposals=proposals,
-                proposal_ids=np.arange(len(proposals), dtype=np.int64))
+    return dict(
+        img=img,
+        img_path='synthetic.jpg',
+        proposals=proposals,
+        proposal_ids=np.arange(len(proposals), dtype=np.int64))
 
 
 def _painted_bbox(view_img):
@@ -55,10 +56,8 @@ def _iou(a, b):
 def test_boxes_follow_painted_pixels(views, pairs):
     """In every view, a proposal's box is where its painted pixels went."""
     np.random.seed(0)
-    transform = MultiViewBoxJitter(views=views,
-                                   view_pairs=pairs,
-                                   jitter_prob=0.0,
-                                   flip_prob=0.5)
+    transform = MultiViewBoxJitter(
+        views=views, view_pairs=pairs, jitter_prob=0.0, flip_prob=0.5)
     checked = 0
     for trial in range(40):
         width, height = [(500, 375), (375, 500), (120, 90), (64, 64),
@@ -106,9 +105,8 @@ def _expected_view_box(proposal, crop, size, flip):
 
 def test_jitter_moves_only_v1_within_ratio():
     np.random.seed(1)
-    transform = MultiViewBoxJitter(views=FPN_VIEWS,
-                                   jitter_prob=1.0,
-                                   jitter_ratio=0.1)
+    transform = MultiViewBoxJitter(
+        views=FPN_VIEWS, jitter_prob=1.0, jitter_ratio=0.1)
     img = np.zeros((375, 500, 3), np.uint8)
     moved = 0
     for _ in range(20):
@@ -153,9 +151,10 @@ def _unflip(boxes, width, flip):
 @pytest.mark.parametrize('num_boxes', [1, 4, 6])
 def test_pair_sets_k_and_every_same_id_match(num_boxes):
     np.random.seed(2)
-    transform = MultiViewBoxJitter(views=STAR_VIEWS,
-                                   view_pairs=[(0, 1), (0, 2), (0, 3)],
-                                   num_boxes=num_boxes)
+    transform = MultiViewBoxJitter(
+        views=STAR_VIEWS,
+        view_pairs=[(0, 1), (0, 2), (0, 3)],
+        num_boxes=num_boxes)
     img = np.zeros((375, 500, 3), np.uint8)
     for _ in range(20):
         results = transform(_results(img, _many_proposals(500, 375, 30, 0)))
@@ -182,10 +181,10 @@ def test_pair_sets_k_and_every_same_id_match(num_boxes):
         np.testing.assert_array_equal(first_14, first_12)
         np.testing.assert_array_equal(results['pair_matches'][2],
                                       results['pair_matches'][0])
-        np.testing.assert_allclose(_unflip(second_14, 112, views[3]['flip']),
-                                   _unflip(second_12, 224, views[1]['flip']) *
-                                   0.5,
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            _unflip(second_14, 112, views[3]['flip']),
+            _unflip(second_12, 224, views[1]['flip']) * 0.5,
+            atol=1e-4)
         assert views[3]['img'].shape == (112, 112, 3)
         assert views[3]['crop'] == views[1]['crop']
 
@@ -195,8 +194,8 @@ def test_v4_is_v2_before_its_flip_with_its_own_flip():
     PIL image), then flipped on its own draw."""
     np.random.seed(8)
     img = np.random.RandomState(1).randint(0, 255, (375, 500, 3), np.uint8)
-    transform = MultiViewBoxJitter(views=STAR_VIEWS,
-                                   view_pairs=[(0, 1), (0, 2), (0, 3)])
+    transform = MultiViewBoxJitter(
+        views=STAR_VIEWS, view_pairs=[(0, 1), (0, 2), (0, 3)])
     flips = set()
     for _ in range(12):
         views = transform(_results(img, _many_proposals(500, 375, 8)))['views']
@@ -307,8 +306,8 @@ def test_whole_view_fallback_is_padded_to_k(proposals):
                                            results['pair_matches']):
         for v, boxes, ids in zip((a, b), sets, id_sets):
             assert ids.tolist() == [-1] * 4
-            np.testing.assert_allclose(boxes, [[0, 0, sizes[v], sizes[v]]] * 4,
-                                       atol=1e-4)
+            np.testing.assert_allclose(
+                boxes, [[0, 0, sizes[v], sizes[v]]] * 4, atol=1e-4)
         assert len(rows) == 16  # every copy matches every copy
     assert len(results['views'][0]['bboxes']) == 8
 
@@ -334,8 +333,9 @@ def test_joint_redraw(windows, draws, used):
     transform._draw_window = drawer
     np.random.seed(0)
     results = transform(
-        _results(np.zeros((100, 100, 3), np.uint8),
-                 [[0, 0, 30, 30], [5, 5, 25, 25]]))
+        _results(
+            np.zeros((100, 100, 3), np.uint8),
+            [[0, 0, 30, 30], [5, 5, 25, 25]]))
     sizes = [size for size, _ in drawer.log]
     assert sizes == [(224, 224), (112, 112)] * draws
     assert tuple(v['crop'] for v in results['views'][1:]) == used
@@ -380,12 +380,13 @@ def test_same_seed_same_views_and_workers_differ():
 
 def test_c4_views_have_no_jitter():
     np.random.seed(5)
-    transform = MultiViewBoxJitter(views=[
-        dict(kind='whole', size=224),
-        dict(kind='crop', size=224, scale=(0.6, 1.0))
-    ],
-                                   view_pairs=[(0, 1)],
-                                   jitter_views=())
+    transform = MultiViewBoxJitter(
+        views=[
+            dict(kind='whole', size=224),
+            dict(kind='crop', size=224, scale=(0.6, 1.0))
+        ],
+        view_pairs=[(0, 1)],
+        jitter_views=())
     img = np.zeros((375, 500, 3), np.uint8)
     proposals = _many_proposals(500, 375, 10)
     for _ in range(10):
@@ -430,15 +431,15 @@ def test_cutout_side_centre_and_image_clip():
     may leave the box, never the image."""
     np.random.seed(2)
     box = np.array([[200, 100, 300, 200]], np.float32)
-    for x1, y1, x2, y2 in draw_cutout_squares(np.repeat(box, 300, 0),
-                                              (500, 400), 1.0, (0.1, 0.3)):
+    for x1, y1, x2, y2 in draw_cutout_squares(
+            np.repeat(box, 300, 0), (500, 400), 1.0, (0.1, 0.3)):
         assert x2 - x1 == y2 - y1 and (x2 - x1) % 2 == 1
         assert 33 <= x2 - x1 <= 55
         assert 200 <= (x1 + x2 - 1) // 2 <= 299
         assert 100 <= (y1 + y2 - 1) // 2 <= 199
     corner = np.array([[0, 0, 20, 20]], np.float32)
-    squares = draw_cutout_squares(np.repeat(corner, 300, 0), (40, 30), 1.0,
-                                  (0.2, 0.3))
+    squares = draw_cutout_squares(
+        np.repeat(corner, 300, 0), (40, 30), 1.0, (0.2, 0.3))
     assert (squares >= 0).all()
     assert (squares[:, 2] <= 40).all() and (squares[:, 3] <= 30).all()
     assert (squares[:, 2] > 20).any() and (squares[:, 0] == 0).any()
@@ -449,9 +450,8 @@ def test_cutout_squares_follow_the_flipped_boxes():
     final (flipped) pixels; the view's pixels themselves are untouched (the
     preprocessor blanks them after normalisation)."""
     np.random.seed(6)
-    transform = MultiViewBoxJitter(views=FPN_VIEWS,
-                                   cutout_views=(1, 2),
-                                   cutout_prob=1.0)
+    transform = MultiViewBoxJitter(
+        views=FPN_VIEWS, cutout_views=(1, 2), cutout_prob=1.0)
     img = np.full((375, 500, 3), 200, np.uint8)
     # float proposals: the reference's randint refused these
     proposals = _many_proposals(500, 375, 8, 0) + 0.37

@@ -5,12 +5,18 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
+# yapf: disable
 from mmsoco.datasets.transforms import (ApplyToViews, ColorJitter,
                                         RandomGaussianBlur, RandomGrayscale,
                                         RandomSolarize)
-from mmsoco.datasets.transforms.photometric import (
-    adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
-    gaussian_blur, solarize, to_grayscale)
+from mmsoco.datasets.transforms.photometric import (adjust_brightness,
+                                                    adjust_contrast,
+                                                    adjust_hue,
+                                                    adjust_saturation,
+                                                    gaussian_blur, solarize,
+                                                    to_grayscale)
+
+# yapf: enable
 
 RNG = np.random.RandomState(0)
 IMG = RNG.randint(0, 256, (24, 32, 3)).astype(np.uint8)  # BGR

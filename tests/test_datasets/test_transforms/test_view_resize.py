@@ -54,9 +54,10 @@ def test_transform_views_are_pil_resized_crops():
     transform = MultiViewBoxJitter(flip_prob=0.0)
     np.random.seed(0)
     results = transform(
-        dict(img=img,
-             proposals=np.array([[100, 100, 300, 300]], np.float32),
-             proposal_ids=np.array([0])))
+        dict(
+            img=img,
+            proposals=np.array([[100, 100, 300, 300]], np.float32),
+            proposal_ids=np.array([0])))
     for view, size in zip(results['views'], (224, 224, 112)):
         expected = _pil(img, view['crop'], (size, size))
         assert np.abs(view['img'] - expected).mean() <= 1.0

@@ -36,8 +36,10 @@ class _PoisonedRegressor(BaseModel):
         err = ((self.fc(torch.stack(inputs)) - torch.stack(target))**2).mean()
         if self.calls == self.poison:
             err = err * float('nan')
-        return dict(loss_mse=err, loss_l1=torch.tensor(0.5),
-                    grad_free_readout=torch.tensor(float('nan')))
+        return dict(
+            loss_mse=err,
+            loss_l1=torch.tensor(0.5),
+            grad_free_readout=torch.tensor(float('nan')))
 
 
 def _runner(work_dir, poison):
@@ -54,8 +56,7 @@ def _runner(work_dir, poison):
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         # As configs/_base_/default_runtime.py enables it.
         default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1,
-                            by_epoch=False),
+            checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False),
             nan_guard=dict(type='NanGuardHook')),
         visualizer=dict(type='Visualizer', vis_backends=[]),
         default_scope='mmsoco')
@@ -98,8 +99,11 @@ def test_healthy_run_is_untouched(tmp_path):
 
 def test_inf_and_tensor_terms_are_found():
     bad = non_finite_loss_terms(
-        dict(loss=torch.tensor(float('inf')), loss_a=torch.tensor(1.0),
-             loss_b=[float('nan')][0], proj_std=torch.tensor(float('nan'))))
+        dict(
+            loss=torch.tensor(float('inf')),
+            loss_a=torch.tensor(1.0),
+            loss_b=[float('nan')][0],
+            proj_std=torch.tensor(float('nan'))))
     assert set(bad) == {'loss', 'loss_b'}
     assert math.isinf(bad['loss'])
 

@@ -22,8 +22,11 @@ def _hand_population_stats(model, batches):
     """BN layer name -> (mean, var): the mean over ``batches`` of the batch's
     per-channel mean and unbiased variance of the layer's input, captured by
     forward pre-hooks (never read off the layers' buffers)."""
-    layers = {name: m for name, m in model.named_modules()
-              if isinstance(m, nn.modules.batchnorm._BatchNorm)}
+    layers = {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    }
     inputs = {name: [] for name in layers}
     handles = [
         m.register_forward_pre_hook(
@@ -95,8 +98,11 @@ def test_update_bn_stats_gives_population_statistics():
 def test_update_bn_stats_refuses_short_data():
     net = _Net().train()
     with pytest.raises(ValueError, match='2 batches, 3'):
-        update_bn_stats(net, iter([torch.randn(2, 3, 9, 9)] * 2),
-                        training_bn_layers(net), num_iters=3)
+        update_bn_stats(
+            net,
+            iter([torch.randn(2, 3, 9, 9)] * 2),
+            training_bn_layers(net),
+            num_iters=3)
 
 
 def test_validates_after_mirrors_the_train_loops():
@@ -113,8 +119,7 @@ class _Data(Dataset):
     def __init__(self, n=12):
         generator = torch.Generator().manual_seed(1)
         self.images = [
-            torch.randn(3, 9, 9, generator=generator) * 2 + 1
-            for _ in range(n)
+            torch.randn(3, 9, 9, generator=generator) * 2 + 1 for _ in range(n)
         ]
 
     def __len__(self):
@@ -171,8 +176,7 @@ def test_hook_runs_before_val_and_before_the_last_checkpoint(tmp_path):
         train_dataloader=_loader(),
         val_dataloader=_loader(),
         val_evaluator=dict(type=_Metric),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=6,
-                       val_interval=4),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=6, val_interval=4),
         val_cfg=dict(type='ValLoop'),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         default_hooks=dict(
@@ -188,9 +192,11 @@ def test_hook_runs_before_val_and_before_the_last_checkpoint(tmp_path):
                              runner.val_loop.run)
 
     def spy(name, fn):
+
         def wrapped(*args, **kwargs):
             events.append((name, runner.iter))
             return fn(*args, **kwargs)
+
         return wrapped
 
     hook.update = spy('precise_bn', update)
@@ -215,8 +221,10 @@ def test_hook_runs_before_val_and_before_the_last_checkpoint(tmp_path):
     model.load_state_dict(saved['state_dict'])
     model.train()
     data = _Data()
-    batches = [torch.stack([data[i]['inputs'] for i in (2 * b, 2 * b + 1)])
-               for b in range(3, 6)]
+    batches = [
+        torch.stack([data[i]['inputs'] for i in (2 * b, 2 * b + 1)])
+        for b in range(3, 6)
+    ]
     expected = _hand_population_stats(model.net, batches)
     for name in ('bn1', 'bn2', 'cumulative', 'bn3'):
         mean, var = expected[name]
@@ -230,16 +238,16 @@ def test_hook_runs_before_val_and_before_the_last_checkpoint(tmp_path):
 
 def _two_rank_worker(rank, port, batches, queue):
     import torch.distributed as dist
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=2)
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
     try:
         torch.manual_seed(0)  # the same weights on both ranks
         net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
-        update_bn_stats(net, iter(batches[rank]), training_bn_layers(net),
-                        num_iters=2)
+        update_bn_stats(
+            net, iter(batches[rank]), training_bn_layers(net), num_iters=2)
         # plain lists: shared tensors would not outlive the process
-        queue.put((rank, net[1].running_mean.tolist(),
-                   net[1].running_var.tolist()))
+        queue.put(
+            (rank, net[1].running_mean.tolist(), net[1].running_var.tolist()))
     finally:
         dist.destroy_process_group()
 
@@ -251,8 +259,10 @@ def test_ranks_average_their_statistics():
 
     import torch.multiprocessing as mp
     generator = torch.Generator().manual_seed(3)
-    batches = [[torch.randn(2, 3, 7, 7, generator=generator) * (r + 1) + r
-                for _ in range(2)] for r in range(2)]
+    batches = [[
+        torch.randn(2, 3, 7, 7, generator=generator) * (r + 1) + r
+        for _ in range(2)
+    ] for r in range(2)]
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
@@ -260,8 +270,11 @@ def test_ranks_average_their_statistics():
     # hang in its thread pools
     ctx = mp.get_context('spawn')
     queue = ctx.SimpleQueue()
-    mp.start_processes(_two_rank_worker, args=(port, batches, queue),
-                       nprocs=2, start_method='spawn')
+    mp.start_processes(
+        _two_rank_worker,
+        args=(port, batches, queue),
+        nprocs=2,
+        start_method='spawn')
     results = {}
     for _ in range(2):
         rank, mean, var = queue.get()

@@ -19,7 +19,9 @@ def test_excluded_parameter_moves_like_plain_sgd():
     w = nn.Parameter(torch.randn(5))
     w_sgd = nn.Parameter(w.detach().clone())
     lars = LARS([dict(params=[w], lars_exclude=True, weight_decay=0.)],
-                lr=0.3, momentum=0.9, weight_decay=1e-2)
+                lr=0.3,
+                momentum=0.9,
+                weight_decay=1e-2)
     sgd = torch.optim.SGD([w_sgd], lr=0.3, momentum=0.9)
     for step in range(3):
         _grads([w], step)
@@ -33,7 +35,10 @@ def test_scaled_parameter_follows_the_trust_ratio():
     torch.manual_seed(0)
     w = nn.Parameter(torch.randn(4, 3))
     w0 = w.detach().clone()
-    lars = LARS([w], lr=0.5, momentum=0.9, weight_decay=1e-2,
+    lars = LARS([w],
+                lr=0.5,
+                momentum=0.9,
+                weight_decay=1e-2,
                 trust_coefficient=0.001)
     _grads([w], 0)
     g = w.grad.clone()
@@ -65,8 +70,8 @@ def test_paramwise_cfg_reaches_the_param_groups():
     model = nn.Sequential()
     model.add_module('conv', nn.Conv2d(3, 4, 3))
     model.add_module('bn', nn.BatchNorm2d(4))
-    model.add_module('downsample', nn.Sequential(nn.Conv2d(4, 4, 1),
-                                                 nn.BatchNorm2d(4)))
+    model.add_module('downsample',
+                     nn.Sequential(nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4)))
     init_default_scope('mmsoco')
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     assert isinstance(wrapper.optimizer, LARS)

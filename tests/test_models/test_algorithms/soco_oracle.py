@@ -92,8 +92,8 @@ def _set_embeddings(model, inputs, samples, online, ranges, strides, c4):
             vectors = []
             for box in image_boxes:
                 level = 0 if c4 else reference_level(box, ranges)
-                vectors.append(None if level is None else
-                               per_level[level][row])
+                vectors.append(None if level is
+                               None else per_level[level][row])
                 row += 1
             per_image.append(vectors)
         out[(p, side)] = per_image
@@ -111,13 +111,13 @@ def oracle_losses(model,
     """Every directed term ``loss_v{a}_v{b}`` as the reference computes it."""
     preds = _set_embeddings(model, inputs, samples, True, ranges, strides, c4)
     with torch.no_grad():
-        projs = _set_embeddings(model, inputs, samples, False, ranges,
-                                strides, c4)
+        projs = _set_embeddings(model, inputs, samples, False, ranges, strides,
+                                c4)
     pairs = [tuple(p) for p in samples[0].view_pairs]
     losses = {}
     for p, (a, b) in enumerate(pairs):
-        for src, dst, name in ((0, 1, f'loss_v{a}_v{b}'),
-                               (1, 0, f'loss_v{b}_v{a}')):
+        for src, dst, name in ((0, 1, f'loss_v{a}_v{b}'), (1, 0,
+                                                           f'loss_v{b}_v{a}')):
             per_image = []
             for i, sample in enumerate(samples):
                 ids_src = sample.pair_proposal_ids[p][src].tolist()

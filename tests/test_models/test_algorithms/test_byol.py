@@ -25,16 +25,18 @@ def _inputs(seed=0):
 
 
 def _samples(pairs=((0, 1), (0, 2))):
-    return [SoCoDataSample(metainfo=dict(view_pairs=list(pairs)))
-            for _ in range(4)]
+    return [
+        SoCoDataSample(metainfo=dict(view_pairs=list(pairs))) for _ in range(4)
+    ]
 
 
 def test_keys_follow_the_contract():
     keys = list(_build().state_dict())
-    assert {k.split('.')[0] for k in keys} == {
-        'backbone', 'projector', 'predictor', 'target'}
-    assert {k.split('.')[1] for k in keys if k.startswith('target.')} == {
-        'backbone', 'projector', 'steps'}
+    assert {k.split('.')[0]
+            for k in keys} == {'backbone', 'projector', 'predictor', 'target'}
+    assert {k.split('.')[1]
+            for k in keys
+            if k.startswith('target.')} == {'backbone', 'projector', 'steps'}
     assert 'target.backbone.layer4.1.conv2.weight' in keys
 
 
@@ -42,20 +44,26 @@ def test_loss_terms_by_hand_and_no_target_gradient():
     model = _build()
     inputs = _inputs()
     losses = model(inputs, _samples(), mode='loss')
-    assert set(losses) == {'loss_v0_v1', 'loss_v1_v0', 'loss_v0_v2',
-                           'loss_v2_v0', 'proj_std', 'cross_image_cos'}
+    assert set(losses) == {
+        'loss_v0_v1', 'loss_v1_v0', 'loss_v0_v2', 'loss_v2_v0', 'proj_std',
+        'cross_image_cos'
+    }
     # the collapse read-out of the online projections, by hand
     with torch.no_grad():
-        z = torch.cat([model.projector(model.backbone(x)[-1].mean(dim=(2, 3)))
-                       for x in inputs])
+        z = torch.cat([
+            model.projector(model.backbone(x)[-1].mean(dim=(2, 3)))
+            for x in inputs
+        ])
         unit = F.normalize(z, dim=1)
-    assert torch.allclose(losses['proj_std'], unit.std(dim=0).mean(),
-                          atol=1e-5)
+    assert torch.allclose(
+        losses['proj_std'], unit.std(dim=0).mean(), atol=1e-5)
+
     # loss_v0_v1 by hand: 2 - 2 cos(pred_online(v0), proj_target(v1)),
     # with the views' own batch statistics (train-mode BN).
     def embed(net, img):
         feat = net.backbone(img)[-1].mean(dim=(2, 3))
         return net.projector(feat)
+
     with torch.no_grad():
         pred0 = model.predictor(embed(model, inputs[0]))
         proj1 = embed(model.target, inputs[1])
@@ -70,7 +78,8 @@ def test_view_pairs_default_and_symmetry():
     model = _build()
     inputs = _inputs()
     a = model(inputs, None, mode='loss')  # default pairs (0, 1), (0, 2)
-    b = model([inputs[1], inputs[0], inputs[2]], _samples([(1, 0), (1, 2)]),
+    b = model([inputs[1], inputs[0], inputs[2]],
+              _samples([(1, 0), (1, 2)]),
               mode='loss')
     assert torch.allclose(a['loss_v0_v1'], b['loss_v1_v0'], atol=1e-5)
     assert torch.allclose(a['loss_v2_v0'], b['loss_v2_v1'], atol=1e-5)

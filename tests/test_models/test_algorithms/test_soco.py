@@ -63,13 +63,11 @@ def same_id_matches(ids_first, ids_second):
 # over the four SMALL_RANGES levels and one box (60x60 -> 60 <= 62) at P5.
 SETS = [
     ([([0, 0, 12, 12], 1), ([10, 10, 40, 40], 2), ([4, 4, 60, 64], 3),
-      ([10, 10, 40, 40], 2)],
-     [([0, 0, 30, 30], 1), ([4, 4, 50, 50], 2), ([2, 2, 14, 14], 4),
-      ([0, 0, 30, 30], 1)]),
+      ([10, 10, 40, 40], 2)], [([0, 0, 30, 30], 1), ([4, 4, 50, 50], 2),
+                               ([2, 2, 14, 14], 4), ([0, 0, 30, 30], 1)]),
     ([([5, 5, 30, 40], 5), ([2, 8, 40, 30], 6), ([0, 0, 60, 60], 7),
-      ([5, 5, 30, 40], 5)],
-     [([0, 0, 16, 16], 5), ([8, 4, 30, 31], 6), ([1, 1, 9, 9], 6),
-      ([3, 3, 31, 31], 7)]),
+      ([5, 5, 30, 40], 5)], [([0, 0, 16, 16], 5), ([8, 4, 30, 31], 6),
+                             ([1, 1, 9, 9], 6), ([3, 3, 31, 31], 7)]),
 ]
 
 
@@ -88,14 +86,16 @@ def _samples(batch=3, big_box=False):
                 boxes = (boxes + 2 * b).clamp(max=64 if p == 0 else 64)
                 sides.append((boxes, torch.tensor([i for _, i in side])))
             if big_box and p == 0:  # 64x64 on both sides: above 62, dropped
-                sides = [(torch.cat([bx, torch.tensor([[0., 0., 64., 64.]])]),
-                          torch.cat([i, torch.tensor([8])])) for bx, i in sides]
+                sides = [(torch.cat([bx,
+                                     torch.tensor([[0., 0., 64., 64.]])]),
+                          torch.cat([i, torch.tensor([8])]))
+                         for bx, i in sides]
             if p == 1:  # view 2 is 32 px: halve its boxes
                 sides[1] = (sides[1][0] / 2, sides[1][1])
             bboxes.append([sides[0][0], sides[1][0]])
             ids.append([sides[0][1], sides[1][1]])
-            matches.append(same_id_matches(ids[-1][0].tolist(),
-                                           ids[-1][1].tolist()))
+            matches.append(
+                same_id_matches(ids[-1][0].tolist(), ids[-1][1].tolist()))
         s.pair_bboxes, s.pair_proposal_ids, s.pair_matches = bboxes, ids, \
             matches
         samples.append(s)
@@ -123,15 +123,16 @@ def test_loss_and_gradients_equal_the_oracle_in_train_mode():
     expected = oracle_losses(oracle_model, inputs, samples, ranges=ranges)
     assert set(expected) == {k for k in losses if k.startswith('loss')}
     for name, value in expected.items():
-        assert torch.allclose(losses[name], value, atol=1e-5, rtol=0), (
-            name, float(losses[name]), float(value))
+        assert torch.allclose(
+            losses[name], value, atol=1e-5,
+            rtol=0), (name, float(losses[name]), float(value))
     _total(losses).backward()
     sum(expected.values()).backward()
     ours, theirs = _online_grads(model), _online_grads(oracle_model)
     assert ours.keys() == theirs.keys() and len(ours) > 0
     for name in ours:
-        assert torch.allclose(ours[name], theirs[name], atol=1e-6,
-                              rtol=1e-3), name
+        assert torch.allclose(
+            ours[name], theirs[name], atol=1e-6, rtol=1e-3), name
     # The BN statistics the two runs left behind match too (same batches).
     for (name, a), b in zip(model.named_buffers(), oracle_model.buffers()):
         if 'running' in name:
@@ -147,8 +148,11 @@ def test_oracle_terms_are_not_trivial():
         for box, _ in first + second:
             levels.add(reference_level(box, SMALL_RANGES))
     assert levels == {0, 1, 2, 3}
-    losses = oracle_losses(_build(scale_ranges=SMALL_RANGES), _inputs(),
-                           _samples(), ranges=SMALL_RANGES)
+    losses = oracle_losses(
+        _build(scale_ranges=SMALL_RANGES),
+        _inputs(),
+        _samples(),
+        ranges=SMALL_RANGES)
     values = sorted(float(v.detach()) for v in losses.values())
     assert values[-1] - values[0] > 1e-3
 
@@ -161,8 +165,8 @@ def _c4_cfg():
     cfg.backbone.update(depth=18, norm_cfg=bn)
     cfg.shared_head.update(depth=18, norm_cfg=bn)
     cfg.roi_extractor.out_channels = 256
-    cfg.projector.update(in_channels=512, hid_channels=64,
-                         norm_cfg=dict(type='BN1d'))
+    cfg.projector.update(
+        in_channels=512, hid_channels=64, norm_cfg=dict(type='BN1d'))
     cfg.predictor.update(hid_channels=64, norm_cfg=dict(type='BN1d'))
     return cfg
 
@@ -181,8 +185,10 @@ def test_c4_loss_equals_the_oracle_in_train_mode():
     model = MODELS.build(_c4_cfg())
     model.init_weights()
     keys = list(model.state_dict())
-    assert {k.split('.')[0] for k in keys} == {
-        'backbone', 'shared_head', 'projector', 'predictor', 'target'}
+    assert {k.split('.')[0]
+            for k in keys} == {
+                'backbone', 'shared_head', 'projector', 'predictor', 'target'
+            }
     assert 'shared_head.layer4.0.conv1.weight' in keys
     assert 'target.shared_head.layer4.1.bn2.weight' in keys
     # res5 is the backbone's last stage: zero-init residual BNs like it.
@@ -229,19 +235,25 @@ def test_head_batching_is_checked():
 def test_state_dict_keys_follow_the_contract():
     model = _build()
     keys = list(model.state_dict())
-    assert {k.split('.')[0] for k in keys} == {
-        'backbone', 'neck', 'bbox_head', 'projector', 'predictor', 'target'
-    }
-    assert {k.split('.')[1] for k in keys if k.startswith('target.')} == {
-        'backbone', 'neck', 'bbox_head', 'projector', 'steps'
-    }
+    assert {k.split('.')[0]
+            for k in keys} == {
+                'backbone', 'neck', 'bbox_head', 'projector', 'predictor',
+                'target'
+            }
+    assert {k.split('.')[1]
+            for k in keys if k.startswith('target.')
+            } == {'backbone', 'neck', 'bbox_head', 'projector', 'steps'}
     online = {k for k in keys if not k.startswith(('target.', 'predictor.'))}
     target = {k[len('target.'):] for k in keys if k.startswith('target.')}
     assert online == target - {'steps'}
-    head = sorted({'.'.join(k.split('.')[1:3]) for k in keys
-                   if k.startswith('bbox_head.')})
-    assert head == ['shared_convs.0', 'shared_convs.1', 'shared_convs.2',
-                    'shared_convs.3', 'shared_fcs.0']
+    head = sorted({
+        '.'.join(k.split('.')[1:3])
+        for k in keys if k.startswith('bbox_head.')
+    })
+    assert head == [
+        'shared_convs.0', 'shared_convs.1', 'shared_convs.2', 'shared_convs.3',
+        'shared_fcs.0'
+    ]
     assert 'bbox_head.shared_convs.0.bn.num_batches_tracked' in keys
     assert 'projector.linear1.weight' in keys
     assert 'predictor.bn1.running_mean' in keys
@@ -255,9 +267,10 @@ def test_target_starts_as_online_copy_and_gets_no_gradient():
             assert torch.equal(v, state[k[len('target.'):]]), k
     assert all(not p.requires_grad for p in model.target.parameters())
     losses = model(_inputs(), _samples(), mode='loss')
-    assert set(losses) == {'loss_v0_v1', 'loss_v1_v0', 'loss_v0_v2',
-                           'loss_v2_v0', 'dropped_boxes', 'proj_std',
-                           'cross_image_cos'}
+    assert set(losses) == {
+        'loss_v0_v1', 'loss_v1_v0', 'loss_v0_v2', 'loss_v2_v0',
+        'dropped_boxes', 'proj_std', 'cross_image_cos'
+    }
     _total(losses).backward()
     assert all(p.grad is None for p in model.target.parameters())
     assert model.predictor.linear1.weight.grad is not None
@@ -269,8 +282,8 @@ def test_dropped_boxes_form_no_pair():
     inputs = _inputs()
     with_big = model(inputs, _samples(big_box=True), mode='loss')
     assert with_big['dropped_boxes'].item() == 6  # 3 images x 2 views
-    expected = oracle_losses(model, inputs, _samples(big_box=True),
-                             ranges=SMALL_RANGES)
+    expected = oracle_losses(
+        model, inputs, _samples(big_box=True), ranges=SMALL_RANGES)
     for name, value in expected.items():
         assert torch.allclose(with_big[name], value, atol=1e-5), name
     # Clamping instead keeps them, which changes the (0, 1) terms.
@@ -295,8 +308,8 @@ def test_update_target_follows_the_schedule():
         tau = 1 - 0.01 * (torch.cos(torch.tensor(torch.pi * step / 10)) +
                           1) / 2
         before_3 = tau * before_3 + (1 - tau) * model.backbone.conv1.weight
-    assert torch.allclose(model.target.backbone.conv1.weight, before_3,
-                          atol=1e-6)
+    assert torch.allclose(
+        model.target.backbone.conv1.weight, before_3, atol=1e-6)
 
 
 def test_bad_matches_name_the_image():
@@ -328,8 +341,8 @@ def test_tensor_mode_gives_the_projections_of_every_box_set():
         # the online projector's output for the (V1, V2) boxes of image 1
         oracle = oracle_losses  # noqa: F841  (same modules, eval mode)
         x = model.neck(model.backbone(inputs[0]))
-        rois = torch.cat([torch.full((4, 1), 1.),
-                          samples[1].pair_bboxes[0][0]], dim=1)
+        rois = torch.cat(
+            [torch.full((4, 1), 1.), samples[1].pair_bboxes[0][0]], dim=1)
         levels = model.roi_extractor.assign(rois)
         own = model.roi_extractor(x, rois, levels=levels)
         expected = model.projector(model.bbox_head(own))
@@ -341,7 +354,7 @@ def test_collapse_read_outs_of_the_online_projections():
     losses = model(_inputs(), _samples(), mode='loss')
     d = model.projector.out_channels
     # healthy at init: spread, well below the collapsed values
-    assert 0.2 / d ** 0.5 < losses['proj_std'] < 1.5 / d ** 0.5
+    assert 0.2 / d**0.5 < losses['proj_std'] < 1.5 / d**0.5
     assert losses['cross_image_cos'] < 0.9
     with torch.no_grad():  # a projector with a constant output: collapsed
         model.projector.linear2.weight.zero_()

@@ -24,8 +24,11 @@ def _mmdet_trunk_state(head):
 
 def test_keys_and_shapes_equal_mmdet_shared_4conv1fc():
     ours = ConvFCFeatureHead(**TRUNK)
-    trunk = {k: v for k, v in TRUNK.items()
-             if k not in ('num_shared_convs', 'num_shared_fcs')}
+    trunk = {
+        k: v
+        for k, v in TRUNK.items()
+        if k not in ('num_shared_convs', 'num_shared_fcs')
+    }
     mmdet_head = Shared4Conv1FCBBoxHead(num_classes=3, **trunk)
     expected = _mmdet_trunk_state(mmdet_head)
     got = ours.state_dict()
@@ -51,8 +54,8 @@ def test_forward_is_convs_then_fc_relu():
     for conv in head.shared_convs:
         y = torch.nn.functional.conv2d(y, conv.conv.weight, padding=1)
         bn = conv.bn
-        y = (y - bn.running_mean[None, :, None, None]) / torch.sqrt(
-            bn.running_var[None, :, None, None] + bn.eps)
+        y = (y - bn.running_mean[None, :, None, None]
+             ) / torch.sqrt(bn.running_var[None, :, None, None] + bn.eps)
         y = y * bn.weight[None, :, None, None] + bn.bias[None, :, None, None]
         y = y.clamp(min=0)
     fc = head.shared_fcs[0]

@@ -5,9 +5,8 @@ import torch
 from mmcv.ops import RoIAlign
 
 from mmsoco.models.layers import TVRoIAlign, roi_layer_selection
-from mmsoco.models.roi_extractors import ScaleAwareRoIExtractor
-from mmsoco.models.roi_extractors import scale_aware
-from tv_fakes import fake_tv, random_rois  # noqa: F401
+from mmsoco.models.roi_extractors import ScaleAwareRoIExtractor, scale_aware
+from tv_fakes import random_rois
 
 
 @pytest.fixture
@@ -54,10 +53,8 @@ def test_mmcv_cuda_ops_detected_once(machine, cuda, mmcv_cuda, probe_ok,
 
 def _extractor(strides, layer='RoIAlign'):
     return ScaleAwareRoIExtractor(
-        roi_layer=dict(type=layer,
-                       output_size=7,
-                       sampling_ratio=0,
-                       aligned=True),
+        roi_layer=dict(
+            type=layer, output_size=7, sampling_ratio=0, aligned=True),
         out_channels=3,
         featmap_strides=strides,
         level_mapping='scale_aware' if len(strides) == 4 else 'fixed',

@@ -12,8 +12,7 @@ from mmcv.ops import RoIAlign
 
 from mmsoco.models.layers import TVRoIAlign, torchvision_sampling_ratio
 from mmsoco.models.roi_extractors import ScaleAwareRoIExtractor
-
-from tv_fakes import fake_tv, random_rois  # noqa: F401
+from tv_fakes import random_rois
 
 
 @pytest.mark.parametrize('mmcv_ratio, expected', [(0, -1), (-1, -1), (-3, -1),
@@ -43,12 +42,13 @@ def test_forward_passes_mmcv_meaning_to_torchvision(fake_tv, aligned, ratio):
     rois = random_rois(6, 64, 2).double()  # cast to float32 for the kernel
     out = layer(feat, rois)
     assert fake_tv.calls == [
-        dict(dtype=torch.float32,
-             rois_dtype=torch.float32,
-             output_size=(7, 5),
-             spatial_scale=0.25,
-             sampling_ratio=-1 if ratio == 0 else ratio,
-             aligned=aligned)
+        dict(
+            dtype=torch.float32,
+            rois_dtype=torch.float32,
+            output_size=(7, 5),
+            spatial_scale=0.25,
+            sampling_ratio=-1 if ratio == 0 else ratio,
+            aligned=aligned)
     ]
     expected = RoIAlign((7, 5), 0.25, ratio, aligned=aligned)(feat,
                                                               rois.float())
@@ -66,10 +66,8 @@ def test_half_features_align_in_float32_and_keep_their_dtype(fake_tv):
 
 
 def test_from_mmcv_copies_every_argument():
-    mmcv_layer = RoIAlign(14,
-                          spatial_scale=1 / 16,
-                          sampling_ratio=0,
-                          aligned=False)
+    mmcv_layer = RoIAlign(
+        14, spatial_scale=1 / 16, sampling_ratio=0, aligned=False)
     layer = TVRoIAlign.from_mmcv(mmcv_layer)
     assert (layer.output_size, layer.spatial_scale, layer.sampling_ratio,
             layer.aligned) == ((14, 14), 1 / 16, 0, False)
@@ -78,12 +76,11 @@ def test_from_mmcv_copies_every_argument():
 @pytest.mark.parametrize('layer_type, cls', [('RoIAlign', RoIAlign),
                                              ('TVRoIAlign', TVRoIAlign)])
 def test_extractor_builds_either_layer_from_config(layer_type, cls):
-    extractor = ScaleAwareRoIExtractor(roi_layer=dict(type=layer_type,
-                                                      output_size=7,
-                                                      sampling_ratio=0,
-                                                      aligned=True),
-                                       out_channels=3,
-                                       featmap_strides=[4, 8, 16, 32])
+    extractor = ScaleAwareRoIExtractor(
+        roi_layer=dict(
+            type=layer_type, output_size=7, sampling_ratio=0, aligned=True),
+        out_channels=3,
+        featmap_strides=[4, 8, 16, 32])
     assert [type(layer) for layer in extractor.roi_layers] == [cls] * 4
     assert [layer.spatial_scale for layer in extractor.roi_layers] == \
         [1 / 4, 1 / 8, 1 / 16, 1 / 32]

@@ -17,12 +17,13 @@ class FakeTorchvision:
     def roi_align(self, input, boxes, output_size, spatial_scale,
                   sampling_ratio, aligned):
         self.calls.append(
-            dict(dtype=input.dtype,
-                 rois_dtype=boxes.dtype,
-                 output_size=output_size,
-                 spatial_scale=spatial_scale,
-                 sampling_ratio=sampling_ratio,
-                 aligned=aligned))
+            dict(
+                dtype=input.dtype,
+                rois_dtype=boxes.dtype,
+                output_size=output_size,
+                spatial_scale=spatial_scale,
+                sampling_ratio=sampling_ratio,
+                aligned=aligned))
         mmcv_ratio = 0 if sampling_ratio == -1 else sampling_ratio
         return roi_align(input, boxes, output_size, spatial_scale, mmcv_ratio,
                          'avg', aligned)

@@ -15,5 +15,5 @@ def test_structure_and_forward():
     h = x @ mlp.linear1.weight.T + mlp.linear1.bias
     h = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5)
     h = (h * mlp.bn1.weight + mlp.bn1.bias).clamp(min=0)
-    assert torch.allclose(out, h @ mlp.linear2.weight.T + mlp.linear2.bias,
-                          atol=1e-5)
+    assert torch.allclose(
+        out, h @ mlp.linear2.weight.T + mlp.linear2.bias, atol=1e-5)

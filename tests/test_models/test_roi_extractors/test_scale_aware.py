@@ -6,14 +6,14 @@ from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 
 from mmsoco.models.roi_extractors import ScaleAwareRoIExtractor
 
-ROI_LAYER = dict(type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True)
+ROI_LAYER = dict(
+    type='RoIAlign', output_size=7, sampling_ratio=0, aligned=True)
 STRIDES = [4, 8, 16, 32]
 
 
 def _extractor(**kwargs):
     return ScaleAwareRoIExtractor(
-        roi_layer=ROI_LAYER, out_channels=3, featmap_strides=STRIDES,
-        **kwargs)
+        roi_layer=ROI_LAYER, out_channels=3, featmap_strides=STRIDES, **kwargs)
 
 
 def _square_rois(sides, batch_idx=0):
@@ -66,22 +66,28 @@ def test_mmdet_mapping_matches_mmdet():
 
 def test_each_box_is_aligned_on_its_own_level_only():
     feats = _feats()
-    rois = torch.tensor([[0, 3., 5., 30., 27.],  # s ~ 27 -> P2
-                         [1, 0., 0., 60., 50.],  # s ~ 55 -> P3
-                         [0, 2., 2., 63., 63.],  # s = 61 -> P3
-                         [1, 1., 1., 20., 9.]])  # P2
+    rois = torch.tensor([
+        [0, 3., 5., 30., 27.],  # s ~ 27 -> P2
+        [1, 0., 0., 60., 50.],  # s ~ 55 -> P3
+        [0, 2., 2., 63., 63.],  # s = 61 -> P3
+        [1, 1., 1., 20., 9.]
+    ])  # P2
     ext = _extractor(scale_ranges=(32, 64, 128, 224))
     levels = ext.assign(rois)
     assert levels.tolist() == [0, 1, 1, 0]
     out = ext(feats, rois)
     for k in range(len(rois)):
         lvl = int(levels[k])
-        align = RoIAlign((7, 7), spatial_scale=1 / STRIDES[lvl],
-                         sampling_ratio=0, aligned=True)
+        align = RoIAlign((7, 7),
+                         spatial_scale=1 / STRIDES[lvl],
+                         sampling_ratio=0,
+                         aligned=True)
         expected = align(feats[lvl], rois[k:k + 1])
         assert torch.allclose(out[k:k + 1], expected, atol=1e-6)
-        other = RoIAlign((7, 7), spatial_scale=1 / STRIDES[lvl ^ 1],
-                         sampling_ratio=0, aligned=True)
+        other = RoIAlign((7, 7),
+                         spatial_scale=1 / STRIDES[lvl ^ 1],
+                         sampling_ratio=0,
+                         aligned=True)
         assert not torch.allclose(out[k:k + 1],
                                   other(feats[lvl ^ 1], rois[k:k + 1]))
 

@@ -6,8 +6,13 @@ from torch.nn import functional as F
 
 from mmsoco.models.roi_heads import ResLayerExtraNorm
 
-ARGS = dict(depth=18, stage=3, stride=2, style='pytorch', norm_eval=False,
-            norm_cfg=dict(type='BN', requires_grad=True))
+ARGS = dict(
+    depth=18,
+    stage=3,
+    stride=2,
+    style='pytorch',
+    norm_eval=False,
+    norm_cfg=dict(type='BN', requires_grad=True))
 
 
 def test_res5_keys_unchanged_and_only_the_norm_new():
@@ -17,12 +22,14 @@ def test_res5_keys_unchanged_and_only_the_norm_new():
     assert plain_keys < extra_keys
     assert extra_keys - plain_keys == {
         'norm.weight', 'norm.bias', 'norm.running_mean', 'norm.running_var',
-        'norm.num_batches_tracked'}
-    missing, unexpected = extra.load_state_dict(plain.state_dict(),
-                                                strict=False)
+        'norm.num_batches_tracked'
+    }
+    missing, unexpected = extra.load_state_dict(
+        plain.state_dict(), strict=False)
     assert unexpected == []
-    assert sorted(missing) == ['norm.bias', 'norm.running_mean',
-                               'norm.running_var', 'norm.weight']
+    assert sorted(missing) == [
+        'norm.bias', 'norm.running_mean', 'norm.running_var', 'norm.weight'
+    ]
     assert extra.fine_tune_only == ('norm', )
 
 
@@ -49,8 +56,9 @@ def test_forward_is_batch_norm_of_res5_output():
     norm = extra.norm
     torch.testing.assert_close(
         extra(x),
-        F.batch_norm(plain(x), norm.running_mean, norm.running_var,
-                     norm.weight, norm.bias, False, 0., norm.eps))
+        F.batch_norm(
+            plain(x), norm.running_mean, norm.running_var, norm.weight,
+            norm.bias, False, 0., norm.eps))
 
 
 def test_norm_eval_freezes_every_bn_syncbn_included():

@@ -20,8 +20,8 @@ def test_gaussian_rows_read_one_over_sqrt_d_whatever_their_scale():
     index = torch.arange(2048)
     stats = embedding_stats(z, index)
     # Rows on the unit sphere in d=256: each coordinate has variance 1/d.
-    assert stats['proj_std'].item() == pytest.approx(1 / math.sqrt(256),
-                                                     rel=0.02)
+    assert stats['proj_std'].item() == pytest.approx(
+        1 / math.sqrt(256), rel=0.02)
     assert abs(stats['cross_image_cos'].item()) < 0.01
     # The rows are L2-normalised first: scaling them changes nothing.
     scaled = embedding_stats(z * 40.0, index)
@@ -35,8 +35,7 @@ def test_cross_image_cosine_uses_pairs_of_different_images_only():
     # (2,3) = 1/sqrt2 and the diagonal would all change it.
     stats = embedding_stats(z, torch.tensor([0, 0, 1, 1]))
     expected = (math.sqrt(2) + 1) / 4
-    assert stats['cross_image_cos'].item() == pytest.approx(expected,
-                                                            abs=1e-6)
+    assert stats['cross_image_cos'].item() == pytest.approx(expected, abs=1e-6)
     # proj_std by hand: unit rows (1,0) (0,1) (.7071,.7071) (1,0); unbiased
     # std of each column, then their mean.
     unit = [[1, 0], [0, 1], [2**-0.5, 2**-0.5], [1, 0]]

@@ -39,10 +39,8 @@ def test_normalises_rgb_per_view():
         for b, sample in enumerate(samples):
             bgr = sample['inputs'][v].numpy().astype(np.float64)
             expected = (bgr[::-1] - mean) / std  # BGR -> RGB, then normalise
-            np.testing.assert_allclose(out['inputs'][v][b].numpy(),
-                                       expected,
-                                       rtol=1e-5,
-                                       atol=1e-5)
+            np.testing.assert_allclose(
+                out['inputs'][v][b].numpy(), expected, rtol=1e-5, atol=1e-5)
     assert out['inputs'][0].dtype == torch.float32
     data_samples = out['data_samples']
     assert len(data_samples) == 3
@@ -53,29 +51,32 @@ def test_normalises_rgb_per_view():
 def test_custom_mean_std_no_flip():
     sample = _sample(0)
     batch = pseudo_collate([sample])
-    out = SoCoDataPreprocessor(mean=(0, 0, 0), std=(1, 1, 1),
-                               bgr_to_rgb=False)(batch)
+    out = SoCoDataPreprocessor(
+        mean=(0, 0, 0), std=(1, 1, 1), bgr_to_rgb=False)(
+            batch)
     assert torch.equal(out['inputs'][1][0], sample['inputs'][1].float())
 
 
 def test_mismatched_views_are_refused():
     batch = pseudo_collate([_sample(0), _sample(1, ((3, 16, 16), (3, 8, 8)))])
-    with pytest.raises(ValueError,
-                       match='view 1 of sample 1 is \\(3, 8, 8\\)'):
+    with pytest.raises(
+            ValueError, match='view 1 of sample 1 is \\(3, 8, 8\\)'):
         SoCoDataPreprocessor()(batch)
 
 
 def test_samples_outer_layout_is_refused():
     samples = [_sample(0), _sample(1), _sample(2)]
-    by_hand = dict(inputs=[s['inputs'] for s in samples],
-                   data_samples=[s['data_samples'] for s in samples])
+    by_hand = dict(
+        inputs=[s['inputs'] for s in samples],
+        data_samples=[s['data_samples'] for s in samples])
     with pytest.raises(ValueError, match='list over views'):
         SoCoDataPreprocessor()(by_hand)
     # square views of equal size: caught by the view shapes of the samples
     shapes = ((3, 8, 8), (3, 8, 8), (3, 4, 4))
     samples = [_sample(i, shapes) for i in range(3)]
-    by_hand = dict(inputs=[s['inputs'] for s in samples],
-                   data_samples=[s['data_samples'] for s in samples])
+    by_hand = dict(
+        inputs=[s['inputs'] for s in samples],
+        data_samples=[s['data_samples'] for s in samples])
     with pytest.raises(ValueError, match='list over views'):
         SoCoDataPreprocessor()(by_hand)
 

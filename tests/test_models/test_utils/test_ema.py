@@ -54,7 +54,8 @@ def test_step_moves_parameters_only_with_the_scheduled_momentum():
     target.reset(online)
     assert int(target.steps) == 0
     assert all(
-        torch.equal(v, online.state_dict()[k])
+        torch.equal(v,
+                    online.state_dict()[k])
         for k, v in target.state_dict().items() if k != 'steps')
 
 
@@ -83,8 +84,9 @@ class TinyMomentumModel(BaseMomentumModel):
 
     def loss(self, inputs, data_samples=None):
         x = inputs.float()
-        return dict(loss=self.predictor(self.projector(
-            self.backbone(x))).pow(2).mean())
+        return dict(
+            loss=self.predictor(self.projector(self.backbone(x))).pow(
+                2).mean())
 
 
 RECORD = []
@@ -96,13 +98,15 @@ def _record_hook():
     class Recorder(Hook):
         priority = 'LOW'  # after MomentumUpdateHook (NORMAL)
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
                              outputs=None):
             model = runner.model
-            RECORD.append(
-                (model.backbone.weight.detach().clone(),
-                 model.target['backbone'].weight.detach().clone(),
-                 int(model.target.steps)))
+            RECORD.append((model.backbone.weight.detach().clone(),
+                           model.target['backbone'].weight.detach().clone(),
+                           int(model.target.steps)))
 
     return Recorder()
 
@@ -122,7 +126,8 @@ def test_runner_counts_optimiser_steps_under_gradient_accumulation(tmp_path):
         optim_wrapper=dict(
             optimizer=dict(type='SGD', lr=0.5), accumulative_counts=2),
         train_cfg=dict(by_epoch=False, max_iters=4),
-        custom_hooks=[dict(type='MomentumUpdateHook'), _record_hook()],
+        custom_hooks=[dict(type='MomentumUpdateHook'),
+                      _record_hook()],
         default_hooks=dict(checkpoint=None, logger=None),
         default_scope='mmsoco')
     start = runner.model.target['backbone'].weight.detach().clone()

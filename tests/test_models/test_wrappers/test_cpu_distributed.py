@@ -19,8 +19,8 @@ def gloo_group():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=0, world_size=1)
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=0, world_size=1)
     yield
     dist.destroy_process_group()
 
@@ -61,10 +61,11 @@ def test_wrapper_reverts_with_one_warning_and_trains(gloo_group):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         # device_ids as mmengine's Runner passes them: replaced by None.
-        ddp = CPUDistributedDataParallel(module=_resnet18('SyncBN'),
-                                         device_ids=[0])
-    messages = [str(w.message) for w in caught
-                if 'SyncBatchNorm' in str(w.message)]
+        ddp = CPUDistributedDataParallel(
+            module=_resnet18('SyncBN'), device_ids=[0])
+    messages = [
+        str(w.message) for w in caught if 'SyncBatchNorm' in str(w.message)
+    ]
     assert len(messages) == 1, messages
     assert 'reverted 20 SyncBatchNorm layers to BatchNorm' in messages[0]
     assert _count(ddp, nn.SyncBatchNorm) == 0

@@ -7,7 +7,9 @@
 _base_ = 'mmdet::_base_/default_runtime.py'
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=10000,
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=10000,
         max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
 custom_hooks = [dict(type='mmsoco.PreciseBNHook', num_iters=200)]

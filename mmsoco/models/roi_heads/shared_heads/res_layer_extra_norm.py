@@ -34,7 +34,8 @@ def res_stage_out_channels(depth: int, stage: int) -> int:
 class ResLayerExtraNorm(ResLayer):
     """mmdet's res5 ``ResLayer`` followed by a norm layer on its output.
 
-    SoCo (https://arxiv.org/abs/2106.02637), transfer to the R50-C4 detector: docs/method.md section 5.2.
+    SoCo (https://arxiv.org/abs/2106.02637), transfer to the R50-C4 detector:
+    docs/method.md section 5.2.
 
     The norm is built from ``norm_cfg`` (the stage's own norm, e.g. SyncBN)
     over the stage's output channels (2048 for ResNet-50), starts as the

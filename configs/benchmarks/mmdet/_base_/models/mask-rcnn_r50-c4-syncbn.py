@@ -5,5 +5,4 @@
 # (roi_head.shared_head.layer4.*), so converted SoCo weights land unchanged;
 # only roi_head.shared_head.norm.* is new.
 _base_ = './mask-rcnn_r50-c4_arch.py'
-model = dict(
-    roi_head=dict(shared_head=dict(type='mmsoco.ResLayerExtraNorm')))
+model = dict(roi_head=dict(shared_head=dict(type='mmsoco.ResLayerExtraNorm')))
