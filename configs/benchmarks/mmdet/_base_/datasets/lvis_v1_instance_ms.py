@@ -7,35 +7,12 @@
 # in a fixed list, where detectron2's RepeatFactorTrainingSampler draws
 # floor(r) or floor(r) + 1 per epoch (r on average): rare images are
 # oversampled somewhat more here. Needs the `lvis` API package.
-_base_ = 'mmdet::_base_/datasets/lvis_v1_instance.py'
-backend = 'pillow'
-train_scales = [(1333, 640 + 32 * i) for i in range(6)]  # 640 ... 800
-train_pipeline = [
-    dict(
-        type='LoadImageFromFile',
-        backend_args={{_base_.backend_args}},
-        imdecode_backend=backend),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='RandomChoiceResize',
-        scales=train_scales,
-        keep_ratio=True,
-        backend=backend),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+_base_ = [
+    'mmdet::_base_/datasets/lvis_v1_instance.py',
+    './detectron2_ms_pipelines.py'
 ]
-test_pipeline = [
-    dict(
-        type='LoadImageFromFile',
-        backend_args={{_base_.backend_args}},
-        imdecode_backend=backend),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True, backend=backend),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
+train_pipeline = {{_base_.ms_train_pipeline}}
+test_pipeline = {{_base_.ms_test_pipeline}}
 train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
