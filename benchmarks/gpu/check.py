@@ -55,7 +55,7 @@ from synthetic import make_pair_batch  # noqa: E402
 
 import mmsoco.models  # noqa: E402,F401
 from mmsoco.converters.io import save_checkpoint_atomic  # noqa: E402
-from mmsoco.proposals.store import _atomic_write_text  # noqa: E402
+from mmsoco.utils.atomic_files import atomic_write_text  # noqa: E402
 from mmsoco.registry import MODELS  # noqa: E402
 
 GPU_MODELS = {
@@ -318,7 +318,7 @@ def main(argv=None) -> int:
         r['finite'] and r['resume']['ok']
         for r in results['models'].values()) and \
         results['layer_agreement']['ok'] is not False
-    _atomic_write_text(
+    atomic_write_text(
         osp.join(args.out, 'gpu_check.json'), json.dumps(results, indent=1))
     print(table(results))
     print(f"{'all checks passed' if results['ok'] else 'CHECK FAILED'}; "
