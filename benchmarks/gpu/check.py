@@ -55,8 +55,8 @@ from synthetic import make_pair_batch  # noqa: E402
 
 import mmsoco.models  # noqa: E402,F401
 from mmsoco.converters.io import save_checkpoint_atomic  # noqa: E402
-from mmsoco.utils.atomic_files import atomic_write_text  # noqa: E402
 from mmsoco.registry import MODELS  # noqa: E402
+from mmsoco.utils.atomic_files import atomic_write_text  # noqa: E402
 
 GPU_MODELS = {
     'SoCo R50-FPN per_level': 'configs/soco/soco_r50fpn_400e.py',
