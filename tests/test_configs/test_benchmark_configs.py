@@ -313,6 +313,22 @@ def test_converted_soco_fills_the_r50_detector(config, soco_config):
     assert len(converted) == len(destination)
 
 
+def _plumbing_runtime(cfg):
+    """One-iteration plumbing runs: lr 0 and no schedule (so the weights
+    stay what load_from put there), no validation or test, a log line per
+    iteration, a visualizer of the run's own."""
+    cfg.param_scheduler = []
+    cfg.optim_wrapper.optimizer.lr = 0.0
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.visualizer = dict(
+        type='DetLocalVisualizer',
+        vis_backends=[dict(type='LocalVisBackend')],
+        name=f'visualizer_{id(cfg)}')
+    return cfg
+
+
 def _demo_finetune_cfg(data_root, work_dir, load_from):
     cfg = Config.fromfile(DEMO)
     cfg.work_dir = str(work_dir)
@@ -332,19 +348,10 @@ def _demo_finetune_cfg(data_root, work_dir, load_from):
     cfg.model.train_cfg.rcnn.sampler.num = 32
     cfg.train_cfg = dict(
         type='IterBasedTrainLoop', max_iters=1, val_interval=100)
-    cfg.param_scheduler = []
-    cfg.optim_wrapper.optimizer.lr = 0.0
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=1, by_epoch=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.log_processor = dict(by_epoch=False)
-    cfg.visualizer = dict(
-        type='DetLocalVisualizer',
-        vis_backends=[dict(type='LocalVisBackend')],
-        name=f'visualizer_{id(cfg)}')
-    return cfg
+    return _plumbing_runtime(cfg)
 
 
 @pytest.mark.timeout(300)
@@ -446,17 +453,8 @@ def _small_c4_recipe(data_root, work_dir, load_from):
     _pipeline_step(loader.dataset.pipeline, 'RandomChoiceResize').scales = \
         [(128, 96), (128, 128)]
     cfg.train_cfg.update(max_iters=1, val_interval=1)
-    cfg.param_scheduler = []
-    cfg.optim_wrapper.optimizer.lr = 0.0
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.custom_hooks[0].num_iters = 2
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.visualizer = dict(
-        type='DetLocalVisualizer',
-        vis_backends=[dict(type='LocalVisBackend')],
-        name=f'visualizer_{id(cfg)}')
-    return cfg
+    return _plumbing_runtime(cfg)
 
 
 @pytest.mark.timeout(300)

@@ -3,15 +3,8 @@
 _base_ = './sgd_90k.py'
 max_iters = 180000
 train_cfg = dict(max_iters=max_iters, val_interval=60000)
+warmup, steps = _base_.param_scheduler
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[120000, 160000],
-        gamma=0.1)
+    warmup,
+    dict(steps, end=max_iters, milestones=[120000, 160000]),
 ]
