@@ -47,9 +47,18 @@ def embedding_stats(z: Tensor, image_index: Tensor) -> Dict[str, Tensor]:
     unit = F.normalize(z.detach().float(), dim=1)
     nan = torch.tensor(float('nan'), device=z.device)
     proj_std = unit.std(dim=0).mean() if unit.size(0) > 1 else nan
-    other_image = image_index[:, None] != image_index[None, :]
-    if other_image.any():
-        cross_image_cos = (unit @ unit.t())[other_image].mean()
+    # Mean of u_a . u_b over row pairs of different images without the
+    # (n, n) matrix: ||sum u||^2 minus each image's ||sum of its u||^2
+    # leaves exactly the cross-image pairs (O(n d) at any batch size).
+    _, image = torch.unique(image_index, return_inverse=True)
+    per_image = unit.new_zeros(
+        int(image.max()) + 1 if image.numel() else 0,
+        unit.size(1)).index_add_(0, image, unit)
+    counts = torch.bincount(image).float()
+    pairs = counts.sum()**2 - (counts**2).sum()
+    if pairs > 0:
+        cross_image_cos = (unit.sum(0).pow(2).sum() -
+                           per_image.pow(2).sum()) / pairs
     else:
         cross_image_cos = nan
     return dict(proj_std=proj_std, cross_image_cos=cross_image_cos)
