@@ -70,24 +70,27 @@ def matched_rows(matches: Sequence[Tensor], first: BoxSet, second: BoxSet,
         IndexError: a match points outside its image's boxes.
     """
     device = first.rois.device
-    first_count = _counts(first)
-    second_count = _counts(second)
-    rows_first, rows_second, images = [], [], []
-    for image, pairs in enumerate(matches):
-        pairs = torch.as_tensor(pairs, device=device).long().view(-1, 2)
-        for col, count in ((0, first_count[image]), (1, second_count[image])):
-            if pairs.numel() and (pairs[:, col].min() < 0
-                                  or pairs[:, col].max() >= count):
-                raise IndexError(
-                    f'image {image}: a match points outside the {int(count)} '
-                    f'boxes of the pair\'s {("first", "second")[col]} set')
-        rows_first.append(pairs[:, 0] + first.first_row[image])
-        rows_second.append(pairs[:, 1] + second.first_row[image])
-        images.append(torch.full((len(pairs), ), image, device=device))
-    rows_first, rows_second = torch.cat(rows_first), torch.cat(rows_second)
-    images = torch.cat(images).long()
+    pairs = [
+        torch.as_tensor(m, device=device).long().view(-1, 2) for m in matches
+    ]
+    image = torch.repeat_interleave(
+        torch.arange(len(pairs), device=device),
+        torch.tensor([len(p) for p in pairs], device=device))
+    pairs = torch.cat(pairs)
+    # One bounds check for the whole batch (a single device sync), then the
+    # first offending image is named.
+    for col, box_set, side in ((0, first, 'first'), (1, second, 'second')):
+        count = _counts(box_set)[image]
+        bad = (pairs[:, col] < 0) | (pairs[:, col] >= count)
+        if bad.any():
+            k = int(bad.nonzero()[0, 0])
+            raise IndexError(
+                f'image {int(image[k])}: a match points outside the '
+                f"{int(count[k])} boxes of the pair's {side} set")
+    rows_first = pairs[:, 0] + first.first_row[image]
+    rows_second = pairs[:, 1] + second.first_row[image]
     kept = first_kept[rows_first] & second_kept[rows_second]
-    return MatchedRows(rows_first[kept], rows_second[kept], images[kept])
+    return MatchedRows(rows_first[kept], rows_second[kept], image[kept])
 
 
 def _counts(box_set: BoxSet) -> Tensor:
