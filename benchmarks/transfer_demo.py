@@ -41,22 +41,21 @@ import argparse
 import json
 import os
 import os.path as osp
-import statistics
-import subprocess
 import sys
 import time
 
+# benchmarks/ is not a package: its sibling modules are imported from here.
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+# isort: off
 import transfer_report as report  # noqa: E402
+from transfer_jobs import Launched, run_all  # noqa: E402
 import transfer_setup as setup  # noqa: E402
-from transfer_runs import (logged_rows, pretrain_log_summary,  # noqa: E402
-                           read_json, run_metrics, state_dict_digest,
-                           write_json)
+import transfer_runs as runs  # noqa: E402
 from transfer_setup import FinetuneRun, PretrainRun  # noqa: E402
+# isort: on
 
 DEFAULT_WORK_DIR = 'work_dirs/transfer_demo'
 DEFAULT_RECORD_DIR = osp.join('benchmarks', 'records', 'transfer_demo')
-POLL_S = 5
 
 
 def parse_args(argv=None):
@@ -185,10 +184,10 @@ def prepare_data(args, data_root, work_dir):
         num_val = len(json.load(f)['images'])
     split = osp.join(work_dir, 'labeled_train.json')
     if not osp.isfile(split):
-        write_json(
-            split,
-            setup.labeled_subset(coco, args.num_labeled, args.split_seed))
-    subset = read_json(split)
+        runs.write_json(
+            split, setup.labeled_subset(coco, args.num_labeled,
+                                        args.split_seed))
+    subset = runs.read_json(split)
     return split, dict(
         num_train=len(coco['images']),
         num_val=num_val,
@@ -202,7 +201,8 @@ def pretrain_configs(args, data_root):
     cfgs = {}
     for seed in args.pretrain_seeds:
         of_seed = {
-            init: setup.pretrain_cfg_changes(
+            init:
+            setup.pretrain_cfg_changes(
                 Config.fromfile(path), data_root, args.pretrain_epochs, seed)
             for init, path in setup.PRETRAIN_CONFIGS.items()
         }
@@ -231,88 +231,6 @@ def warm_proposal_cache(cfg, enabled):
         dataset[index]
 
 
-# ---------------------------------------------------------------------------
-# Runs: one tools/train.py subprocess each, ``--jobs`` at a time.
-# ---------------------------------------------------------------------------
-class Launched:
-    """A training subprocess and what its record needs."""
-
-    def __init__(self, run, config, run_dir, threads, jobs):
-        self.run, self.run_dir, self.threads = run, run_dir, threads
-        os.makedirs(run_dir, exist_ok=True)
-        env = dict(
-            os.environ,
-            OMP_NUM_THREADS=str(threads),
-            MKL_NUM_THREADS=str(threads),
-            PYTHONPATH=setup.REPO + os.pathsep +
-            os.environ.get('PYTHONPATH', ''))
-        self.output = run_dir + '.out'
-        cmd = [
-            sys.executable,
-            osp.join(setup.REPO, 'tools', 'train.py'), config, '--work-dir',
-            run_dir
-        ]
-        print(f'start {run.name} ({threads} thread(s)); output in '
-              f'{self.output}', flush=True)
-        with open(self.output, 'w') as out:
-            self.process = subprocess.Popen(
-                cmd, cwd=setup.REPO, env=env, stdout=out,
-                stderr=subprocess.STDOUT)
-        self.start = time.perf_counter()
-        self.loads = []
-        self.conditions = dict(threads=threads, jobs=jobs)
-
-    def finished(self):
-        """None while running, else the exit code; samples the load."""
-        self.loads.append(os.getloadavg()[0])
-        return self.process.poll()
-
-    def timing(self):
-        return dict(
-            self.conditions,
-            wall_s=time.perf_counter() - self.start,
-            load_mean=statistics.fmean(self.loads) if self.loads else None)
-
-
-def run_all(jobs, ready, launch, finish, max_jobs, enabled=None):
-    """Run ``jobs`` (runs, in order) ``max_jobs`` at a time: start the first
-    job ``ready(run)`` allows, ``launch(run) -> Launched``, then
-    ``finish(launched)`` when it ends. On a failure nothing new starts; the
-    running jobs end (and are recorded), then the failure is raised."""
-    from mmsoco.utils.progress import progress_bar
-    pending, running, failed = list(jobs), [], []
-    with progress_bar(
-            total=len(pending), desc='runs', unit='run',
-            enabled=enabled) as bar:
-        while pending or running:
-            while not failed and len(running) < max_jobs:
-                startable = [run for run in pending if ready(run)]
-                if not startable:
-                    break
-                pending.remove(startable[0])
-                running.append(launch(startable[0]))
-            if not running:
-                if failed:
-                    break
-                raise RuntimeError('runs wait for pretrainings that are '
-                                   'not planned: ' +
-                                   ', '.join(r.name for r in pending))
-            time.sleep(POLL_S)
-            for job in list(running):
-                code = job.finished()
-                if code is None:
-                    continue
-                running.remove(job)
-                bar.update(1)
-                if code:
-                    failed.append(f'{job.run.name} (exit {code}; see '
-                                  f'{job.output})')
-                else:
-                    finish(job)
-    if failed:
-        raise RuntimeError('failed: ' + '; '.join(failed))
-
-
 class Study:
     """The state of one study: its records, work dir and configs."""
 
@@ -328,7 +246,7 @@ class Study:
 
     def record(self, run):
         path = self.record_file(run)
-        return read_json(path) if osp.isfile(path) else None
+        return runs.read_json(path) if osp.isfile(path) else None
 
     def converted(self, run: PretrainRun):
         return osp.join(self.work_dir, run.name + '_mmdet.pth')
@@ -341,8 +259,8 @@ class Study:
         ]
         needed = {r.pretraining for r in finetunes} - {None}
         pretrains = [
-            r for r in self.plan if isinstance(r, PretrainRun)
-            and r in needed and not osp.isfile(self.converted(r))
+            r for r in self.plan if isinstance(r, PretrainRun) and r in needed
+            and not osp.isfile(self.converted(r))
         ]
         return [r for r in self.plan if r in pretrains or r in finetunes]
 
@@ -374,14 +292,15 @@ class Study:
             self.finish_pretraining(job.run, job.run_dir, job.timing())
         else:
             self.finish_finetuning(job.run, job.run_dir, job.timing())
-        print(f'done {job.run.name} in {job.timing()["wall_s"]:.0f} s',
-              flush=True)
+        print(
+            f'done {job.run.name} in {job.timing()["wall_s"]:.0f} s',
+            flush=True)
 
     def finish_pretraining(self, run, run_dir, timing):
         epochs = self.args.pretrain_epochs
         digest = convert(run, osp.join(run_dir, f'epoch_{epochs}.pth'),
                          self.converted(run))
-        rows = list(logged_rows(run_dir))
+        rows = list(runs.logged_rows(run_dir))
         iters = max(row['step'] for row in rows if 'loss' in row)
         new = dict(
             init=run.init,
@@ -389,11 +308,11 @@ class Study:
             converted_sha256=digest,
             iterations=iters,
             **timing,
-            **pretrain_log_summary(rows))
+            **runs.pretrain_log_summary(rows))
         new['s_per_iter_wall'] = timing['wall_s'] / iters
         old = self.record(run)
         if old is None:
-            write_json(self.record_file(run), new)
+            runs.write_json(self.record_file(run), new)
         elif old['converted_sha256'] != digest:
             os.replace(self.converted(run), self.converted(run) + '.differs')
             raise RuntimeError(
@@ -404,16 +323,16 @@ class Study:
                 f'--jobs? Otherwise start a new --record-dir.')
         else:  # the same weights again: keep the first timing, note this one
             old.setdefault('recomputed', []).append(timing)
-            write_json(self.record_file(run), old)
+            runs.write_json(self.record_file(run), old)
 
     def finish_finetuning(self, run, run_dir, timing):
         init_digest = None
         if run.pretraining is not None:
             init_digest = self.record(run.pretraining)['converted_sha256']
-        write_json(
+        runs.write_json(
             self.record_file(run),
             dict(
-                run_metrics(run_dir, self.args.finetune_iters),
+                runs.run_metrics(run_dir, self.args.finetune_iters),
                 init=run.init,
                 seed=run.seed,
                 pretrain_seed=run.pretrain_seed,
@@ -445,7 +364,7 @@ def convert(run, checkpoint, dst):
                     source=checkpoint, converter='mmsoco extract_backbone'),
                 state_dict=converted), dst)
         print(f'{run.name}: backbone {dict(counts)}, wrote {dst}')
-    return state_dict_digest(load_state_dict(dst))
+    return runs.state_dict_digest(load_state_dict(dst))
 
 
 def main(argv=None):
@@ -456,7 +375,8 @@ def main(argv=None):
     work_dir, record_dir = map(osp.abspath, (args.work_dir, args.record_dir))
     os.makedirs(record_dir, exist_ok=True)
     study_file = osp.join(record_dir, 'study.json')
-    study_record = read_json(study_file) if osp.isfile(study_file) else None
+    study_record = runs.read_json(study_file) if osp.isfile(
+        study_file) else None
     if study_record is not None:
         setup.check_study_params(study_record['params'], study_params(args))
     study = Study(args, data_root, work_dir, record_dir)
@@ -476,11 +396,11 @@ def main(argv=None):
                 set(params['seeds'])
                 | set(study_record['params'].get('seeds', [])))
         study_record = dict(params=params, facts=facts)
-        write_json(study_file, study_record)
+        runs.write_json(study_file, study_record)
         todo = study.todo()
         if any(isinstance(r, PretrainRun) for r in todo):
-            warm_proposal_cache(next(iter(pretrain_cfgs.values())),
-                                enabled_by(args))
+            warm_proposal_cache(
+                next(iter(pretrain_cfgs.values())), enabled_by(args))
         run_all(
             todo,
             study.ready,

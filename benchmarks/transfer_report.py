@@ -32,14 +32,12 @@ README = osp.join(REPO, 'benchmarks', 'README.md')
 BEGIN, END = '<!-- transfer_demo:begin -->', '<!-- transfer_demo:end -->'
 PRIMARY, SECONDARY = 'coco/bbox_mAP', 'coco/segm_mAP'
 #: (record key, column name, scale, digits) of the per-init table.
-COLUMNS = ((PRIMARY, 'bbox AP', 100, 1), ('coco/bbox_mAP_50', 'bbox AP50',
-                                           100, 1), (SECONDARY, 'segm AP',
-                                                     100, 1),
+COLUMNS = ((PRIMARY, 'bbox AP', 100, 1), ('coco/bbox_mAP_50', 'bbox AP50', 100,
+                                          1), (SECONDARY, 'segm AP', 100, 1),
            ('final_train_loss', 'train loss, last 1/4', 1, 3))
 #: The pairs compared, (A, B): A - B.
 PAIRS = (('soco', 'soco_fast'), ('soco', 'byol'), ('soco', 'scratch'),
-         ('soco_fast', 'byol'), ('soco_fast', 'scratch'), ('byol',
-                                                           'scratch'))
+         ('soco_fast', 'byol'), ('soco_fast', 'scratch'), ('byol', 'scratch'))
 #: Below these lengths the numbers mean nothing: the report says so.
 REAL_MIN_PRETRAIN_EPOCHS, REAL_MIN_FINETUNE_ITERS = 10, 100
 
@@ -61,8 +59,8 @@ def stats(values):
     """mean, sample std (n - 1; NaN for one value), min, max, n."""
     n = len(values)
     mean = sum(values) / n
-    std = math.sqrt(sum((v - mean)**2 for v in values) /
-                    (n - 1)) if n > 1 else float('nan')
+    std = math.sqrt(sum(
+        (v - mean)**2 for v in values) / (n - 1)) if n > 1 else float('nan')
     return dict(mean=mean, std=std, min=min(values), max=max(values), n=n)
 
 
@@ -82,8 +80,7 @@ def summarize(by_init):
         summary[init] = {}
         for key, *_ in COLUMNS:
             values = [
-                float(r[key]) for r in rows.values()
-                if r.get(key) is not None
+                float(r[key]) for r in rows.values() if r.get(key) is not None
             ]
             if values:
                 summary[init][key] = stats(values)
@@ -131,8 +128,8 @@ def format_init_table(summary):
             continue
         n = max(s['n'] for s in summary[init].values())
         lines.append(f'| {init} | {n} | ' + ' | '.join(
-            _cell(summary[init][k], scale, digits) if k in summary[init] else
-            '-' for k, _, scale, digits in COLUMNS) + ' |')
+            _cell(summary[init][k], scale, digits) if k in
+            summary[init] else '-' for k, _, scale, digits in COLUMNS) + ' |')
     return '\n'.join(lines)
 
 
@@ -149,12 +146,11 @@ def format_pair_table(by_init):
             s = stats([d for _, d in diffs])
             spread = ('' if s['n'] == 1 else f' ± {_points(s["std"])}')
             reading, ahead = sign_reading(diffs)
-            lines.append(
-                f'| {a} − {b} | {name} | ' +
-                ', '.join(f'{seed}: {_points(d, sign=True)}'
-                          for seed, d in diffs) +
-                f' | {_points(s["mean"], sign=True)}{spread} | '
-                f'{ahead} of {len(diffs)} | {reading} |')
+            lines.append(f'| {a} − {b} | {name} | ' +
+                         ', '.join(f'{seed}: {_points(d, sign=True)}'
+                                   for seed, d in diffs) +
+                         f' | {_points(s["mean"], sign=True)}{spread} | '
+                         f'{ahead} of {len(diffs)} | {reading} |')
     return '\n'.join(lines)
 
 
@@ -220,8 +216,9 @@ def format_section(records, study_record, command, tag='', note=None):
     done_ft = sum(records[r] is not None for r in finetunes)
     done_pt = sum(records[r] is not None for r in pretrains)
     complete = done_ft == len(finetunes)
-    plumbing = (params['pretrain_epochs'] < REAL_MIN_PRETRAIN_EPOCHS
-                or params['finetune_iters'] < REAL_MIN_FINETUNE_ITERS)
+    plumbing = (
+        params['pretrain_epochs'] < REAL_MIN_PRETRAIN_EPOCHS
+        or params['finetune_iters'] < REAL_MIN_FINETUNE_ITERS)
     by_init = finetunings_by_init(records)
     lines = [
         '## Transfer on the demo data' + (f' ({tag})' if tag else '') +
@@ -244,8 +241,8 @@ def format_section(records, study_record, command, tag='', note=None):
         'iterations at batch 2 (lr 0.0025, warm-up, x0.1 at 3/4), '
         f'{params["img_scale"]} px, on ' +
         (f'{params["num_labeled"]} labeled train images (split seed '
-         f'{params["split_seed"]}; ' if params['num_labeled'] else
-         'all the labeled train images (') +
+         f'{params["split_seed"]}; '
+         if params['num_labeled'] else 'all the labeled train images (') +
         f'{facts["num_labeled_objects"]} objects); COCO AP on the '
         f'{facts["num_val"]} val '
         'images. Fine-tuning seed s starts from pretraining seed '
@@ -285,8 +282,10 @@ def format_section(records, study_record, command, tag='', note=None):
             f'(median over seeds): soco {ratios["soco"]:.2f}x, soco_fast '
             f'{ratios["soco_fast"]:.2f}x.', ''
         ]
-    no_det = [f'{r.name}' for r in finetunes
-              if records[r] and records[r].get('no_detections')]
+    no_det = [
+        f'{r.name}' for r in finetunes
+        if records[r] and records[r].get('no_detections')
+    ]
     if no_det:
         lines += [
             'Runs without any detection on the val split (AP 0): ' +

@@ -44,8 +44,9 @@ def no_detection_metrics(keys):
     return dict({key: 0.0 for key in keys}, no_detections=True)
 
 
-def last_metrics(run_dir, zero_keys=('coco/bbox_mAP', 'coco/bbox_mAP_50',
-                                     'coco/segm_mAP')):
+def last_metrics(run_dir,
+                 zero_keys=('coco/bbox_mAP', 'coco/bbox_mAP_50',
+                            'coco/segm_mAP')):
     """The COCO metrics of the last logged line holding them;
     :func:`no_detection_metrics` of ``zero_keys`` when the evaluation ran and
     found no detection at all (mmdet's message in the run's log), else an

@@ -163,10 +163,7 @@ def pretrain_budget(cfg):
 def check_same_budget(cfgs):
     """Raise unless every pretraining config has the same budget; return
     it."""
-    budgets = {
-        name: plain(pretrain_budget(cfg))
-        for name, cfg in cfgs.items()
-    }
+    budgets = {name: plain(pretrain_budget(cfg)) for name, cfg in cfgs.items()}
     first, *others = budgets
     for name in others:
         diff = [

@@ -1,0 +1,155 @@
+"""benchmarks/transfer_setup.py: the study's runs, their order and pairing,
+the labeled split and the generated configs (hand-worked expectations)."""
+import pytest
+from transfer_modules import load
+
+ts = load('transfer_setup')
+P, F = ts.PretrainRun, ts.FinetuneRun
+
+
+def _coco(num_images):
+    images = [
+        dict(id=i, file_name=f'train/{i:06d}.jpg') for i in range(num_images)
+    ]
+    # image i has i % 3 + 1 annotations
+    annotations = [
+        dict(id=100 * i + k, image_id=i, category_id=1)
+        for i in range(num_images) for k in range(i % 3 + 1)
+    ]
+    return dict(
+        images=images,
+        annotations=annotations,
+        categories=[dict(id=1, name='a')],
+        info={})
+
+
+# --- the plan --------------------------------------------------------------
+def test_plan_pairs_seeds_with_pretraining_seeds_in_blocks():
+    plan = ts.study_plan([0, 1], [0, 1, 2, 3])
+
+    def seed_block(p, s):
+        return [
+            F('soco', s, p),
+            F('soco_fast', s, p),
+            F('byol', s, p),
+            F('scratch', s, None)
+        ]
+
+    pre = [P('soco', 0), P('soco_fast', 0), P('byol', 0)]
+    pre1 = [P('soco', 1), P('soco_fast', 1), P('byol', 1)]
+    # seeds 0 and 2 start from pretraining seed 0, 1 and 3 from seed 1
+    assert plan == (
+        pre + seed_block(0, 0) + seed_block(0, 2) + pre1 + seed_block(1, 1) +
+        seed_block(1, 3))
+    assert len([r for r in plan if isinstance(r, F)]) == 16
+    assert len(set(r.name for r in plan)) == len(plan)
+
+
+def test_pairing_is_stable_when_seeds_grow():
+    # the seed -> pretraining seed map depends on the seed only
+    assert [ts.pretrain_seed_of(s, [3, 7]) for s in range(5)] == \
+        [3, 7, 3, 7, 3]
+    small = set(ts.study_plan([0, 1], [0, 1]))
+    assert small <= set(ts.study_plan([0, 1], [0, 1, 2, 3]))
+
+
+def test_run_names_and_pretraining():
+    assert P('soco_fast', 1).name == 'pretrain_soco_fast_p1'
+    assert F('soco', 2, 0).name == 'finetune_soco_p0_s2'
+    assert F('soco', 2, 0).pretraining == P('soco', 0)
+    assert F('scratch', 3, None).name == 'finetune_scratch_s3'
+    assert F('scratch', 3, None).pretraining is None
+
+
+# --- labeled split ---------------------------------------------------------
+def test_labeled_subset_picks_images_and_their_annotations():
+    coco = _coco(20)
+    sub = ts.labeled_subset(coco, 5, seed=0)
+    ids = [img['id'] for img in sub['images']]
+    assert len(ids) == len(set(ids)) == 5
+    assert set(ids) <= set(range(20))
+    assert sub['categories'] == coco['categories']
+    assert len(sub['annotations']) == sum(i % 3 + 1 for i in ids)
+    assert {a['image_id'] for a in sub['annotations']} == set(ids)
+    assert len(coco['images']) == 20  # the input is not modified
+
+
+def test_labeled_subset_is_seeded():
+    coco = _coco(40)
+    ids = [[img['id'] for img in ts.labeled_subset(coco, 10, s)['images']]
+           for s in (0, 0, 1)]
+    assert ids[0] == ids[1]
+    assert ids[0] != ids[2]
+
+
+def test_labeled_subset_whole_split_and_too_many():
+    coco = _coco(7)
+    for num in (0, 7):
+        assert len(ts.labeled_subset(coco, num, 0)['images']) == 7
+        assert len(ts.labeled_subset(coco, num, 0)['annotations']) == \
+            len(coco['annotations'])
+    with pytest.raises(ValueError, match='only 7 images'):
+        ts.labeled_subset(coco, 8, 0)
+
+
+# --- configs ---------------------------------------------------------------
+def _pretrain_cfgs(epochs=4):
+    from mmengine.config import Config
+    return {
+        name:
+        ts.pretrain_cfg_changes(
+            Config.fromfile(path), '/tmp/d', epochs, seed=3)
+        for name, path in ts.PRETRAIN_CONFIGS.items()
+    }
+
+
+def test_the_three_pretrainings_have_the_same_budget():
+    cfgs = _pretrain_cfgs()
+    budget = ts.check_same_budget(cfgs)
+    assert budget['train_cfg']['max_epochs'] == 4
+    assert budget['dataset']['data_root'] == '/tmp/d/'
+    caches = [
+        s['cache_dir'] for s in budget['dataset']['pipeline']
+        if 'cache_dir' in s
+    ]
+    assert caches == ['/tmp/d/proposal_cache']
+    # the two SoCo inits differ in their head batching, nothing else
+    soco, fast = (ts.plain(cfgs[k].model) for k in ('soco', 'soco_fast'))
+    assert soco.pop('head_batching') == 'per_level'
+    assert fast.pop('head_batching') == 'mixed_levels'
+    assert soco == fast
+    assert cfgs['byol'].model.type != cfgs['soco'].model.type
+    assert all(cfg.randomness.seed == 3 for cfg in cfgs.values())
+    cfgs['byol'].train_dataloader.batch_size = 8
+    with pytest.raises(ValueError, match='batch_size'):
+        ts.check_same_budget(cfgs)
+
+
+def test_finetune_config_points_at_the_split_and_init():
+    from mmengine.config import Config
+    cfg = ts.finetune_cfg_changes(
+        Config.fromfile(ts.DET_CONFIG), '/tmp/d', '/w/labeled_train.json', 40,
+        128, 5, '/w/byol_mmdet.pth')
+    assert cfg.train_dataloader.dataset.ann_file == '/w/labeled_train.json'
+    assert cfg.train_dataloader.dataset.data_root == '/tmp/d/'
+    for name in ('val_dataloader', 'test_dataloader'):
+        assert cfg[name].dataset.ann_file == \
+            '/tmp/d/annotations/instances_val.json'
+    assert cfg.val_evaluator.ann_file == \
+        '/tmp/d/annotations/instances_val.json'
+    scales = [
+        s['scale'] for name in ('train_dataloader', 'val_dataloader')
+        for s in cfg[name].dataset.pipeline if s['type'] == 'Resize'
+    ]
+    assert scales == [(128, 128), (128, 128)]
+    assert cfg.train_cfg.max_iters == 40
+    assert cfg.param_scheduler[1].milestones == [30]
+    assert cfg.randomness.seed == 5
+    assert cfg.load_from == '/w/byol_mmdet.pth'
+
+
+def test_study_params_may_only_grow_their_seeds():
+    recorded = dict(num_labeled=60, img_scale=320, seeds=[0, 1])
+    ts.check_study_params(recorded, dict(recorded, seeds=[0, 1, 2, 3]))
+    with pytest.raises(ValueError, match='num_labeled: 60 there, 0 now'):
+        ts.check_study_params(recorded, dict(recorded, num_labeled=0))
