@@ -239,6 +239,7 @@ class Study:
         self.work_dir, self.record_dir = work_dir, record_dir
         self.plan = setup.study_plan(args.pretrain_seeds, args.seeds)
         self.threads = max(1, (os.cpu_count() or 1) // args.jobs)
+        self.pretrain_iters = None  # from the data: set by main()
 
     # records ---------------------------------------------------------------
     def record_file(self, run):
@@ -301,7 +302,7 @@ class Study:
         digest = convert(run, osp.join(run_dir, f'epoch_{epochs}.pth'),
                          self.converted(run))
         rows = list(runs.logged_rows(run_dir))
-        iters = max(row['step'] for row in rows if 'loss' in row)
+        iters = self.pretrain_iters
         new = dict(
             init=run.init,
             seed=run.seed,
@@ -396,6 +397,7 @@ def main(argv=None):
                 set(params['seeds'])
                 | set(study_record['params'].get('seeds', [])))
         study_record = dict(params=params, facts=facts)
+        study.pretrain_iters = facts['pretrain_iters']
         runs.write_json(study_file, study_record)
         todo = study.todo()
         if any(isinstance(r, PretrainRun) for r in todo):

@@ -133,7 +133,9 @@ def format_init_table(summary):
     return '\n'.join(lines)
 
 
-def format_pair_table(by_init):
+def format_pair_table(by_init, read=True):
+    """The paired differences; the reading column only when ``read`` (a
+    complete study): a partial one shows '(partial)'."""
     lines = [
         '| A − B | measure | per seed (seed: points) | mean ± std | A ahead '
         '| reading |', '|---|---|---|---|---|---|'
@@ -150,7 +152,8 @@ def format_pair_table(by_init):
                          ', '.join(f'{seed}: {_points(d, sign=True)}'
                                    for seed, d in diffs) +
                          f' | {_points(s["mean"], sign=True)}{spread} | '
-                         f'{ahead} of {len(diffs)} | {reading} |')
+                         f'{ahead} of {len(diffs)} | '
+                         f'{reading if read else "(partial)"} |')
     return '\n'.join(lines)
 
 
@@ -270,7 +273,7 @@ def format_section(records, study_record, command, tag='', note=None):
         'points:', '',
         format_init_table(summarize(by_init)), '',
         'Paired differences (points):', '',
-        format_pair_table(by_init), '',
+        format_pair_table(by_init, complete and not plumbing), '',
         'Pretrainings (each run\'s own conditions; times under two jobs '
         'share the cores with the other job):', '',
         format_pretrain_table(records), ''

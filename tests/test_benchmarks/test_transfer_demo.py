@@ -52,6 +52,7 @@ def _fake_pretraining_output(monkeypatch, digest):
 def test_recomputed_pretraining_must_match_the_recorded_weights(
         tmp_path, monkeypatch):
     study = _study(tmp_path)
+    study.pretrain_iters = 50  # as main() sets it from the data
     run = P('soco', 0)
     timing = dict(wall_s=100.0, threads=1, jobs=2, load_mean=2.0)
     _fake_pretraining_output(monkeypatch, 'a' * 64)
