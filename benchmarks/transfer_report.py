@@ -254,7 +254,13 @@ def format_section(records, study_record, command, tag='', note=None):
         '- The reading was fixed before the first result (docstring of '
         '`benchmarks/transfer_report.py`): bbox AP first, mask AP second; '
         'a pair of inits is ordered only when every paired seed agrees on '
-        'the sign, else not resolved.', ''
+        'the sign, else not resolved.',
+        '- What it can show: whether, on this data and budget, one init '
+        'transfers better than another on every paired seed, and the size '
+        'of a difference the seeds could resolve. What it cannot: that two '
+        'inits are equal, or anything about ImageNet-scale pretraining and '
+        'COCO (tiny images, 300 pretraining iterations, 60 labeled images; '
+        'the paper\'s claim is at 400 epochs of ImageNet).', ''
     ]
     if plumbing:
         lines += [
