@@ -75,19 +75,24 @@ def study_plan(pretrain_seeds: Sequence[int],
                seeds: Sequence[int]) -> List[NamedTuple]:
     """Every run of the study in the order to start them: per pretraining
     seed, its pretrainings, then the fine-tunings that start from them (per
-    fine-tuning seed, in FINETUNE_ORDER), so that a stopped study has
-    finished whole paired seeds rather than one init's runs."""
+    fine-tuning seed, in FINETUNE_ORDER), then the block's scratch
+    fine-tunings. Blocks stay whole, so a stopped study has finished whole
+    paired seeds rather than one init's runs; inside a block the runs that
+    need its pretrained checkpoints go first, because a study resumed on a
+    machine that lost its work directory must recompute a block's
+    pretrainings for any of them still to run (scratch needs none)."""
     runs = []
     for pretrain_seed in pretrain_seeds:
         runs += [PretrainRun(init, pretrain_seed) for init in PRETRAIN_CONFIGS]
-        for seed in seeds:
-            if pretrain_seed_of(seed, pretrain_seeds) != pretrain_seed:
-                continue
-            runs += [
-                FinetuneRun(init, seed,
-                            None if init == 'scratch' else pretrain_seed)
-                for init in FINETUNE_ORDER
-            ]
+        block = [
+            seed for seed in seeds
+            if pretrain_seed_of(seed, pretrain_seeds) == pretrain_seed
+        ]
+        runs += [
+            FinetuneRun(init, seed, pretrain_seed) for seed in block
+            for init in FINETUNE_ORDER if init != 'scratch'
+        ]
+        runs += [FinetuneRun('scratch', seed, None) for seed in block]
     return runs
 
 

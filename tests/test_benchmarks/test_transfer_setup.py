@@ -27,20 +27,18 @@ def _coco(num_images):
 def test_plan_pairs_seeds_with_pretraining_seeds_in_blocks():
     plan = ts.study_plan([0, 1], [0, 1, 2, 3])
 
-    def seed_block(p, s):
-        return [
-            F('soco', s, p),
-            F('soco_fast', s, p),
-            F('byol', s, p),
-            F('scratch', s, None)
-        ]
+    def pretrained(p, s):
+        return [F('soco', s, p), F('soco_fast', s, p), F('byol', s, p)]
 
     pre = [P('soco', 0), P('soco_fast', 0), P('byol', 0)]
     pre1 = [P('soco', 1), P('soco_fast', 1), P('byol', 1)]
-    # seeds 0 and 2 start from pretraining seed 0, 1 and 3 from seed 1
+    # seeds 0 and 2 start from pretraining seed 0, 1 and 3 from seed 1; in a
+    # block the runs needing its checkpoints first, scratch last
     assert plan == (
-        pre + seed_block(0, 0) + seed_block(0, 2) + pre1 + seed_block(1, 1) +
-        seed_block(1, 3))
+        pre + pretrained(0, 0) + pretrained(0, 2) +
+        [F('scratch', 0, None), F('scratch', 2, None)] + pre1 +
+        pretrained(1, 1) + pretrained(1, 3) +
+        [F('scratch', 1, None), F('scratch', 3, None)])
     assert len([r for r in plan if isinstance(r, F)]) == 16
     assert len(set(r.name for r in plan)) == len(plan)
 
