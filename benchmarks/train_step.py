@@ -24,7 +24,6 @@ FLOPs come from ``mmengine.analysis.FlopAnalyzer`` on each network's forward
 """
 import argparse
 import copy
-import json
 import statistics
 import time
 
@@ -37,6 +36,7 @@ from mmengine.registry import init_default_scope
 import mmsoco.models  # noqa: F401
 from mmsoco.registry import MODELS
 from mmsoco.structures import SoCoDataSample
+from mmsoco.utils.atomic_files import atomic_write_json
 
 VIEW_SIZES = (224, 224, 112)
 PAIRS = [(0, 1), (0, 2)]
@@ -193,8 +193,7 @@ def main():
     print(f'reference / fast batching: time {med[ref] / med[fast]:.2f}x, '
           f'FLOPs {flops[ref]["train"] / flops[fast]["train"]:.2f}x')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=1)
+        atomic_write_json(args.json, results, indent=1)
 
 
 if __name__ == '__main__':

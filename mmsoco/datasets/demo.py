@@ -47,14 +47,14 @@ import json
 import os
 import os.path as osp
 import shutil
-import uuid
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 
-from mmsoco.utils.atomic_files import atomic_write_bytes
+from mmsoco.utils.atomic_files import (atomic_write_bytes, atomic_write_json,
+                                       atomic_write_text, replace_folder)
 from mmsoco.utils.progress import track
 from .demo_drawing import DEMO_METAINFO  # noqa: F401 (re-exported)
 from .demo_drawing import (DEMO_CLASSES, IMAGE_STREAM, mask_to_coco,
@@ -72,25 +72,15 @@ PathLike = Union[str, os.PathLike]
 # ---------------------------------------------------------------------------
 # Writing (the only functions that touch the disk).
 # ---------------------------------------------------------------------------
-# ---------------------------------------------------------------------------
-def _write_bytes(path: PathLike, data: bytes) -> None:
-    """Write a file so that it is either absent or complete."""
-    atomic_write_bytes(os.fspath(path), data)
-
-
 def _write_jpeg(path: PathLike, img: np.ndarray, quality: int) -> None:
     ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise OSError(f'could not encode {path} as JPEG')
-    _write_bytes(path, buf.tobytes())
+    atomic_write_bytes(os.fspath(path), buf.tobytes())
 
 
 def _write_json(path: PathLike, obj) -> None:
-    _write_bytes(path, json.dumps(obj, separators=(',', ':')).encode())
-
-
-def _write_text(path: PathLike, lines: Sequence[str]) -> None:
-    _write_bytes(path, ''.join(line + '\n' for line in lines).encode())
+    atomic_write_json(os.fspath(path), obj, separators=(',', ':'))
 
 
 def _read_json(path: PathLike):
@@ -121,22 +111,6 @@ def _check_replaceable(out_dir: Path) -> None:
             f'{out_dir} exists, is not empty and is not a demo dataset (no '
             f'{MANIFEST_NAME}); refusing to overwrite it. Remove it or choose '
             'another output folder.')
-
-
-def _move_into_place(built: Path, out_dir: Path) -> None:
-    """Rename the finished folder to ``out_dir``, replacing an old demo set."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f'.{out_dir.name}.old-{uuid.uuid4().hex[:8]}')
-        os.replace(out_dir, old)
-    try:
-        os.replace(built, out_dir)
-    except OSError:
-        if old is not None and not out_dir.exists():
-            os.replace(old, out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _validate_args(num_images, seed, min_size, max_size, val_fraction,
@@ -273,7 +247,7 @@ def make_demo_dataset(out_dir: PathLike,
         **summarize(coco_by_split))
     # Last file written: its presence means the dataset is complete.
     _write_json(build / MANIFEST_NAME, manifest)
-    _move_into_place(build, out_dir)
+    replace_folder(build, out_dir)
     for stale in out_dir.parent.glob(
             f'.{glob.escape(out_dir.name)}.partial-*'):
         shutil.rmtree(stale, ignore_errors=True)
@@ -380,8 +354,10 @@ def _build(root: Path, params: dict,
 
     for split, coco in coco_by_split.items():
         _write_json(root / 'annotations' / f'instances_{split}.json', coco)
-    _write_text(root / 'annotations' / 'train_images.txt',
-                [img['file_name'] for img in coco_by_split['train']['images']])
+    atomic_write_text(
+        os.fspath(root / 'annotations' / 'train_images.txt'),
+        ''.join(img['file_name'] + '\n'
+                for img in coco_by_split['train']['images']))
     shutil.rmtree(records_dir)
     return coco_by_split
 

@@ -31,14 +31,9 @@ DEMO_METAINFO = dict(
     palette=[(220, 20, 60), (0, 130, 200), (60, 180, 75), (245, 130, 48),
              (145, 30, 180), (128, 128, 0)])
 
-MANIFEST_NAME = 'demo_manifest.json'
-ENV_DEMO_DIR = 'MMSOCO_DEMO_DIR'
-
 #: COCO's area thresholds of small / medium / large objects.
 COCO_SMALL_AREA = 32**2
 COCO_MEDIUM_AREA = 96**2
-
-# Stream tags keep the split draw independent of the per-image draws.
 
 # Stream tags keep the split draw independent of the per-image draws.
 IMAGE_STREAM = 1

@@ -15,7 +15,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from mmsoco.utils.atomic_files import atomic_open
+from mmsoco.utils.atomic_files import atomic_write_json
 from mmsoco.utils.progress import track
 
 DEFAULT_FRACTIONS = (0.01, 0.05, 0.10)
@@ -78,11 +78,6 @@ def select_subset(coco: dict, fraction: float, seed: int) -> dict:
     return subset
 
 
-def _dump_json_atomic(obj: dict, filename: str) -> None:
-    with atomic_open(filename, 'w') as f:
-        json.dump(obj, f)
-
-
 def make_mini_coco(ann_file: str,
                    out_dir: str,
                    fractions: Sequence[float] = DEFAULT_FRACTIONS,
@@ -101,7 +96,7 @@ def make_mini_coco(ann_file: str,
             enabled=progress):
         subset = select_subset(coco, fraction, seed)
         path = osp.join(out_dir, f'{prefix}_{split_name(fraction)}.json')
-        _dump_json_atomic(subset, path)
+        atomic_write_json(path, subset)
         written[path] = dict(
             subset['info']['mmsoco_subset'],
             num_annotations=len(subset['annotations']))

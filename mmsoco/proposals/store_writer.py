@@ -12,7 +12,7 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mmsoco.utils.atomic_files import atomic_open, make_public
+from mmsoco.utils.atomic_files import atomic_open, make_public, replace_folder
 from .store_format import (FORMAT_VERSION, MAX_NAMED, UNKNOWN_SIZE,
                            ProposalStoreError, find_invalid_images,
                            invalid_box_reason, name_offenders, normalize_key)
@@ -91,13 +91,7 @@ def write_store_arrays(path: str,
         with atomic_open(osp.join(tmp, 'meta.json'), 'w') as f:
             json.dump(full_meta, f, indent=2)
         make_public(tmp)  # mkdtemp made it 0700
-        if osp.exists(path):
-            old = path + '.old-' + str(os.getpid())
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        replace_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -86,6 +86,13 @@ def overlaps_window(boxes: np.ndarray, window: Sequence[float]) -> np.ndarray:
             & (np.minimum(boxes[:, 3], y2) > np.maximum(boxes[:, 1], y1)))
 
 
+def intersect_windows(win_a: Sequence[float],
+                      win_b: Sequence[float]) -> Tuple[float, ...]:
+    """The intersection of two windows (may be empty: x2 <= x1)."""
+    return (max(win_a[0], win_b[0]), max(win_a[1], win_b[1]),
+            min(win_a[2], win_b[2]), min(win_a[3], win_b[3]))
+
+
 def clip_to_window(boxes: np.ndarray,
                    window: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """Intersect boxes with ``window``.

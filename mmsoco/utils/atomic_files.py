@@ -2,7 +2,7 @@
 
 Every file a tool or the library writes (converted checkpoints, mini-COCO
 splits, proposal stores, generation chunks and summaries, cached proposals,
-the demo dataset) goes through :func:`atomic_open` or its helpers:
+the demo dataset, figures) goes through :func:`atomic_open` or its helpers:
 
 1. the content is written to a hidden temporary file in the target's folder
    (same file system, so the rename below is atomic);
@@ -16,6 +16,10 @@ temporary file and leaves the final name untouched: absent, or the old
 complete file. A killed process can leave a hidden ``.<name>.*.tmp`` file
 behind, never a partial file under the final name.
 
+A folder that must appear whole (a proposal store, the demo dataset) is built
+under a hidden sibling name from files written this way and moved onto its
+final name by :func:`replace_folder`, the one place that swaps folders.
+
 Reading the umask: ``os.umask`` can only be read by setting it, which races
 with every other thread creating files. The umask is instead read from
 ``/proc/self/status`` (Linux >= 4.7); where that line is missing, it is
@@ -23,15 +27,19 @@ measured by creating a probe file with mode ``0o777`` in a fresh private
 temporary folder and reading the mode it got. Neither changes the process.
 """
 import contextlib
+import json
 import os
 import os.path as osp
+import shutil
 import stat
 import tempfile
+import uuid
 from typing import IO, Iterator, Optional
 
 __all__ = [
     'current_umask', 'new_file_mode', 'new_dir_mode', 'atomic_open',
-    'atomic_write_bytes', 'atomic_write_text', 'make_public'
+    'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json',
+    'make_public', 'replace_folder'
 ]
 
 
@@ -140,4 +148,42 @@ def atomic_write_text(path: str, text: str) -> str:
     """Write ``text`` (UTF-8) to ``path`` atomically; return ``path``."""
     with atomic_open(path, 'w') as f:
         f.write(text)
+    return path
+
+
+def atomic_write_json(path: str, obj, **dump_kwargs) -> str:
+    """``json.dump(obj, **dump_kwargs)`` to ``path`` atomically; return ``path``."""
+    with atomic_open(path, 'w') as f:
+        json.dump(obj, f, **dump_kwargs)
+    return path
+
+
+def replace_folder(built: str, path: str) -> str:
+    """Move the finished folder ``built`` onto ``path``; return ``path``.
+
+    ``built`` must be a sibling of ``path`` (same file system). An existing
+    ``path`` (a folder) is first renamed aside to a hidden
+    ``.<name>.old-<random>`` and removed once ``built`` is in place, so
+    ``path`` is at every moment absent, the old folder or the new one, never
+    a mix. If the second rename fails, the old folder is put back and the
+    error raised. A process killed between the two renames leaves the old
+    folder under the hidden name and no ``path``.
+    """
+    built = os.fspath(built)
+    path = osp.abspath(os.fspath(path))
+    old = None
+    if osp.lexists(path):
+        old = osp.join(
+            osp.dirname(path),
+            f'.{osp.basename(path)}.old-{uuid.uuid4().hex[:8]}')
+        os.replace(path, old)
+    try:
+        os.replace(built, path)
+    except BaseException:
+        if old is not None and not osp.lexists(path):
+            os.replace(old, path)
+        raise
+    _fsync_dir(osp.dirname(path))
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return path

@@ -20,6 +20,8 @@ import os
 from collections import OrderedDict
 from typing import Dict, List, Sequence, Tuple
 
+from mmsoco.utils.atomic_files import atomic_open
+
 
 class LogFormatError(ValueError):
     """A scalars.json cannot be read; the message names the file and line."""
@@ -130,17 +132,10 @@ def train_time_stats(records: Sequence[dict],
 
 
 def _save_figure_atomic(fig, out_file: str) -> None:
-    """Render beside ``out_file`` under a temporary name, then rename."""
+    """Render ``fig`` to ``out_file`` through the one atomic writer."""
     fmt = os.path.splitext(out_file)[1].lstrip('.').lower() or 'png'
-    tmp = os.path.join(
-        os.path.dirname(os.path.abspath(out_file)),
-        f'.{os.path.basename(out_file)}.{os.getpid()}.tmp')
-    try:
-        fig.savefig(tmp, format=fmt, dpi=100)
-        os.replace(tmp, out_file)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(out_file, 'wb') as f:
+        fig.savefig(f, format=fmt, dpi=100)
 
 
 def plot_curves(logs: Sequence[Tuple[str, Sequence[dict]]],

@@ -9,9 +9,10 @@ import torch
 from mmsoco.structures.boxes import (assign_boxes_to_levels, box_area, box_iou,
                                      box_pixel_span, clip_to_window,
                                      cutout_square, flip_horizontal,
-                                     jitter_boxes, map_roi_levels_mmdet,
-                                     map_to_view, match_same_ids,
-                                     overlaps_window, pad_indices_from_common,
+                                     intersect_windows, jitter_boxes,
+                                     map_roi_levels_mmdet, map_to_view,
+                                     match_same_ids, overlaps_window,
+                                     pad_indices_from_common,
                                      random_resized_crop_window, resize_boxes,
                                      whole_box)
 
@@ -44,6 +45,13 @@ def test_clip_and_overlap():
     np.testing.assert_array_equal(clipped[0], [0, 0, 5, 5])
     assert overlaps_window(boxes,
                            (0, 0, 11, 11)).tolist() == [True, False, True]
+
+
+def test_intersect_windows_hand_worked():
+    assert intersect_windows((0, 0, 10, 8), (4, 2, 20, 6)) == (4, 2, 10, 6)
+    # disjoint windows: an empty intersection (x2 <= x1), not an error
+    x1, y1, x2, y2 = intersect_windows((0, 0, 5, 5), (7, 1, 9, 3))
+    assert x2 <= x1 and (y1, y2) == (1, 3)
 
 
 def test_map_to_view_crop_and_resize():

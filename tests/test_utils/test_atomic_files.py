@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from mmsoco.utils import atomic_files
-from mmsoco.utils.atomic_files import (atomic_open, atomic_write_text,
-                                       current_umask, new_file_mode)
+from mmsoco.utils.atomic_files import (atomic_open, atomic_write_json,
+                                       atomic_write_text, current_umask,
+                                       new_file_mode, replace_folder)
 
 
 @pytest.fixture
@@ -105,6 +106,16 @@ def test_every_tool_writes_0644_under_umask_022(umask_022, tmp_path):
     step(dict(img_path=path, img=img, ori_shape=img.shape[:2]))
     _assert_public(cache)
 
+    from mmsoco.utils.log_analysis import plot_curves
+    figures = tmp_path / 'figures'
+    plot_curves([('run', [dict(step=1, loss=2.0),
+                          dict(step=2, loss=1.5)])], ['loss'],
+                out_file=str(figures / 'loss.png'))
+    assert (figures / 'loss.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    atomic_write_json(str(figures / 'r.json'), dict(a=[1, 2]), indent=1)
+    assert json.loads((figures / 'r.json').read_text()) == dict(a=[1, 2])
+    _assert_public(figures)
+
 
 def test_a_failed_write_leaves_nothing_under_the_final_name(tmp_path):
     target = tmp_path / 'out.json'
@@ -129,3 +140,44 @@ def test_a_failed_checkpoint_conversion_leaves_no_file(tmp_path):
         save_checkpoint_atomic(
             dict(state_dict={'f': lambda: 0}), str(tmp_path / 'x.pth'))
     assert os.listdir(tmp_path) == []
+
+
+def _folder_with(path, name, text):
+    path.mkdir()
+    (path / name).write_text(text)
+    return path
+
+
+def test_replace_folder_moves_a_whole_folder_in_and_the_old_one_out(tmp_path):
+    target = tmp_path / 'store'
+    built = _folder_with(tmp_path / '.store.partial', 'a.txt', 'first')
+    assert replace_folder(str(built), str(target)) == str(target)
+    assert os.listdir(tmp_path) == ['store']
+    built = _folder_with(tmp_path / '.store.partial', 'b.txt', 'second')
+    replace_folder(built, target)  # os.PathLike works too
+    # the old folder's files are gone, not merged; no hidden leftovers
+    assert os.listdir(target) == ['b.txt']
+    assert os.listdir(tmp_path) == ['store']
+
+
+def test_replace_folder_puts_the_old_folder_back_when_the_move_fails(
+        tmp_path, monkeypatch):
+    target = _folder_with(tmp_path / 'store', 'old.txt', 'old')
+    built = _folder_with(tmp_path / '.store.partial', 'new.txt', 'new')
+    real_replace = os.replace
+    calls = []
+
+    def replace_failing_second(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:
+            raise OSError('disk gone')
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic_files.os, 'replace', replace_failing_second)
+    with pytest.raises(OSError, match='disk gone'):
+        replace_folder(str(built), str(target))
+    monkeypatch.undo()
+    assert calls[1] == (str(built), str(target))
+    assert (target / 'old.txt').read_text() == 'old'
+    assert (built / 'new.txt').read_text() == 'new'
+    assert sorted(os.listdir(tmp_path)) == ['.store.partial', 'store']

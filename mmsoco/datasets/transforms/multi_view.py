@@ -7,8 +7,9 @@ pair its two box sets: the proposals sampled for the pair, jittered (the
 views in ``jitter_views``), clipped to each view, padded to K from the ids
 both views hold, mapped to view pixels and flipped. It lists every same-id
 (positive) pair of boxes and draws the cutout squares the data preprocessor
-blanks. The geometry lives in :mod:`mmsoco.structures.boxes`; this module
-only decides what to draw.
+blanks. The geometry lives in :mod:`mmsoco.structures.boxes` and the random
+draws of jitter and cutout in :mod:`.view_draws`; this module only decides
+what to draw and in which order.
 
 Randomness comes from ``np.random`` (the global generator), which mmengine's
 ``worker_init_fn`` seeds per worker with ``seed + worker_id + rank``: the same
@@ -20,11 +21,13 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from mmsoco.datasets.transforms.view_draws import (draw_cutout_squares,
+                                                   draw_jitter_offsets)
 from mmsoco.datasets.transforms.view_pixels import RESIZERS, render_views
 from mmsoco.registry import TRANSFORMS
-from mmsoco.structures.boxes import (box_area, box_pixel_span, clip_to_window,
-                                     cutout_square, flip_horizontal,
-                                     jitter_boxes, map_to_view, match_same_ids,
+from mmsoco.structures.boxes import (clip_to_window, flip_horizontal,
+                                     intersect_windows, jitter_boxes,
+                                     map_to_view, match_same_ids,
                                      overlaps_window, pad_indices_from_common,
                                      random_resized_crop_window, resize_boxes)
 
@@ -39,48 +42,6 @@ def _size_wh(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
         return size, size
     width, height = size
     return int(width), int(height)
-
-
-def intersect_windows(win_a: Sequence[float],
-                      win_b: Sequence[float]) -> Tuple[float, ...]:
-    """The intersection of two windows (may be empty: x2 <= x1)."""
-    return (max(win_a[0], win_b[0]), max(win_a[1], win_b[1]),
-            min(win_a[2], win_b[2]), min(win_a[3], win_b[3]))
-
-
-def draw_jitter_offsets(num_boxes: int, prob: float,
-                        ratio: float) -> np.ndarray:
-    """(N, 4) jitter draws: U(-ratio, ratio) for a box with probability
-    ``prob``, zeros (no jitter) otherwise."""
-    offsets = np.random.uniform(-ratio, ratio, size=(num_boxes, 4))
-    offsets[np.random.uniform(size=num_boxes) >= prob] = 0
-    return offsets
-
-
-def draw_cutout_squares(boxes: np.ndarray, image_wh: Tuple[int, int],
-                        prob: float, area_ratio: Tuple[float,
-                                                       float]) -> np.ndarray:
-    """SoCo's cutout draws for a view's boxes -> (n, 4) int64 squares.
-
-    One draw per box, duplicates included: with probability ``prob``, a
-    square of side ``round(sqrt(U(area_ratio) * box area))`` centred on a
-    uniform pixel of the box (:func:`~mmsoco.structures.boxes.cutout_square`,
-    clipped to the image only). The centre is an integer pixel drawn from
-    the pixels the box covers, so float boxes are fine (the reference passed
-    float corners to ``randint``, which refuses them).
-    """
-    squares = []
-    areas = box_area(np.asarray(boxes, dtype=np.float64))
-    for box, area in zip(boxes, areas):
-        if np.random.uniform() >= prob:
-            continue
-        side = int(round(np.sqrt(np.random.uniform(*area_ratio) * area)))
-        x_first, x_last = box_pixel_span(box[0], box[2])
-        y_first, y_last = box_pixel_span(box[1], box[3])
-        centre = (np.random.randint(x_first, x_last + 1),
-                  np.random.randint(y_first, y_last + 1))
-        squares.append(cutout_square(box, side, centre, image_wh))
-    return np.array(squares, dtype=np.int64).reshape(-1, 4)
 
 
 @TRANSFORMS.register_module()
