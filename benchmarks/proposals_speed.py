@@ -18,8 +18,8 @@ Usage::
     python benchmarks/proposals_speed.py [--write-readme]
 """
 import argparse
+import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -36,8 +36,17 @@ import skimage.data  # noqa: E402
 
 cv2.setNumThreads(1)
 
-README = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'README.md')
-BEGIN, END = '<!-- proposals_speed:begin -->', '<!-- proposals_speed:end -->'
+# benchmarks/ is not a package; the reference search is a test-only helper.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [
+    _HERE,
+    os.path.join(os.path.dirname(_HERE), 'tests', 'test_proposals')
+]
+# isort: off
+import readme_sections  # noqa: E402
+from ss_reference import reference_selective_search  # noqa: E402
+# isort: on
+
 PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'cat',
           'immunohistochemistry')
 
@@ -114,21 +123,13 @@ def demo_scene(rng, width=500, height=375, max_objects=6):
     return img, np.array(boxes, np.float32).reshape(-1, 4)
 
 
-def demo_dataset_scenes(num_images, seed=0):
-    """Images and object boxes of ``mmsoco.datasets.demo`` (ImageNet-like size).
-
-    Yields (RGB image, (K, 4) exclusive-x2 boxes). Returns None when the demo
-    generator is unavailable, so the caller can fall back to
-    :func:`demo_scene`.
-    """
-    try:
-        from mmsoco.datasets.demo import make_demo_dataset
-    except ImportError:
-        return None
-    import json
-    tmp = tempfile.mkdtemp(prefix='proposals_speed_')
+def demo_dataset_scenes(tmp_dir, num_images, seed=0):
+    """Images and object boxes of ``mmsoco.datasets.demo`` (ImageNet-like
+    size), generated under ``tmp_dir``: a list of (RGB image, (K, 4)
+    exclusive-x2 boxes)."""
+    from mmsoco.datasets.demo import make_demo_dataset
     info = make_demo_dataset(
-        os.path.join(tmp, 'demo'),
+        os.path.join(tmp_dir, 'demo'),
         num_images=num_images,
         seed=seed,
         min_size=375,
@@ -149,7 +150,7 @@ def demo_dataset_scenes(num_images, seed=0):
             scenes.append(
                 (bgr[:, :, ::-1].copy(), np.array(boxes[img['id']],
                                                   np.float32).reshape(-1, 4)))
-    return scenes, tmp
+    return scenes
 
 
 def median_time(fn, runs):
@@ -192,7 +193,7 @@ def cold_compile_seconds():
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument(
@@ -220,20 +221,93 @@ def main():
         action='store_true',
         help='use demo_scene() instead of the demo dataset')
     parser.add_argument('--write-readme', action='store_true')
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
-    cold = cold_compile_seconds()
+
+def reference_boxes(img):
+    """The reference's boxes of ``img`` in our convention (exclusive x2/y2)."""
+    boxes = reference_selective_search(img).astype(np.float32)
+    boxes[:, 2:] += 1
+    return boxes
+
+
+def speed_rows(images, runs, default_side):
+    """Seconds per image and box parity, reference vs ours, photo by photo.
+
+    Returns the table rows and the speed-ups at native size and at
+    ``max_side=default_side``.
+    """
     from mmsoco.proposals import compute_proposals, selective_search
+    rows, ratios_native, ratios_default = [], [], []
+    for name, img in images:
+        t_ref = median_time(lambda: reference_selective_search(img), runs)
+        t_ours = median_time(lambda: selective_search(img), runs)
+        t_def = median_time(
+            lambda: compute_proposals(img, max_side=default_side), runs)
+        ours_in_ref, ref_in_ours = two_way_parity(
+            reference_boxes(img), selective_search(img))
+        ratios_native.append(t_ref / t_ours)
+        ratios_default.append(t_ref / t_def)
+        rows.append(f'| {name} | {img.shape[1]}x{img.shape[0]} | {t_ref:.3f} '
+                    f'| {t_ours:.3f} | {t_ref / t_ours:.1f}x | {t_def:.3f} | '
+                    f'{t_ref / t_def:.1f}x | {100 * ours_in_ref:.1f}% / '
+                    f'{100 * ref_in_ours:.1f}% |')
+        print(rows[-1], flush=True)
+    return rows, ratios_native, ratios_default
 
-    # The reference search is a test-only helper (tests/test_proposals).
-    sys.path.insert(
-        0,
-        os.path.join(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-            'tests', 'test_proposals'))
-    from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
+
+def recall_rows(scenes, sides, default_side):
+    """Filtered-proposal recall and seconds per image of the reference at
+    native size and of ours at each of ``sides`` (``None``: native), and
+    with ``color_mode='hsv'`` at native size and ``default_side``.
+
+    Returns the table rows and the number of objects counted.
+    """
+    from mmsoco.proposals import compute_proposals
     from mmsoco.proposals.filters import RULES, filter_with_fallback
-    from ss_reference import reference_selective_search
+    rule = RULES['ratio3size0308']
+    variants = [('reference, native', None)]
+    for side in sides:
+        label = 'native' if side is None else f'max_side={side}'
+        label += ' (default)' if side == default_side else ''
+        variants.append((f'ours, {label}', dict(max_side=side)))
+    for side in (None, default_side):
+        label = 'native' if side is None else f'max_side={side}'
+        variants.append((f"ours, color_mode='hsv', {label}",
+                         dict(max_side=side, color_mode='hsv')))
+    hits = {label: 0 for label, _ in variants}
+    secs = {label: [] for label, _ in variants}
+    total = 0
+    for img, objects in scenes:
+        h, w = img.shape[:2]
+        objects = objects[rule(objects, (w, h))]
+        total += len(objects)
+        for label, kwargs in variants:
+            # Timed: the reference's search alone, our search + filter.
+            start = time.perf_counter()
+            if kwargs is None:
+                boxes = reference_boxes(img)
+                secs[label].append(time.perf_counter() - start)
+                boxes = filter_with_fallback(boxes, (w, h))[0]
+            else:
+                boxes = compute_proposals(img, **kwargs).boxes
+                secs[label].append(time.perf_counter() - start)
+            hits[label] += recall(boxes, objects)[0]
+    ref_sec = statistics.median(secs['reference, native'])
+    rows = []
+    for label, _ in variants:
+        sec = statistics.median(secs[label])
+        rows.append(f'| {label} | {100 * hits[label] / max(total, 1):.1f}% | '
+                    f'{sec:.3f} | {ref_sec / sec:.1f}x |')
+    print('\n'.join(rows))
+    return rows, total
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cold = cold_compile_seconds()
+    from mmsoco.proposals import compute_proposals
+    from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
     start = time.perf_counter()
     compute_proposals(np.zeros((64, 64, 3), np.uint8), max_side=48)
     first_call = time.perf_counter() - start
@@ -246,94 +320,28 @@ def main():
               for n, im in images]
     for k in range(args.speed_scenes):
         images.append((f'demo scene {k}', demo_scene(rng)[0]))
+    rows, ratios_native, ratios_default = speed_rows(images, args.runs,
+                                                     default_side)
 
-    rows, ratios_native, ratios_default = [], [], []
-    for name, img in images:
-        ref = reference_selective_search(img)
-        t_ref = median_time(lambda: reference_selective_search(img), args.runs)
-        t_ours = median_time(lambda: selective_search(img), args.runs)
-        t_def = median_time(
-            lambda: compute_proposals(img, max_side=default_side), args.runs)
-        ref_boxes = ref.astype(np.float32)
-        ref_boxes[:, 2:] += 1
-        ours_in_ref, ref_in_ours = two_way_parity(ref_boxes,
-                                                  selective_search(img))
-        ratios_native.append(t_ref / t_ours)
-        ratios_default.append(t_ref / t_def)
-        rows.append(f'| {name} | {img.shape[1]}x{img.shape[0]} | {t_ref:.3f} '
-                    f'| {t_ours:.3f} | {t_ref / t_ours:.1f}x | {t_def:.3f} | '
-                    f'{t_ref / t_def:.1f}x | {100 * ours_in_ref:.1f}% / '
-                    f'{100 * ref_in_ours:.1f}% |')
-        print(rows[-1], flush=True)
-
-    # recall on the demo data (or demo-like scenes without the generator)
-    loaded = None if args.own_scenes else demo_dataset_scenes(args.num_scenes)
-    if loaded is None:
-        rng = np.random.default_rng(1)
-        scenes = [demo_scene(rng) for _ in range(args.num_scenes)]
-        source = 'demo-like 500x375 scenes of `demo_scene` in this script'
-    else:
-        scenes, tmp_dir = loaded
-        source = ('images of `mmsoco.datasets.demo.make_demo_dataset` '
-                  f'(num_images={args.num_scenes}, seed=0, min_size=375, '
-                  'max_size=500)')
-    rule = RULES['ratio3size0308']
     sides = [None] + sorted(set(args.max_sides) | {default_side}, reverse=True)
-    hits = {s: 0 for s in sides}
-    ref_hits = total = 0
-    secs = {s: [] for s in sides}
-    hsv_hits = {None: 0, default_side: 0}
-    hsv_secs = {None: [], default_side: []}
-    ref_secs = []
-    for img, objects in scenes:
-        h, w = img.shape[:2]
-        objects = objects[rule(objects, (w, h))]
-        start = time.perf_counter()
-        ref = reference_selective_search(img).astype(np.float32)
-        ref_secs.append(time.perf_counter() - start)
-        ref[:, 2:] += 1
-        ref_kept, _ = filter_with_fallback(ref, (w, h))
-        found, n = recall(ref_kept, objects)
-        ref_hits += found
-        total += n
-        for side in sides:
-            start = time.perf_counter()
-            res = compute_proposals(img, max_side=side)
-            secs[side].append(time.perf_counter() - start)
-            hits[side] += recall(res.boxes, objects)[0]
-        for side in (None, default_side):
-            start = time.perf_counter()
-            res = compute_proposals(img, max_side=side, color_mode='hsv')
-            hsv_secs[side].append(time.perf_counter() - start)
-            hsv_hits[side] += recall(res.boxes, objects)[0]
-    ref_sec = statistics.median(ref_secs)
-    recall_rows = [
-        f'| reference, native | {100 * ref_hits / total:.1f}% | '
-        f'{ref_sec:.3f} | 1.0x |'
-    ]
-    for side in sides:
-        sec = statistics.median(secs[side])
-        label = 'native' if side is None else f'max_side={side}'
-        if side == default_side:
-            label += ' (default)'
-        recall_rows.append(
-            f'| ours, {label} | {100 * hits[side] / total:.1f}% '
-            f'| {sec:.3f} | {ref_sec / sec:.1f}x |')
-    for side in (None, default_side):
-        sec = statistics.median(hsv_secs[side])
-        label = 'native' if side is None else f'max_side={side}'
-        recall_rows.append(
-            f"| ours, color_mode='hsv', {label} | "
-            f'{100 * hsv_hits[side] / total:.1f}% | {sec:.3f} | '
-            f'{ref_sec / sec:.1f}x |')
-    print('\n'.join(recall_rows))
+    with tempfile.TemporaryDirectory(prefix='proposals_speed_') as tmp:
+        if args.own_scenes:
+            rng = np.random.default_rng(1)
+            scenes = [demo_scene(rng) for _ in range(args.num_scenes)]
+            source = 'demo-like 500x375 scenes of `demo_scene` in this script'
+        else:
+            scenes = demo_dataset_scenes(tmp, args.num_scenes)
+            source = ('images of `mmsoco.datasets.demo.make_demo_dataset` '
+                      f'(num_images={args.num_scenes}, seed=0, min_size=375, '
+                      'max_size=500)')
+        recall_table, total = recall_rows(scenes, sides, default_side)
 
-    table = '\n'.join([
-        BEGIN,
+    section = '\n'.join([
         '## Selective search speed (`benchmarks/proposals_speed.py`)',
         '',
         f'Command: `.venv/bin/python benchmarks/proposals_speed.py '
-        f'{" ".join(sys.argv[1:])}` (single process, single thread; CPU: '
+        f'{" ".join(sys.argv[1:] if argv is None else argv)}` (single '
+        f'process, single thread; CPU: '
         f'{_cpu_name()}, a 2-core machine shared with other jobs, so absolute '
         'seconds are noisy; the ratios compare runs interleaved image by image '
         'in the same process).',
@@ -364,7 +372,7 @@ def main():
         '',
         '| proposals | recall | s / image | speed-up |',
         '|---|---|---|---|',
-        *recall_rows,
+        *recall_table,
         '',
         'Parity is exact, not approximate: `selective_search_regions` returns '
         'the reference\'s region list box for box and in the same order '
@@ -385,14 +393,10 @@ def main():
         'are noise. 320 was fixed before the final runs; it matched or beat '
         'the reference at native size in every run made while developing '
         '(100 and 300 demo images, 60 `demo_scene` images).',
-        END,
     ])
-    if loaded is not None:
-        import shutil
-        shutil.rmtree(tmp_dir, ignore_errors=True)
     if args.write_readme:
-        write_section(table)
-    print(table)
+        readme_sections.write_section('proposals_speed', section)
+    print(section)
 
 
 def _cpu_name():
@@ -404,18 +408,6 @@ def _cpu_name():
     except OSError:
         pass
     return 'unknown'
-
-
-def write_section(table):
-    """Replace (or append) this benchmark's section of benchmarks/README.md."""
-    text = open(README).read() if os.path.exists(README) else '# Benchmarks\n'
-    pattern = re.compile(re.escape(BEGIN) + '.*?' + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: table, text)
-    else:
-        text = text.rstrip('\n') + '\n\n' + table + '\n'
-    from mmsoco.utils.atomic_files import atomic_write_text
-    atomic_write_text(README, text)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""A small CPU transfer study on the demo data (``docs/method.md`` section 5.3,
+r"""A small CPU transfer study on the demo data (``docs/method.md`` section 5.3,
 in miniature): scratch vs BYOL vs SoCo with the fast head batching vs SoCo
 with the reference head batching, as initialisations of the same detector.
 
@@ -18,7 +18,7 @@ with the reference head batching, as initialisations of the same detector.
    split;
 4. report (``transfer_report.py``; ``--write-readme``: benchmarks/README.md).
 
-Resumable: every finished run leaves a small JSON record in ``--record-dir``
+Resumable (``transfer_study.py``): every finished run leaves a small JSON record in ``--record-dir``
 (committed with the repository, so a study survives a machine that loses its
 work dir) and is never run again; checkpoints and logs live in
 ``--work-dir``. A pretraining whose checkpoint is gone (a new machine) is
@@ -29,7 +29,11 @@ The parameters are recorded in ``RECORD_DIR/study.json``; running the same
 record dir with other parameters is refused (``--seeds`` may grow).
 
     .venv/bin/python benchmarks/transfer_demo.py --jobs 2 --write-readme
-    .venv/bin/python benchmarks/transfer_demo.py --report-only --write-readme
+    .venv/bin/python benchmarks/transfer_demo.py --report-only --jobs 2 \
+        --write-readme --note benchmarks/records/transfer_demo/discussion.md
+
+(The report's "Command:" line is built from the arguments given, ``--jobs``
+included, so report with the ones the study ran with.)
 
 ``--jobs 2`` runs two trainings side by side with one thread each (1.33x the
 throughput of one two-thread run on 2 cores, measured for the fine-tuning:
@@ -47,11 +51,13 @@ import time
 # benchmarks/ is not a package: its sibling modules are imported from here.
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 # isort: off
+import readme_sections  # noqa: E402
 import transfer_report as report  # noqa: E402
-from transfer_jobs import Launched, run_all  # noqa: E402
+from transfer_jobs import run_all  # noqa: E402
 import transfer_setup as setup  # noqa: E402
 import transfer_runs as runs  # noqa: E402
-from transfer_setup import FinetuneRun, PretrainRun  # noqa: E402
+from transfer_setup import PretrainRun  # noqa: E402
+from transfer_study import Study  # noqa: E402
 # isort: on
 
 DEFAULT_WORK_DIR = 'work_dirs/transfer_demo'
@@ -71,8 +77,9 @@ def parse_args(argv=None):
         '--data-root',
         default=None,
         help='demo dataset folder (default: '
-        'mmsoco.datasets.demo.default_demo_dir(), i.e. data/demo); generated '
-        'there when missing, REGENERATED when made with another --num-images')
+        'mmsoco.datasets.demo_cache.default_demo_dir(), i.e. data/demo); '
+        'generated there when missing, REGENERATED when made with another '
+        '--num-images')
     parser.add_argument(
         '--num-images',
         type=int,
@@ -123,7 +130,7 @@ def parse_args(argv=None):
         'study\'s')
     add_quiet_argument(parser)
     args = parser.parse_args(argv)
-    if args.readme_tag and not report.valid_tag(args.readme_tag):
+    if args.readme_tag and not readme_sections.valid_tag(args.readme_tag):
         parser.error(f'--readme-tag {args.readme_tag!r}: use letters, '
                      'digits, "_", "-" or "."')
     if args.pretrain_epochs < 2:
@@ -176,7 +183,7 @@ def command_line(args):
 # ---------------------------------------------------------------------------
 def prepare_data(args, data_root, work_dir):
     """The demo data and the labeled split -> (split file, facts)."""
-    from mmsoco.datasets.demo import ensure_demo_dataset
+    from mmsoco.datasets.demo_cache import ensure_demo_dataset
     ensure_demo_dataset(data_root, num_images=args.num_images, seed=0)
     with open(osp.join(data_root, 'annotations', 'instances_train.json')) as f:
         coco = json.load(f)
@@ -231,146 +238,9 @@ def warm_proposal_cache(cfg, enabled):
         dataset[index]
 
 
-class Study:
-    """The state of one study: its records, work dir and configs."""
-
-    def __init__(self, args, data_root, work_dir, record_dir):
-        self.args, self.data_root = args, data_root
-        self.work_dir, self.record_dir = work_dir, record_dir
-        self.plan = setup.study_plan(args.pretrain_seeds, args.seeds)
-        self.threads = max(1, (os.cpu_count() or 1) // args.jobs)
-        self.pretrain_iters = None  # from the data: set by main()
-
-    # records ---------------------------------------------------------------
-    def record_file(self, run):
-        return osp.join(self.record_dir, run.name + '.json')
-
-    def record(self, run):
-        path = self.record_file(run)
-        return runs.read_json(path) if osp.isfile(path) else None
-
-    def converted(self, run: PretrainRun):
-        return osp.join(self.work_dir, run.name + '_mmdet.pth')
-
-    # what is left ----------------------------------------------------------
-    def todo(self):
-        finetunes = [
-            r for r in self.plan
-            if isinstance(r, FinetuneRun) and self.record(r) is None
-        ]
-        needed = {r.pretraining for r in finetunes} - {None}
-        pretrains = [
-            r for r in self.plan if isinstance(r, PretrainRun) and r in needed
-            and not osp.isfile(self.converted(r))
-        ]
-        return [r for r in self.plan if r in pretrains or r in finetunes]
-
-    def ready(self, run):
-        pre = run.pretraining if isinstance(run, FinetuneRun) else None
-        return pre is None or osp.isfile(self.converted(pre))
-
-    # launching -------------------------------------------------------------
-    def launch(self, run, pretrain_cfgs, split):
-        from mmengine.config import Config
-
-        from mmsoco.utils.atomic_files import atomic_write_text
-        if isinstance(run, PretrainRun):
-            cfg = pretrain_cfgs[run]
-        else:
-            load_from = None if run.pretraining is None else self.converted(
-                run.pretraining)
-            cfg = setup.finetune_cfg_changes(
-                Config.fromfile(setup.DET_CONFIG), self.data_root, split,
-                self.args.finetune_iters, self.args.img_scale, run.seed,
-                load_from)
-        config = osp.join(self.work_dir, run.name + '.py')
-        atomic_write_text(config, cfg.pretty_text)  # what Config.dump writes
-        return Launched(run, config, osp.join(self.work_dir, run.name),
-                        self.threads, self.args.jobs)
-
-    def finish(self, job):
-        if isinstance(job.run, PretrainRun):
-            self.finish_pretraining(job.run, job.run_dir, job.timing())
-        else:
-            self.finish_finetuning(job.run, job.run_dir, job.timing())
-        print(
-            f'done {job.run.name} in {job.timing()["wall_s"]:.0f} s',
-            flush=True)
-
-    def finish_pretraining(self, run, run_dir, timing):
-        epochs = self.args.pretrain_epochs
-        digest = convert(run, osp.join(run_dir, f'epoch_{epochs}.pth'),
-                         self.converted(run))
-        rows = list(runs.logged_rows(run_dir))
-        iters = self.pretrain_iters
-        new = dict(
-            init=run.init,
-            seed=run.seed,
-            converted_sha256=digest,
-            iterations=iters,
-            **timing,
-            **runs.pretrain_log_summary(rows))
-        new['s_per_iter_wall'] = timing['wall_s'] / iters
-        old = self.record(run)
-        if old is None:
-            runs.write_json(self.record_file(run), new)
-        elif old['converted_sha256'] != digest:
-            os.replace(self.converted(run), self.converted(run) + '.differs')
-            raise RuntimeError(
-                f'{run.name} recomputed to other weights ({digest[:12]} vs '
-                f'the recorded {old["converted_sha256"][:12]}): the '
-                f'fine-tunings still to run would start from another '
-                f'pretraining than the recorded ones. Same code, data and '
-                f'--jobs? Otherwise start a new --record-dir.')
-        else:  # the same weights again: keep the first timing, note this one
-            old.setdefault('recomputed', []).append(timing)
-            runs.write_json(self.record_file(run), old)
-
-    def finish_finetuning(self, run, run_dir, timing):
-        init_digest = None
-        if run.pretraining is not None:
-            init_digest = self.record(run.pretraining)['converted_sha256']
-        runs.write_json(
-            self.record_file(run),
-            dict(
-                runs.run_metrics(run_dir, self.args.finetune_iters),
-                init=run.init,
-                seed=run.seed,
-                pretrain_seed=run.pretrain_seed,
-                init_sha256=init_digest,
-                **timing))
-
-
-def convert(run, checkpoint, dst):
-    """A pretraining checkpoint -> detector weights at ``dst``; returns the
-    digest of the converted state dict."""
-    from mmsoco.converters import (check_against_destination, convert_to_mmdet,
-                                   detector_destination_shapes,
-                                   extract_backbone, load_state_dict,
-                                   save_checkpoint_atomic)
-    if run.init.startswith('soco'):
-        print(convert_to_mmdet(checkpoint, dst, config=setup.DET_CONFIG))
-    else:
-        backbone, counts = extract_backbone(load_state_dict(checkpoint))
-        converted = {'backbone.' + k: v for k, v in backbone.items()}
-        destination = {
-            k: v
-            for k, v in detector_destination_shapes(setup.DET_CONFIG).items()
-            if k.startswith('backbone.')
-        }
-        check_against_destination(converted, destination)
-        save_checkpoint_atomic(
-            dict(
-                meta=dict(
-                    source=checkpoint, converter='mmsoco extract_backbone'),
-                state_dict=converted), dst)
-        print(f'{run.name}: backbone {dict(counts)}, wrote {dst}')
-    return runs.state_dict_digest(load_state_dict(dst))
-
-
 def main(argv=None):
     args = parse_args(argv)
-    from mmsoco.datasets.demo import default_demo_dir
+    from mmsoco.datasets.demo_cache import default_demo_dir
     from mmsoco.utils.progress import enabled_by
     data_root = osp.abspath(args.data_root or str(default_demo_dir()))
     work_dir, record_dir = map(osp.abspath, (args.work_dir, args.record_dir))
@@ -422,7 +292,7 @@ def main(argv=None):
     print(section)
     print(f'({time.perf_counter() - start:.0f} s this run)')
     if args.write_readme:
-        report.write_readme_section(section, args.readme_tag)
+        readme_sections.write_section(report.SECTION, section, args.readme_tag)
 
 
 if __name__ == '__main__':

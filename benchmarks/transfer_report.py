@@ -1,6 +1,6 @@
 """The transfer study's report, as pure functions of its records: per init
 statistics, paired differences with their sign agreement, the pretrainings'
-cost, and the README section.
+cost, and the README section's text (written by ``readme_sections``).
 
 The reading is fixed here, before any result of the study exists (the first
 record was written after this file was committed):
@@ -22,14 +22,12 @@ record was written after this file was committed):
   check (too short to mean anything).
 """
 import math
-import os.path as osp
-import re
 import statistics
 
-from transfer_setup import INITS, REPO, FinetuneRun, PretrainRun
+from transfer_setup import INITS, FinetuneRun, PretrainRun
 
-README = osp.join(REPO, 'benchmarks', 'README.md')
-BEGIN, END = '<!-- transfer_demo:begin -->', '<!-- transfer_demo:end -->'
+#: The study's section of benchmarks/README.md (readme_sections.markers).
+SECTION = 'transfer_demo'
 PRIMARY, SECONDARY = 'coco/bbox_mAP', 'coco/segm_mAP'
 #: (record key, column name, scale, digits) of the per-init table.
 COLUMNS = ((PRIMARY, 'bbox AP', 100, 1), ('coco/bbox_mAP_50', 'bbox AP50', 100,
@@ -40,19 +38,6 @@ PAIRS = (('soco', 'soco_fast'), ('soco', 'byol'), ('soco', 'scratch'),
          ('soco_fast', 'byol'), ('soco_fast', 'scratch'), ('byol', 'scratch'))
 #: Below these lengths the numbers mean nothing: the report says so.
 REAL_MIN_PRETRAIN_EPOCHS, REAL_MIN_FINETUNE_ITERS = 10, 100
-
-
-def valid_tag(tag):
-    return bool(re.fullmatch(r'[\w.-]+', tag))
-
-
-def markers(tag=''):
-    """The README markers of a study's section: the default study's or, with
-    a tag, its own pair (a second study is reported beside the first)."""
-    if not tag:
-        return BEGIN, END
-    return (f'<!-- transfer_demo:{tag}:begin -->',
-            f'<!-- transfer_demo:{tag}:end -->')
 
 
 def stats(values):
@@ -306,25 +291,6 @@ def format_section(records, study_record, command, tag='', note=None):
     if note:
         lines += [note.strip(), '']
     return '\n'.join(lines).rstrip('\n')
-
-
-def replace_section(text, body, tag=''):
-    """``text`` with the body of the section of ``tag`` replaced by ``body``
-    (appended when its markers are missing); the rest kept byte for byte."""
-    begin, end = markers(tag)
-    block = f'{begin}\n{body}\n{end}'
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        return head + block + rest.split(end, 1)[1]
-    if begin in text or end in text:
-        raise ValueError(f'{README}: only one of {begin} / {end} present')
-    return text.rstrip('\n') + '\n\n' + block + '\n'
-
-
-def write_readme_section(section, tag='', readme=README):
-    from mmsoco.utils.atomic_files import atomic_write_text
-    text = open(readme).read() if osp.isfile(readme) else '# Benchmarks\n'
-    atomic_write_text(readme, replace_section(text, section, tag))
 
 
 def median_ratio(records, init, baseline='byol', key='s_per_iter_logged'):

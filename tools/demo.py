@@ -65,7 +65,7 @@ def _point_at_demo_data(cfg, root):
 
 def main():
     args = parse_args()
-    from mmsoco.datasets.demo import ensure_demo_dataset
+    from mmsoco.datasets.demo_cache import ensure_demo_dataset
     root = ensure_demo_dataset(args.data_root, num_images=args.num_images)
     print(f'demo data ready: {root}')
 

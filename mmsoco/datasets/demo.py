@@ -7,8 +7,9 @@ identical on every machine, and labeled like COCO, without downloading
 ImageNet or COCO. This module draws them.
 
 The images and their records are drawn by :mod:`mmsoco.datasets.demo_drawing`
-(pure functions); this module writes them, resumably, and keeps the cached
-copy the demo, the configs and the tests use.
+(pure functions); this module writes them, resumably. The cached copy the
+demo, the configs and the tests use is kept by
+:mod:`mmsoco.datasets.demo_cache`.
 
 Layout under ``out_dir``::
 
@@ -42,7 +43,6 @@ Atomicity and resuming
 """
 import glob
 import hashlib
-import inspect
 import json
 import os
 import os.path as osp
@@ -64,7 +64,6 @@ from .demo_drawing import (DEMO_CLASSES, IMAGE_STREAM, mask_to_coco,
 DEMO_VERSION = 1
 
 MANIFEST_NAME = 'demo_manifest.json'
-ENV_DEMO_DIR = 'MMSOCO_DEMO_DIR'
 
 PathLike = Union[str, os.PathLike]
 
@@ -113,9 +112,10 @@ def _check_replaceable(out_dir: Path) -> None:
             'another output folder.')
 
 
-def _validate_args(num_images, seed, min_size, max_size, val_fraction,
-                   objects_per_image, min_object_size, max_object_fraction,
-                   jpeg_quality) -> None:
+def validate_args(num_images, seed, min_size, max_size, val_fraction,
+                  objects_per_image, min_object_size, max_object_fraction,
+                  jpeg_quality) -> None:
+    """Raise ``ValueError`` unless these are valid generation arguments."""
 
     def is_int(v):
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -173,9 +173,9 @@ def summarize(coco_by_split: Dict[str, dict]) -> dict:
     return summary
 
 
-def _manifest_params(num_images, seed, min_size, max_size, val_fraction,
-                     objects_per_image, min_object_size, max_object_fraction,
-                     jpeg_quality) -> dict:
+def manifest_params(num_images, seed, min_size, max_size, val_fraction,
+                    objects_per_image, min_object_size, max_object_fraction,
+                    jpeg_quality) -> dict:
     """The generation arguments as the manifest records them (json types)."""
     return dict(
         num_images=int(num_images),
@@ -219,12 +219,12 @@ def make_demo_dataset(out_dir: PathLike,
         :func:`summarize` figures (``num_images``, ``num_objects``,
         ``objects_per_category``, ``sizes``).
     """
-    _validate_args(num_images, seed, min_size, max_size, val_fraction,
-                   objects_per_image, min_object_size, max_object_fraction,
-                   jpeg_quality)
+    validate_args(num_images, seed, min_size, max_size, val_fraction,
+                  objects_per_image, min_object_size, max_object_fraction,
+                  jpeg_quality)
     out_dir = Path(out_dir).absolute()
     _check_replaceable(out_dir)
-    params = _manifest_params(
+    params = manifest_params(
         num_images=num_images,
         seed=seed,
         min_size=min_size,
@@ -360,79 +360,3 @@ def _build(root: Path, params: dict,
                 for img in coco_by_split['train']['images']))
     shutil.rmtree(records_dir)
     return coco_by_split
-
-
-#: make_demo_dataset's generation arguments and their defaults.
-_GENERATION_DEFAULTS = {
-    name: p.default
-    for name, p in inspect.signature(make_demo_dataset).parameters.items()
-    if p.default is not inspect.Parameter.empty and name != 'progress'
-}
-
-
-# ---------------------------------------------------------------------------
-# The cached copy used by the demo, the configs and the tests.
-# ---------------------------------------------------------------------------
-def default_demo_dir() -> Path:
-    """``$MMSOCO_DEMO_DIR``, else ``data/demo`` in the source checkout, else
-    ``~/.cache/mmsoco/demo`` (an installed, non-editable package)."""
-    env = os.environ.get(ENV_DEMO_DIR)
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / 'setup.py').is_file() or (repo / 'setup.cfg').is_file():
-        return repo / 'data' / 'demo'
-    return Path.home() / '.cache' / 'mmsoco' / 'demo'
-
-
-def manifest_matches(manifest: Optional[dict], params: dict) -> bool:
-    """Whether a manifest records this generator version and these params."""
-    if not manifest:
-        return False
-    return (manifest.get('version') == DEMO_VERSION
-            and manifest.get('params') == params)
-
-
-def ensure_demo_dataset(root: Optional[PathLike] = None,
-                        num_images: int = 300,
-                        seed: int = 0,
-                        progress: Optional[bool] = None,
-                        **kwargs) -> Path:
-    """Return the demo dataset's root, generating it on first use.
-
-    ``root`` defaults to :func:`default_demo_dir`. A dataset there whose
-    manifest matches (generator version and every :func:`make_demo_dataset`
-    argument: ``num_images``, ``seed``, ``kwargs``, the defaults for the
-    rest) is reused; otherwise it is regenerated in place (atomically).
-    """
-    root = Path(root) if root is not None else default_demo_dir()
-    unknown = set(kwargs) - set(_GENERATION_DEFAULTS)
-    if unknown:
-        raise TypeError(f'ensure_demo_dataset() got unknown arguments '
-                        f'{sorted(unknown)}')
-    args = {
-        **_GENERATION_DEFAULTS,
-        **kwargs, 'num_images': num_images,
-        'seed': seed
-    }
-    _validate_args(**args)
-    params = _manifest_params(**args)
-    if manifest_matches(read_manifest(root), params):
-        return root
-    from mmengine.logging import print_log
-    print_log(
-        f'generating the demo dataset ({num_images} images, seed '
-        f'{seed}) at {root}',
-        logger='current')
-    try:
-        make_demo_dataset(
-            root,
-            num_images=num_images,
-            seed=seed,
-            progress=progress,
-            **kwargs)
-    except OSError:
-        # Another process may have put the same dataset in place first.
-        if not manifest_matches(read_manifest(root), params):
-            raise
-    return root

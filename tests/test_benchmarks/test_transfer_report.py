@@ -150,26 +150,3 @@ def test_partial_or_short_study_draws_no_conclusion():
     short = dict(STUDY, params=dict(STUDY['params'], finetune_iters=4))
     section = rp.format_section(_records(), short, 'CMD')
     assert '**Plumbing check only**' in section and 'Readings' not in section
-
-
-def test_replace_section_keeps_the_rest_byte_for_byte():
-    head = '# Benchmarks\n\n<!-- a:begin -->\nA\n<!-- a:end -->\n\n'
-    tail = '\n\n<!-- b:begin -->\nB  \n<!-- b:end -->\n'
-    text = head + rp.BEGIN + '\nold\nlines\n' + rp.END + tail
-    new = rp.replace_section(text, 'new body')
-    assert new == head + rp.BEGIN + '\nnew body\n' + rp.END + tail
-    assert rp.replace_section(new, 'new body') == new
-    assert rp.replace_section('# B\n\n', 'x') == \
-        f'# B\n\n{rp.BEGIN}\nx\n{rp.END}\n'
-    with pytest.raises(ValueError, match='only one of'):
-        rp.replace_section(f'# B\n{rp.BEGIN}\nold\n', 'x')
-
-
-def test_tagged_section_lives_beside_the_default_one():
-    text = f'# B\n\n{rp.BEGIN}\nfirst study\n{rp.END}\n'
-    both = rp.replace_section(text, 'second study', tag='long')
-    assert both == (
-        text + '\n<!-- transfer_demo:long:begin -->\n'
-        'second study\n<!-- transfer_demo:long:end -->\n')
-    first = rp.replace_section(both, 'first, rerun')
-    assert 'second study' in first and 'first study' not in first

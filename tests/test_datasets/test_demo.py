@@ -19,12 +19,12 @@ from pycocotools import mask as mask_utils
 
 from mmsoco.datasets import demo, demo_drawing
 from mmsoco.datasets.demo import (DEMO_CLASSES, DEMO_METAINFO, MANIFEST_NAME,
-                                  ensure_demo_dataset, make_demo_dataset)
+                                  make_demo_dataset)
+from mmsoco.datasets.demo_cache import ensure_demo_dataset
+from demo_files import TINY, tree_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / 'tools' / 'misc' / 'make_demo_dataset.py'
-# Small, fast settings for the tests that generate their own copies.
-TINY = dict(min_size=48, max_size=80)
 
 
 def _load_coco(root, split):
@@ -36,17 +36,6 @@ def _tight_box(mask):
     """x1, y1, x2, y2 (exclusive) of a non-empty bool mask."""
     ys, xs = np.nonzero(mask)
     return [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
-
-
-def _tree_bytes(root):
-    """{relative path: bytes} of every file under root."""
-    files = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = osp.join(dirpath, name)
-            with open(path, 'rb') as f:
-                files[osp.relpath(path, root)] = f.read()
-    return files
 
 
 @pytest.mark.parametrize('split', ['train', 'val'])
@@ -267,10 +256,10 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     first = make_demo_dataset(tmp_path / 'a', 6, seed=3, **TINY)
     second = make_demo_dataset(tmp_path / 'b', 6, seed=3, **TINY)
     other = make_demo_dataset(tmp_path / 'c', 6, seed=4, **TINY)
-    files_a = _tree_bytes(first['root'])
+    files_a = tree_bytes(first['root'])
     assert len([p for p in files_a if p.endswith('.jpg')]) == 6
-    assert files_a == _tree_bytes(second['root'])
-    files_c = _tree_bytes(other['root'])
+    assert files_a == tree_bytes(second['root'])
+    files_c = tree_bytes(other['root'])
     for split in ('train', 'val'):
         rel = osp.join('annotations', f'instances_{split}.json')
         assert files_a[rel] != files_c[rel]
@@ -331,13 +320,13 @@ def test_interrupted_generation_resumes_to_the_same_bytes(
     assert os.listdir(tmp_path) == ['demo']  # build folder gone
     monkeypatch.setattr(demo, '_write_jpeg', real_write)
     clean = make_demo_dataset(tmp_path / 'clean', 5, seed=0, **TINY)
-    assert _tree_bytes(root) == _tree_bytes(clean['root'])
+    assert tree_bytes(root) == tree_bytes(clean['root'])
 
 
 def test_interrupted_regeneration_keeps_the_old_dataset(tmp_path, monkeypatch):
     root = tmp_path / 'demo'
     make_demo_dataset(root, 4, seed=0, **TINY)
-    before = _tree_bytes(root)
+    before = tree_bytes(root)
 
     def failing_write(path, img, quality):
         raise OSError('disk full (simulated)')
@@ -345,49 +334,8 @@ def test_interrupted_regeneration_keeps_the_old_dataset(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, '_write_jpeg', failing_write)
     with pytest.raises(OSError, match='simulated'):
         make_demo_dataset(root, 4, seed=1, **TINY)
-    assert _tree_bytes(root) == before
+    assert tree_bytes(root) == before
     assert _visible_entries(tmp_path) == ['demo']
-
-
-def test_ensure_reuses_matching_and_regenerates_otherwise(
-        tmp_path, monkeypatch):
-    root = tmp_path / 'cache'
-    monkeypatch.setenv(demo.ENV_DEMO_DIR, str(root))
-    assert ensure_demo_dataset(None, num_images=3, seed=0, **TINY) == root
-    first = _tree_bytes(root)
-
-    def must_not_run(*args, **kwargs):
-        raise AssertionError('regenerated a matching dataset')
-
-    monkeypatch.setattr(demo, 'make_demo_dataset', must_not_run)
-    assert ensure_demo_dataset(None, num_images=3, seed=0, **TINY) == root
-    monkeypatch.undo()
-
-    # Another seed, another size, or an older generator version: regenerate.
-    ensure_demo_dataset(root, num_images=3, seed=1, **TINY)
-    manifest = json.loads((root / MANIFEST_NAME).read_text())
-    assert manifest['params']['seed'] == 1
-    assert _tree_bytes(root) != first
-    ensure_demo_dataset(root, num_images=4, seed=1, **TINY)
-    assert json.loads(
-        (root / MANIFEST_NAME).read_text())['params']['num_images'] == 4
-    ensure_demo_dataset(root, num_images=4, seed=1, jpeg_quality=80, **TINY)
-    assert json.loads(
-        (root / MANIFEST_NAME).read_text())['params']['jpeg_quality'] == 80
-    manifest = json.loads((root / MANIFEST_NAME).read_text())
-    manifest['version'] = demo.DEMO_VERSION - 1
-    (root / MANIFEST_NAME).write_text(json.dumps(manifest))
-    ensure_demo_dataset(root, num_images=4, seed=1, jpeg_quality=80, **TINY)
-    assert json.loads(
-        (root / MANIFEST_NAME).read_text())['version'] == demo.DEMO_VERSION
-
-
-def test_ensure_checks_its_arguments(tmp_path):
-    with pytest.raises(TypeError, match='num_imgs'):
-        ensure_demo_dataset(tmp_path / 'd', num_imgs=3)
-    with pytest.raises(ValueError, match='num_images'):
-        ensure_demo_dataset(tmp_path / 'd', num_images=2.5, **TINY)
-    assert not (tmp_path / 'd').exists()
 
 
 def test_refuses_to_overwrite_foreign_folder(tmp_path):
@@ -449,7 +397,7 @@ def test_cli_generates_and_summarises(tmp_path):
         min_size=48,
         max_size=64,
         val_fraction=0.25)
-    assert _tree_bytes(out) == _tree_bytes(lib['root'])
+    assert tree_bytes(out) == tree_bytes(lib['root'])
 
 
 def _cli_module():
