@@ -32,7 +32,7 @@ def replace_section(text: str, name: str, body: str, tag: str = '') -> str:
         head, rest = text.split(begin, 1)
         return head + block + rest.split(end, 1)[1]
     if begin in text or end in text:
-        raise ValueError(f'{README}: only one of {begin} / {end} present')
+        raise ValueError(f'only one of {begin} / {end} present')
     return text.rstrip('\n') + '\n\n' + block + '\n'
 
 
@@ -43,4 +43,8 @@ def write_section(name: str,
     """Replace (or append) ``name``'s section of ``readme``, atomically."""
     from mmsoco.utils.atomic_files import atomic_write_text
     text = open(readme).read() if osp.isfile(readme) else '# Benchmarks\n'
-    atomic_write_text(readme, replace_section(text, name, body, tag))
+    try:
+        text = replace_section(text, name, body, tag)
+    except ValueError as error:  # name the file the markers are missing in
+        raise ValueError(f'{readme}: {error}') from None
+    atomic_write_text(readme, text)

@@ -63,3 +63,11 @@ def test_write_section_rewrites_the_file_in_place(tmp_path):
     assert 'speed v1' not in text and text.count('speed v2') == 1
     assert text.index('speed v2') < text.index('transfer')
     assert os.listdir(tmp_path) == ['README.md']  # no temp file left
+
+
+def test_write_section_names_the_file_with_a_broken_section(tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'# B\n{BEGIN}\nold\n')
+    with pytest.raises(ValueError, match=f'{readme}: only one of'):
+        rs.write_section('transfer_demo', 'x', readme=str(readme))
+    assert readme.read_text() == f'# B\n{BEGIN}\nold\n'  # left as it was
