@@ -17,8 +17,6 @@ from mmsoco.proposals.selective_search import (_colour_bins,
 from mmsoco.structures.boxes import box_iou
 from ss_reference import reference_selective_search
 
-pytest.importorskip('selectivesearch')
-
 PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket')
 
 
