@@ -207,6 +207,11 @@ def test_config_resolves_with_the_recipe(name):
         assert model.roi_head.bbox_roi_extractor.roi_layer.output_size == \
             arch.roi_feat_size
 
+    # RPN anchors crossing the image border are kept (detectron2's default
+    # RPN.BOUNDARY_THRESH = -1, which no SoCo / MoCo yaml overrides; mmdet
+    # spells "keep all" allowed_border=-1)
+    assert model.train_cfg.rpn.allowed_border == -1
+
     # initialisation: exactly one source per twin
     init = name.split('_')[2] if 'demo' not in name else 'soco'
     backbone_init = model.backbone.get('init_cfg')
