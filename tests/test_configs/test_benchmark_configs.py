@@ -77,7 +77,9 @@ def _check_schedule(name, cfg):
     assert cfg.train_cfg.max_iters == total
     assert steps[0].milestones == milestones and steps[0].gamma == 0.1
     assert steps[0].by_epoch is False and steps[0].end == total
-    warm = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
+    warm = [
+        s for s in cfg.param_scheduler if s.type == 'mmsoco.LinearWarmupLR'
+    ]
     assert len(warm) == 1 and len(cfg.param_scheduler) == 2
     assert warm[0].start_factor == 0.001 and warm[0].by_epoch is False
     assert (warm[0].begin, warm[0].end) == (0, warmup)
