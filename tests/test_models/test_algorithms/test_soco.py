@@ -376,7 +376,7 @@ def test_tensor_mode_gives_the_projections_of_every_box_set():
         rois = torch.cat(
             [torch.full((4, 1), 1.), samples[1].pair_bboxes[0][0]], dim=1)
         levels = model.roi_extractor.assign(rois)
-        own = model.roi_extractor(x, rois, levels=levels)
+        own = model.roi_extractor(x, rois, levels=levels, view_size=(64, 64))
         expected = model.projector(model.bbox_head(own))
     assert torch.allclose(feats[(0, 0)][4:8], expected, atol=1e-5)
 
