@@ -93,6 +93,31 @@ def intersect_windows(win_a: Sequence[float],
             min(win_a[2], win_b[2]), min(win_a[3], win_b[3]))
 
 
+def candidate_mask(boxes: np.ndarray, window_a: Sequence[float],
+                   window_b: Sequence[float]) -> np.ndarray:
+    """Bool mask of the proposals that are candidates for a view pair.
+
+    The reference's rule (docs/method.md section 2.2), on its own
+    coordinates: a proposal is a candidate when it and the common window of
+    the two crop windows overlap with strict inequalities in inclusive pixel
+    coordinates, and no proposal is when the common window itself fails that
+    test. The reference holds a proposal whose last pixel column is
+    ``max_x`` as ending at ``max_x - 1`` inclusive (``x2 = x + w - 1`` with
+    ``w = max_x - min_x``), i.e. at ``x2 - 2`` in this module's convention
+    (``x2 = max_x + 1``), and a window ``[x1, x2)`` as ending at ``x2 - 1``.
+    So a box overlapping the common window by 1 or 2 columns (rows) on its
+    right (bottom) edge, or by 1 on its left (top) edge, is not a candidate
+    (a plain positive-area test would take these slivers).
+    """
+    cx1, cy1, cx2, cy2 = intersect_windows(window_a, window_b)
+    last_x, last_y = cx2 - 1, cy2 - 1  # the common window, inclusive
+    if not (cx1 < last_x and cy1 < last_y):
+        return np.zeros(len(boxes), dtype=bool)
+    box_last_x, box_last_y = boxes[:, 2] - 2, boxes[:, 3] - 2
+    return ((cx1 < box_last_x) & (boxes[:, 0] < last_x)
+            & (cy1 < box_last_y) & (boxes[:, 1] < last_y))
+
+
 def clip_to_window(boxes: np.ndarray,
                    window: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """Intersect boxes with ``window``.
@@ -225,6 +250,33 @@ def assign_boxes_to_levels(
     levels = np.searchsorted(
         np.asarray(ranges, dtype=np.float64), scale, side='left')
     return np.where(levels >= len(ranges), -1, levels).astype(np.int64)
+
+
+def feature_map_scale(view_hw: Tuple[int, int],
+                      feat_hw: Tuple[int, int]) -> Tuple[float, float]:
+    """(x, y) factors from view pixels to the pixels of a feature map of it.
+
+    The map's real size over the view's size, per axis: the reference puts a
+    box on a level as ``box / view size * feature size`` (docs/method.md
+    section 3.3). For a 224-px view that is 1 / stride on every level (P5 is
+    7 x 7: 7 / 224 = 1/32); a 112-px view is halved five times with every
+    stride-2 layer rounding up (112, 56, 28, 14, 7, 4), so its P5 is 4 x 4
+    and its factor 4 / 112 = 1/28, not 1/32.
+
+    Args:
+        view_hw: (height, width) of the view (the network's input).
+        feat_hw: (height, width) of the feature map.
+    """
+    return feat_hw[1] / view_hw[1], feat_hw[0] / view_hw[0]
+
+
+def rois_to_feature_pixels(rois: torch.Tensor,
+                           scale_xy: Tuple[float, float]) -> torch.Tensor:
+    """(n, 5) ``[image, x1, y1, x2, y2]`` RoIs with x scaled by ``scale_xy[0]``
+    and y by ``scale_xy[1]`` (:func:`feature_map_scale`); the image index
+    is kept."""
+    scale_x, scale_y = scale_xy
+    return rois * rois.new_tensor([1., scale_x, scale_y, scale_x, scale_y])
 
 
 def map_roi_levels_mmdet(boxes: ArrayLike,

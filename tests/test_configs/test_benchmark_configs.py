@@ -77,7 +77,9 @@ def _check_schedule(name, cfg):
     assert cfg.train_cfg.max_iters == total
     assert steps[0].milestones == milestones and steps[0].gamma == 0.1
     assert steps[0].by_epoch is False and steps[0].end == total
-    warm = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
+    warm = [
+        s for s in cfg.param_scheduler if s.type == 'mmsoco.LinearWarmupLR'
+    ]
     assert len(warm) == 1 and len(cfg.param_scheduler) == 2
     assert warm[0].start_factor == 0.001 and warm[0].by_epoch is False
     assert (warm[0].begin, warm[0].end) == (0, warmup)
@@ -206,6 +208,11 @@ def test_config_resolves_with_the_recipe(name):
             _without(arch.shared_head, 'type')
         assert model.roi_head.bbox_roi_extractor.roi_layer.output_size == \
             arch.roi_feat_size
+
+    # RPN anchors crossing the image border are kept (detectron2's default
+    # RPN.BOUNDARY_THRESH = -1, which no SoCo / MoCo yaml overrides; mmdet
+    # spells "keep all" allowed_border=-1)
+    assert model.train_cfg.rpn.allowed_border == -1
 
     # initialisation: exactly one source per twin
     init = name.split('_')[2] if 'demo' not in name else 'soco'

@@ -93,7 +93,7 @@ def test_config_recipe(path):
                for v in keys.values())
     assert cfg.train_cfg.max_epochs == epochs
     warmup, cosine = cfg.param_scheduler
-    assert warmup.type == 'LinearLR' and warmup.start_factor == 0.01
+    assert warmup.type == 'LinearWarmupLR' and warmup.start_factor == 0.01
     assert cosine.type == 'CosineAnnealingLR' and cosine.eta_min == 1e-6
     assert cosine.end == epochs
     assert warmup.convert_to_iter_based and cosine.convert_to_iter_based

@@ -7,14 +7,15 @@ import torch
 
 # yapf: disable
 from mmsoco.structures.boxes import (assign_boxes_to_levels, box_area, box_iou,
-                                     box_pixel_span, clip_to_window,
-                                     cutout_square, flip_horizontal,
+                                     box_pixel_span, candidate_mask,
+                                     clip_to_window, cutout_square,
+                                     feature_map_scale, flip_horizontal,
                                      intersect_windows, jitter_boxes,
                                      map_roi_levels_mmdet, map_to_view,
                                      match_same_ids, overlaps_window,
                                      pad_indices_from_common,
                                      random_resized_crop_window, resize_boxes,
-                                     whole_box)
+                                     rois_to_feature_pixels, whole_box)
 
 # yapf: enable
 
@@ -52,6 +53,109 @@ def test_intersect_windows_hand_worked():
     # disjoint windows: an empty intersection (x2 <= x1), not an error
     x1, y1, x2, y2 = intersect_windows((0, 0, 5, 5), (7, 1, 9, 3))
     assert x2 <= x1 and (y1, y2) == (1, 3)
+
+
+@pytest.mark.parametrize(
+    'box,is_candidate',
+    [
+        # Common window of (0, 0, 100, 100) and (40, 30, 140, 130): columns
+        # 40..99, rows 30..99. The reference ends a proposal whose last
+        # column is max_x at max_x - 1 (here: x2 - 2) and needs strict
+        # overlap in inclusive coordinates.
+        ((0, 50, 41, 80), False),  # last column 40: 1 column in common
+        ((0, 50, 42, 80), False),  # last column 41: 2 columns, ends at 40
+        ((0, 50, 43, 80), True),  # ends at 41 > 40
+        ((99, 50, 150, 80), False),  # first column 99 = the window's last
+        ((98, 50, 150, 80), True),
+        ((50, 0, 80, 32), False),  # rows: last row 31, ends at 30
+        ((50, 0, 80, 33), True),
+        ((50, 99, 80, 140), False),
+        ((50, 98, 80, 140), True),
+        ((0, 0, 200, 200), True),  # covers everything
+    ])
+def test_candidate_mask_hand_worked(box, is_candidate):
+    boxes = np.array([box], dtype=np.float32)
+    mask = candidate_mask(boxes, (0, 0, 100, 100), (40, 30, 140, 130))
+    assert mask.tolist() == [is_candidate]
+    # a positive-area overlap with the common window takes every one
+    assert overlaps_window(boxes, (40, 30, 100, 100)).tolist() == [True]
+
+
+def test_candidate_mask_common_window_must_overlap_strictly():
+    box = np.array([[0, 0, 200, 200]], dtype=np.float32)
+    # windows sharing one column (99): the reference finds no common window
+    assert candidate_mask(box, (0, 0, 100, 100),
+                          (99, 0, 200, 100)).tolist() == [False]
+    assert candidate_mask(box, (0, 0, 100, 100),
+                          (98, 0, 200, 100)).tolist() == [True]
+
+
+def _reference_candidates(rects, params_a, params_b):
+    """The reference's rule, written from its description: proposals as
+    JSON rects (x, y, w = max - min, h) become inclusive boxes
+    (x, y, x + w - 1, y + h - 1); windows (top, left, height, width) end at
+    left + width - 1; a strict-overlap test of the two windows gives the
+    common window, a strict-overlap test of each box with it the
+    candidates."""
+    (ya, xa, ha, wa), (yb, xb, hb, wb) = params_a, params_b
+    xa2, ya2, xb2, yb2 = xa + wa - 1, ya + ha - 1, xb + wb - 1, yb + hb - 1
+    if not (xa < xb2 and xb < xa2 and ya < yb2 and yb < ya2):
+        return [False] * len(rects)
+    px1, py1 = max(xa, xb), max(ya, yb)
+    px2, py2 = min(xa2, xb2), min(ya2, yb2)
+    out = []
+    for x, y, w, h in rects:
+        bx1, by1, bx2, by2 = x, y, x + w - 1, y + h - 1
+        out.append(px1 < bx2 and bx1 < px2 and py1 < by2 and by1 < py2)
+    return out
+
+
+def test_candidate_mask_is_the_references_rule():
+    """Random proposals near random window edges: the reference's rule on
+    its coordinates equals candidate_mask on this module's (a rect becomes
+    (x, y, x + w + 1, y + h + 1), a window (left, top, left + width, top +
+    height))."""
+    rng = np.random.default_rng(0)
+    differs_from_plain_overlap = 0
+    for _ in range(200):
+        params = []
+        for _ in range(2):
+            top, left = rng.integers(0, 60, 2)
+            height, width = rng.integers(2, 80, 2)
+            params.append((top, left, height, width))
+        rects = np.concatenate(
+            [rng.integers(0, 150, (30, 2)),
+             rng.integers(0, 40, (30, 2))], 1)
+        boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:] + 1],
+                               1).astype(np.float32)
+        windows = [(left, top, left + width, top + height)
+                   for top, left, height, width in params]
+        ours = candidate_mask(boxes, *windows)
+        expected = _reference_candidates(rects.tolist(), *params)
+        assert ours.tolist() == expected
+        plain = overlaps_window(boxes, intersect_windows(*windows))
+        differs_from_plain_overlap += int((plain != ours).sum())
+    assert differs_from_plain_overlap > 0  # the edge cases were exercised
+
+
+@pytest.mark.parametrize(
+    'view_hw,feat_hw,scale',
+    [
+        ((224, 224), (7, 7), (1 / 32, 1 / 32)),  # P5 of a 224 view: 1/stride
+        # 112 -> 56 -> 28 -> 14 -> 7 -> 4: P5 is 4 x 4
+        ((112, 112), (4, 4), (1 / 28, 1 / 28)),
+        ((112, 112), (28, 28), (1 / 4, 1 / 4)),  # its P2
+        ((192, 192), (6, 6), (1 / 32, 1 / 32)),  # SoCo*'s V3
+        ((56, 64), (2, 2), (2 / 64, 2 / 56)),  # (h, w) in, (x, y) out
+    ])
+def test_feature_map_scale_hand_worked(view_hw, feat_hw, scale):
+    assert feature_map_scale(view_hw, feat_hw) == pytest.approx(scale)
+
+
+def test_rois_to_feature_pixels_keeps_the_image_index():
+    rois = torch.tensor([[1., 28., 14., 56., 112.]])
+    out = rois_to_feature_pixels(rois, (1 / 28, 1 / 14))
+    assert out.tolist() == [[1., 1., 1., 2., 8.]]
 
 
 def test_map_to_view_crop_and_resize():

@@ -1,7 +1,9 @@
 # SoCo's optimisation (docs/method.md section 4): LARS (trust 0.001) over SGD
 # momentum 0.9, weight decay 1e-5; BN and bias parameters excluded from both
 # decay and LARS scaling; 10-epoch linear warm-up from lr/100, then cosine to
-# 1e-6, stepped every iteration.
+# 1e-6, stepped every iteration. LinearWarmupLR (mmsoco) reaches the full lr
+# at the first iteration after the warm-up, as the reference; mmengine's
+# LinearLR would reach it one iteration earlier.
 #
 # lr = 1.0 * total_batch / 256 = 8.0 for the default 8 GPUs x 256 = 2048.
 # 16 GPUs x 128 is the same total batch, so the same lr:
@@ -30,7 +32,7 @@ warmup_epochs = 10
 max_epochs = 100
 param_scheduler = [
     dict(
-        type='LinearLR',
+        type='LinearWarmupLR',
         start_factor=0.01,
         by_epoch=True,
         begin=0,

@@ -9,7 +9,7 @@ warmup_epochs = 2
 max_epochs = 20
 param_scheduler = [
     dict(
-        type='LinearLR',
+        type='LinearWarmupLR',
         start_factor=0.01,
         by_epoch=True,
         begin=0,

@@ -25,10 +25,10 @@ from mmsoco.datasets.transforms.view_draws import (draw_cutout_squares,
                                                    draw_jitter_offsets)
 from mmsoco.datasets.transforms.view_pixels import RESIZERS, render_views
 from mmsoco.registry import TRANSFORMS
-from mmsoco.structures.boxes import (clip_to_window, flip_horizontal,
-                                     intersect_windows, jitter_boxes,
+from mmsoco.structures.boxes import (candidate_mask, clip_to_window,
+                                     flip_horizontal, jitter_boxes,
                                      map_to_view, match_same_ids,
-                                     overlaps_window, pad_indices_from_common,
+                                     pad_indices_from_common,
                                      random_resized_crop_window, resize_boxes)
 
 #: Proposal id of the whole-view box used when a pair has no common proposal.
@@ -207,10 +207,11 @@ class MultiViewBoxJitter(BaseTransform):
                                           np.random.randint)
 
     def _select(self, proposals: np.ndarray, window_a, window_b) -> np.ndarray:
-        """K random indices of the proposals overlapping both windows (all,
+        """K random indices of the pair's candidate proposals (those
+        overlapping the windows' common window, the reference's rule: all,
         in order, if there are at most K)."""
-        common = intersect_windows(window_a, window_b)
-        candidates = np.flatnonzero(overlaps_window(proposals, common))
+        candidates = np.flatnonzero(
+            candidate_mask(proposals, window_a, window_b))
         if len(candidates) > self.num_boxes:
             candidates = np.random.choice(
                 candidates, self.num_boxes, replace=False)

@@ -155,14 +155,15 @@ class SoCo(BaseMomentumModel):
         return rows[:, :width], rows[:, width:]
 
     def _embed_per_level(self, net: nn.ModuleDict, feats: Tuple[Tensor],
-                         rois: Tensor, levels: Tensor,
-                         predict: bool) -> Tensor:
+                         rois: Tensor, levels: Tensor, predict: bool,
+                         view_size: Tuple[int, int]) -> Tensor:
         """The reference: one batch per level, each box keeps its own."""
         out = None
         for level in range(self.roi_extractor.num_inputs):
             z = self._embed_roi_feats(
-                net, self.roi_extractor.align_on_level(feats, rois, level),
-                predict)
+                net,
+                self.roi_extractor.align_on_level(feats, rois, level,
+                                                  view_size), predict)
             if out is None:
                 out = torch.zeros_like(z)
             mine = (levels == level)[:, None]
@@ -170,10 +171,12 @@ class SoCo(BaseMomentumModel):
         return out
 
     def _embed_mixed(self, net: nn.ModuleDict, feats: Tuple[Tensor],
-                     rois: Tensor, levels: Tensor, predict: bool) -> Tensor:
+                     rois: Tensor, levels: Tensor, predict: bool,
+                     view_size: Tuple[int, int]) -> Tensor:
         """The fast path: one batch, each kept box on its own level only."""
         kept = levels >= 0
-        roi_feats = self.roi_extractor(feats, rois[kept], levels=levels[kept])
+        roi_feats = self.roi_extractor(
+            feats, rois[kept], levels=levels[kept], view_size=view_size)
         z = self._embed_roi_feats(net, roi_feats, predict)
         out = z.new_zeros(rois.size(0), z.size(1))
         out[kept] = z
@@ -182,13 +185,18 @@ class SoCo(BaseMomentumModel):
     def _embed_view(self, net: nn.ModuleDict, img: Tensor,
                     sets: Dict[SetKey, BoxSet], levels: Dict[SetKey, Tensor],
                     predict: bool) -> Dict[SetKey, Tensor]:
-        """Embeddings of every box of one view's box sets, (n_set, d) each."""
+        """Embeddings of every box of one view's box sets, (n_set, d) each.
+
+        Boxes are in view pixels; the view's (h, w) scales them to each
+        feature level (the level's real size over the view's).
+        """
         feats = self._features(net, img)
+        view_size = tuple(img.shape[-2:])
         if self.head_batching == 'per_level':
             return {
                 key:
                 self._embed_per_level(net, feats, sets[key].rois, levels[key],
-                                      predict)
+                                      predict, view_size)
                 for key in sets
             }
         keys = list(sets)
@@ -196,7 +204,7 @@ class SoCo(BaseMomentumModel):
         joint = self._embed_mixed(net, feats,
                                   torch.cat([sets[key].rois for key in keys]),
                                   torch.cat([levels[key] for key in keys]),
-                                  predict)
+                                  predict, view_size)
         return dict(zip(keys, joint.split(sizes)))
 
     # --------------------------------------------------------------- loss

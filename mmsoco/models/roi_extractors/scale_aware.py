@@ -13,6 +13,17 @@ level afterwards: the algorithm does that with :meth:`align_on_level`
 features a box keeps are the same either way; the BN batches of the head that
 follows are not. The level rule itself lives in :mod:`mmsoco.structures.boxes`.
 
+Box scale: given the view's size (``view_size``, SoCo always passes it), boxes
+go from view pixels to each level's pixels by that level's real size over the
+view's size, as the reference does (a 112-px view's P5 is 4 x 4: 1/28, not
+1/stride = 1/32; :func:`~mmsoco.structures.boxes.feature_map_scale`); without
+it, by 1 / stride (mmdet's rule). The RoI layers then run at spatial scale 1.
+
+Precision: the alignment runs in float32 (autocast off, features and boxes
+cast up), as the reference's (it casts the features to the boxes' float32
+dtype under apex); the RoI features stay float32 and the head's first layer
+casts them under autocast as it would any input.
+
 RoI layer: ``roi_layer`` names mmcv's ``RoIAlign`` or an mmsoco layer
 (``TVRoIAlign``). An mmcv layer meeting CUDA features where mmcv was built
 without CUDA ops is replaced, for those features, by the same layer computed
@@ -31,7 +42,8 @@ from torch import Tensor
 from mmsoco.models.layers import TVRoIAlign, use_torchvision_for
 from mmsoco.registry import MODELS
 from mmsoco.structures.boxes import (SOCO_LEVEL_RANGES, assign_boxes_to_levels,
-                                     map_roi_levels_mmdet)
+                                     feature_map_scale, map_roi_levels_mmdet,
+                                     rois_to_feature_pixels)
 
 LEVEL_MAPPINGS = ('scale_aware', 'mmdet', 'fixed')
 OVERSIZE_POLICIES = ('drop', 'clamp')
@@ -45,7 +57,10 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
     docs/method.md section 3.2.
 
     mmdet's RoI-extractor interface: ``forward(feats, rois)`` with ``rois`` of
-    shape (n, 5) ``[batch_idx, x1, y1, x2, y2]`` returns (n, C, s, s) features.
+    shape (n, 5) ``[batch_idx, x1, y1, x2, y2]`` returns (n, C, s, s) float32
+    (or float64) features, aligned in float32 even under autocast. With
+    ``view_size`` the boxes are scaled to each level by its real size over
+    the view's (the reference's rule), else by 1 / stride.
     Boxes the level rule leaves unassigned (``oversize='drop'``) get zero
     features; :meth:`assign` reports them (level -1) so callers can leave them
     out of every pair.
@@ -113,15 +128,19 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
 
     def build_roi_layers(self, layer_cfg: dict,
                          featmap_strides: List[int]) -> nn.ModuleList:
-        """One RoI layer per stride: an mmsoco layer (``TVRoIAlign``) from
-        mmsoco's registry, anything else as mmdet builds it (mmcv ops)."""
+        """One RoI layer per stride, at spatial scale 1 (:meth:`_align` hands
+        it boxes in feature pixels): an mmsoco layer (``TVRoIAlign``) from
+        mmsoco's registry, anything else an mmcv op as mmdet builds it."""
         layer_type = layer_cfg.get('type')
         if isinstance(layer_type, str) and \
                 layer_type in MODELS.module_dict:
             return nn.ModuleList(
-                MODELS.build(dict(layer_cfg, spatial_scale=1 / s))
-                for s in featmap_strides)
-        return super().build_roi_layers(layer_cfg, featmap_strides)
+                MODELS.build(dict(layer_cfg, spatial_scale=1.))
+                for _ in featmap_strides)
+        layers = super().build_roi_layers(layer_cfg, featmap_strides)
+        for layer in layers:
+            layer.spatial_scale = 1.
+        return layers
 
     def roi_layer_for(self, level: int, feat: Tensor) -> nn.Module:
         """The layer that aligns ``feat`` (level ``level``): the configured
@@ -141,12 +160,29 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
                 logger='current')
         return self._torchvision_layers[level]
 
-    def _align(self, level: int, feats: Tuple[Tensor], rois: Tensor) -> Tensor:
+    def feature_scale(
+            self, level: int, feat: Tensor,
+            view_size: Optional[Sequence[int]]) -> Tuple[float, float]:
+        """(x, y) factors from view pixels to level ``level``'s pixels: the
+        map's real size over ``view_size`` (h, w), or 1 / stride without
+        it."""
+        if view_size is None:
+            return (1 / self.featmap_strides[level], ) * 2
+        return feature_map_scale(tuple(view_size), tuple(feat.shape[-2:]))
+
+    def _align(self, level: int, feats: Tuple[Tensor], rois: Tensor,
+               view_size: Optional[Sequence[int]]) -> Tensor:
+        """RoIAlign on one level in float32 (float64 stays float64), with
+        autocast off: under AMP the features are float16 / bfloat16, and an
+        mmcv op would otherwise align (and round the boxes) in that dtype."""
         feat = feats[level]
+        dtype = torch.promote_types(feat.dtype, torch.float32)
+        rois = rois_to_feature_pixels(
+            rois.to(feat.device, dtype),
+            self.feature_scale(level, feat, view_size))
         layer = self.roi_layer_for(level, feat)
-        if isinstance(layer, TVRoIAlign):
-            return layer(feat, rois)  # aligns in float32 whatever feat is
-        return layer(feat, rois.type_as(feat))
+        with torch.autocast(device_type=feat.device.type, enabled=False):
+            return layer(feat.to(dtype), rois)
 
     def assign(self, rois: Tensor) -> Tensor:
         """Feature level of each RoI, (n,) int64; -1 marks a dropped RoI."""
@@ -170,7 +206,8 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
                 feats: Tuple[Tensor],
                 rois: Tensor,
                 roi_scale_factor: Optional[float] = None,
-                levels: Optional[Tensor] = None) -> Tensor:
+                levels: Optional[Tensor] = None,
+                view_size: Optional[Sequence[int]] = None) -> Tensor:
         """RoI features, (n, C, s, s); dropped RoIs are zeros.
 
         Args:
@@ -180,6 +217,8 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
             roi_scale_factor (float, optional): Rescale RoIs about their
                 centres after level assignment, as mmdet does.
             levels (Tensor, optional): Precomputed :meth:`assign` output.
+            view_size (Sequence[int], optional): (h, w) of the input the
+                features come from; None scales boxes by 1 / stride.
         """
         if levels is None:
             levels = self.assign(rois)
@@ -187,12 +226,14 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
             rois = self.roi_rescale(rois, roi_scale_factor)
         out_size = self.roi_layers[0].output_size
         roi_feats = feats[0].new_zeros(
-            rois.size(0), self.out_channels, *out_size)
+            rois.size(0),
+            self.out_channels,
+            *out_size,
+            dtype=torch.promote_types(feats[0].dtype, torch.float32))
         for i in range(self.num_inputs):
             inds = (levels == i).nonzero(as_tuple=False).squeeze(1)
             if inds.numel() > 0:
-                roi_feats[inds] = self._align(i, feats,
-                                              rois[inds]).to(roi_feats.dtype)
+                roi_feats[inds] = self._align(i, feats, rois[inds], view_size)
             else:
                 # Keep every level in the graph: an unused level would leave
                 # its FPN parameters without gradient on this rank only, which
@@ -200,11 +241,15 @@ class ScaleAwareRoIExtractor(BaseRoIExtractor):
                 roi_feats = roi_feats + feats[i].sum() * 0.
         return roi_feats
 
-    def align_on_level(self, feats: Tuple[Tensor], rois: Tensor,
-                       level: int) -> Tensor:
+    def align_on_level(self,
+                       feats: Tuple[Tensor],
+                       rois: Tensor,
+                       level: int,
+                       view_size: Optional[Sequence[int]] = None) -> Tensor:
         """Every RoI aligned on feature level ``level``, (n, C, s, s).
 
         The reference's way: each box set is aligned on every level in turn
         and the head runs on each level's batch (docs/method.md section 3.3).
+        ``view_size`` as in :meth:`forward`.
         """
-        return self._align(level, feats, rois)
+        return self._align(level, feats, rois, view_size)

@@ -1,18 +1,21 @@
 """A slow, obviously correct SoCo loss, written from the reference's algorithm.
 
 It shares no code with ``mmsoco.models.algorithms.soco`` or the loss module:
-it loops over view pairs, box sets, FPN levels, images and boxes; aligns with
-its own mmcv ``RoIAlign`` layers; assigns levels with its own copy of the
-scale-aware rule; matches boxes by proposal id (not by ``pair_matches``), as
-the reference's correspondence matrix does; and calls the model's backbone,
-neck, head, projector and predictor modules directly, in the reference's
-batches (one per view, box set and level; C4: one per view and box set).
+it loops over view pairs, box sets, FPN levels, images and boxes; aligns as
+the reference does (boxes divided by the view's size, times the feature
+map's real size, then torchvision's ``roi_align`` at scale 1, in float32);
+assigns levels with its own copy of the scale-aware rule; matches boxes by
+proposal id (not by ``pair_matches``), as the reference's correspondence
+matrix does; normalises each image by its own match count; and calls the
+model's backbone, neck, head, projector and predictor modules directly, in
+the reference's batches (one per view, box set and level; C4: one per view
+and box set).
 """
 import math
 
 import torch
 import torch.nn.functional as F
-from mmcv.ops import RoIAlign
+from torchvision.ops import roi_align
 
 
 def reference_level(box, ranges):
@@ -39,15 +42,34 @@ def _parts(model, online):
     return parts
 
 
-def _rois(boxes_per_image):
+def reference_roi_align(feature_map, boxes_per_image, view_hw, output_size):
+    """The reference's RoIAlign of view-pixel boxes on one feature map.
+
+    Each box is divided by the view's width / height (the 0-1 boxes the
+    reference's data loader hands over) and multiplied by the feature map's
+    real width / height (``append_batch_index_to_bboxs_and_scale``), then
+    aligned by torchvision at spatial scale 1, adaptive sampling, aligned,
+    in float32.
+    """
+    view_h, view_w = view_hw
+    feat_h, feat_w = feature_map.shape[-2:]
     rows = []
     for image, boxes in enumerate(boxes_per_image):
-        for box in boxes:
-            rows.append([float(image)] + [float(c) for c in box])
-    return torch.tensor(rows, dtype=torch.float32)
+        for x1, y1, x2, y2 in boxes:
+            rows.append([
+                float(image), x1 / view_w * feat_w, y1 / view_h * feat_h,
+                x2 / view_w * feat_w, y2 / view_h * feat_h
+            ])
+    return roi_align(
+        feature_map.float(),
+        torch.tensor(rows, dtype=torch.float32),
+        output_size=(output_size, output_size),
+        spatial_scale=1.0,
+        sampling_ratio=-1,
+        aligned=True)
 
 
-def _set_embeddings(model, inputs, samples, online, ranges, strides, c4):
+def _set_embeddings(model, inputs, samples, online, ranges, num_levels, c4):
     """{(pair, side): per image, per box: embedding or None (no level)}."""
     parts = _parts(model, online)
     pairs = [tuple(p) for p in samples[0].view_pairs]
@@ -56,10 +78,6 @@ def _set_embeddings(model, inputs, samples, online, ranges, strides, c4):
     for v in views:
         x = parts['backbone'](inputs[v])
         feats[v] = parts['neck'](x) if 'neck' in parts else x
-    if c4:
-        aligners = [RoIAlign(14, 1 / 16, 0, aligned=True)]
-    else:
-        aligners = [RoIAlign(7, 1 / s, 0, aligned=True) for s in strides]
 
     def embed(roi_feats):
         if c4:
@@ -79,13 +97,17 @@ def _set_embeddings(model, inputs, samples, online, ranges, strides, c4):
     for p, side in set_keys:
         view = pairs[p][side]
         boxes = [s.pair_bboxes[p][side].tolist() for s in samples]
-        rois = _rois(boxes)
-        if c4:  # one batch per (view, box set); every box kept
-            per_level = [embed(aligners[0](feats[view][-1], rois))]
-        else:  # one batch per (view, box set, level)
+        view_hw = tuple(inputs[view].shape[-2:])
+        if c4:  # one batch per (view, box set), 14 x 14 on C4; all kept
             per_level = [
-                embed(aligners[level](feats[view][level], rois))
-                for level in range(len(strides))
+                embed(
+                    reference_roi_align(feats[view][-1], boxes, view_hw, 14))
+            ]
+        else:  # one batch per (view, box set, level), 7 x 7
+            per_level = [
+                embed(
+                    reference_roi_align(feats[view][level], boxes, view_hw, 7))
+                for level in range(num_levels)
             ]
         row, per_image = 0, []
         for image_boxes in boxes:
@@ -104,15 +126,15 @@ def oracle_losses(model,
                   inputs,
                   samples,
                   ranges=(48, 96, 192, 224),
-                  strides=(4, 8, 16, 32),
                   c4=False,
                   offset=2.0,
                   eps=1e-6):
     """Every directed term ``loss_v{a}_v{b}`` as the reference computes it."""
-    preds = _set_embeddings(model, inputs, samples, True, ranges, strides, c4)
+    preds = _set_embeddings(model, inputs, samples, True, ranges, len(ranges),
+                            c4)
     with torch.no_grad():
-        projs = _set_embeddings(model, inputs, samples, False, ranges, strides,
-                                c4)
+        projs = _set_embeddings(model, inputs, samples, False, ranges,
+                                len(ranges), c4)
     pairs = [tuple(p) for p in samples[0].view_pairs]
     losses = {}
     for p, (a, b) in enumerate(pairs):

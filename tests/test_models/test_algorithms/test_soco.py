@@ -46,7 +46,14 @@ def _build(head_batching='per_level', **extractor):
     return copy.deepcopy(_BUILT[key]).train()
 
 
-def _inputs(batch=3, sizes=(64, 64, 32), seed=0):
+#: View sizes. V3 is 56 px: ResNet-18 + FPN halves it to 28, 14, 7 (P2, P3
+#: at 1/4, 1/8), then 4 (P4) and 2 (P5), each stride-2 layer rounding up, so
+#: its P4 and P5 boxes scale by 4/56 and 2/56, not 1/16 and 1/32 (the 112-px
+#: view's 4 x 4 P5, halved).
+VIEW_SIZES = (64, 64, 56)
+
+
+def _inputs(batch=3, sizes=VIEW_SIZES, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return [torch.randn(batch, 3, s, s, generator=gen) for s in sizes]
 
@@ -59,16 +66,31 @@ def same_id_matches(ids_first, ids_second):
 
 
 # Per pair: the first view's and the second view's (box, id) sets, K = 4,
-# with duplicates (padding) and ids present on one side only. Sizes spread
-# over the four SMALL_RANGES levels and one box (60x60 -> 60 <= 62) at P5.
+# with duplicates (padding) and ids present on one side only, in view pixels
+# (V3's in its 56 px). Sizes spread over the four SMALL_RANGES levels in
+# every view, V3 included (its P4 and P5 are where the feature scale is not
+# 1 / stride).
 SETS = [
     ([([0, 0, 12, 12], 1), ([10, 10, 40, 40], 2), ([4, 4, 60, 64], 3),
       ([10, 10, 40, 40], 2)], [([0, 0, 30, 30], 1), ([4, 4, 50, 50], 2),
                                ([2, 2, 14, 14], 4), ([0, 0, 30, 30], 1)]),
     ([([5, 5, 30, 40], 5), ([2, 8, 40, 30], 6), ([0, 0, 60, 60], 7),
-      ([5, 5, 30, 40], 5)], [([0, 0, 16, 16], 5), ([8, 4, 30, 31], 6),
-                             ([1, 1, 9, 9], 6), ([3, 3, 31, 31], 7)]),
+      ([5, 5, 30, 40], 5)], [([0, 0, 14, 14], 5), ([8, 4, 30, 31], 6),
+                             ([1, 1, 41, 41], 6), ([3, 3, 55, 55], 7)]),
 ]
+#: Per image, (pair, side, row) -> another id, so the images have different
+#: numbers of matches (pair 0: 4, 6, 3; pair 1: 5, 6, 4): a loss normalised
+#: over the whole batch instead of per image then differs from the oracle.
+#: Image 1 gets more matches, image 2 fewer.
+ID_CHANGES = [{}, {(0, 1, 2): 2, (1, 1, 2): 5}, {(0, 0, 3): 3, (1, 1, 3): 9}]
+
+
+def _ids(b, p, side):
+    ids = [i for _, i in SETS[p][side]]
+    for (pair, s, row), new in ID_CHANGES[b % len(ID_CHANGES)].items():
+        if (pair, s) == (p, side):
+            ids[row] = new
+    return torch.tensor(ids)
 
 
 def _samples(batch=3, big_box=False):
@@ -77,21 +99,19 @@ def _samples(batch=3, big_box=False):
         s = SoCoDataSample(
             metainfo=dict(view_pairs=PAIRS, img_path=f'img{b}.jpg'))
         bboxes, ids, matches = [], [], []
-        for p, (first, second) in enumerate(SETS):
+        for p, sets in enumerate(SETS):
             sides = []
-            for side in (first, second):
-                boxes = torch.tensor([box for box, _ in side],
+            for side, view in enumerate(PAIRS[p]):
+                boxes = torch.tensor([box for box, _ in sets[side]],
                                      dtype=torch.float32)
                 # each image its own boxes: a lost per-image offset shows
-                boxes = (boxes + 2 * b).clamp(max=64 if p == 0 else 64)
-                sides.append((boxes, torch.tensor([i for _, i in side])))
+                boxes = (boxes + 2 * b).clamp(max=VIEW_SIZES[view])
+                sides.append((boxes, _ids(b, p, side)))
             if big_box and p == 0:  # 64x64 on both sides: above 62, dropped
                 sides = [(torch.cat([bx,
                                      torch.tensor([[0., 0., 64., 64.]])]),
                           torch.cat([i, torch.tensor([8])]))
                          for bx, i in sides]
-            if p == 1:  # view 2 is 32 px: halve its boxes
-                sides[1] = (sides[1][0] / 2, sides[1][1])
             bboxes.append([sides[0][0], sides[1][0]])
             ids.append([sides[0][1], sides[1][1]])
             matches.append(
@@ -140,14 +160,26 @@ def test_loss_and_gradients_equal_the_oracle_in_train_mode():
 
 
 def test_oracle_terms_are_not_trivial():
-    """The oracle case exercises what it is meant to: all four levels, a
-    dropped box, per-image differences and terms far from each other."""
+    """The oracle case exercises what it is meant to: all four levels (V3's
+    too, whose P4 / P5 scale is not 1 / stride), per-image differences in
+    boxes and in match counts, and terms far from each other."""
     levels = set()
     from soco_oracle import reference_level
     for first, second in SETS:
         for box, _ in first + second:
             levels.add(reference_level(box, SMALL_RANGES))
     assert levels == {0, 1, 2, 3}
+    v3_levels = {
+        reference_level(box.tolist(), SMALL_RANGES)
+        for sample in _samples()
+        for box in sample.pair_bboxes[1][1]
+    }
+    assert v3_levels == {0, 1, 2, 3}
+    model = _build(scale_ranges=SMALL_RANGES)
+    p5 = model.neck(model.backbone(_inputs()[2]))[3]
+    assert tuple(p5.shape[-2:]) == (2, 2)  # 56 px -> 2 x 2, not 56/32
+    counts = [[len(m) for m in sample.pair_matches] for sample in _samples()]
+    assert counts == [[4, 5], [6, 6], [3, 4]]
     losses = oracle_losses(
         _build(scale_ranges=SMALL_RANGES),
         _inputs(),
@@ -344,7 +376,7 @@ def test_tensor_mode_gives_the_projections_of_every_box_set():
         rois = torch.cat(
             [torch.full((4, 1), 1.), samples[1].pair_bboxes[0][0]], dim=1)
         levels = model.roi_extractor.assign(rois)
-        own = model.roi_extractor(x, rois, levels=levels)
+        own = model.roi_extractor(x, rois, levels=levels, view_size=(64, 64))
         expected = model.projector(model.bbox_head(own))
     assert torch.allclose(feats[(0, 0)][4:8], expected, atol=1e-5)
 

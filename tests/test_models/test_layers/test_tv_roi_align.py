@@ -82,8 +82,9 @@ def test_extractor_builds_either_layer_from_config(layer_type, cls):
         out_channels=3,
         featmap_strides=[4, 8, 16, 32])
     assert [type(layer) for layer in extractor.roi_layers] == [cls] * 4
+    # the extractor hands the layers boxes already in feature pixels
     assert [layer.spatial_scale for layer in extractor.roi_layers] == \
-        [1 / 4, 1 / 8, 1 / 16, 1 / 32]
+        [1.] * 4
     assert all(layer.aligned and layer.sampling_ratio == 0
                for layer in extractor.roi_layers)
 

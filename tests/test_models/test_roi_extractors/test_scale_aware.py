@@ -127,3 +127,88 @@ def test_unused_levels_stay_in_the_graph():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         _extractor(**kwargs)
+
+
+def _resnet_fpn_feats(view=112, batch=2, seed=0):
+    """P2-P5 of a 112-px view through mmdet's ResNet-18 + FPN (real sizes)."""
+    from mmdet.models.backbones import ResNet
+    from mmdet.models.necks import FPN
+    torch.manual_seed(seed)
+    backbone = ResNet(depth=18, out_indices=(0, 1, 2, 3))
+    neck = FPN(in_channels=[64, 128, 256, 512], out_channels=3, num_outs=4)
+    backbone.eval()
+    neck.eval()
+    with torch.no_grad():
+        return tuple(neck(backbone(torch.randn(batch, 3, view, view))))
+
+
+def test_boxes_scale_by_the_feature_maps_real_size():
+    """A 112-px view: 112 -> 56 (conv1) -> 28 (pool, P2) -> 14 -> 7 -> 4 (P5,
+    a stride-2 conv rounds 7 / 2 up), so P5's scale is 4 / 112 = 1/28, as
+    the reference's box / view size * feature size; 1/32 misplaces boxes."""
+    feats = _resnet_fpn_feats()
+    assert [tuple(f.shape[-2:]) for f in feats] == [(28, 28), (14, 14), (7, 7),
+                                                    (4, 4)]
+    from torchvision.ops import roi_align
+    rois = torch.tensor([[0, 10., 20., 90., 100.], [1, 0., 0., 111., 60.]])
+    ext = _extractor()
+    for level, side in enumerate((28, 14, 7, 4)):
+        got = ext.align_on_level(feats, rois, level, view_size=(112, 112))
+        boxes = torch.cat([rois[:, :1], rois[:, 1:] / 112 * side], 1)
+        expected = roi_align(feats[level], boxes, (7, 7), 1.0, -1, True)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    by_stride = ext.align_on_level(feats, rois, 3)  # no view size: 1/32
+    assert not torch.allclose(by_stride, expected, atol=1e-3)
+    # forward() (the fast batching) uses the same rule
+    levels = torch.tensor([3, 3])
+    torch.testing.assert_close(
+        ext(feats, rois, levels=levels, view_size=(112, 112)),
+        expected,
+        rtol=1e-5,
+        atol=1e-6)
+
+
+@pytest.mark.parametrize('path', ['mmcv', 'TVRoIAlign', 'torchvision twin'])
+def test_alignment_runs_in_float32_under_autocast(monkeypatch, path):
+    """Under AMP the features are bf16 / fp16: every layer path still gets
+    float32 features and boxes and gives the float32 result."""
+    from mmsoco.models.roi_extractors import scale_aware
+    layer = 'TVRoIAlign' if path == 'TVRoIAlign' else 'RoIAlign'
+    ext = ScaleAwareRoIExtractor(
+        roi_layer=dict(ROI_LAYER, type=layer),
+        out_channels=3,
+        featmap_strides=STRIDES)
+    if path == 'torchvision twin':  # CPU tensors stand in for CUDA ones
+        monkeypatch.setattr(scale_aware, 'use_torchvision_for',
+                            lambda device: True)
+    gen = torch.Generator().manual_seed(0)
+    low = tuple(
+        torch.randn(2, 3, side, side, generator=gen).bfloat16()
+        for side in (28, 14, 7, 4))
+    rois = torch.tensor([[0, 3.3, 5.1, 30.7, 27.2], [1, 0., 0., 60., 50.],
+                         [0, 2., 2., 100., 111.9], [1, 1., 1., 20., 9.]])
+    high = tuple(f.float() for f in low)
+    expected = ext(high, rois, view_size=(112, 112))
+    expected_levels = [
+        ext.align_on_level(high, rois, level, (112, 112)) for level in range(4)
+    ]
+    layers = ext._torchvision_layers if path == 'torchvision twin' \
+        else ext.roi_layers
+    assert all(
+        type(lay).__name__ == ('RoIAlign' if path == 'mmcv' else 'TVRoIAlign')
+        for lay in layers)
+    seen = []
+    for lay in layers:
+        lay.register_forward_pre_hook(lambda module, args: seen.append(
+            (args[0].dtype, args[1].dtype)))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = ext(low, rois, view_size=(112, 112))
+        per_level = [
+            ext.align_on_level(low, rois, level, (112, 112))
+            for level in range(4)
+        ]
+    assert len(seen) > 4
+    assert set(seen) == {(torch.float32, torch.float32)}
+    assert out.dtype == torch.float32 and torch.equal(out, expected)
+    for got, want in zip(per_level, expected_levels):
+        assert got.dtype == torch.float32 and torch.equal(got, want)

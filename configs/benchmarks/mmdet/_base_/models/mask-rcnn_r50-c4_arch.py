@@ -6,7 +6,9 @@
 # (mmdet::_base_/models/mask-rcnn_r50-caffe-c4.py) are written out here; the
 # input normalisation is the pretraining's (ImageNet RGB mean/std), not
 # Caffe's. RPN: 12000 / 2000 boxes before / after NMS in training, 6000 /
-# 1000 in testing, as detectron2's C4 recipe.
+# 1000 in testing, and anchors crossing the image border kept for training
+# (allowed_border=-1, detectron2's default RPN.BOUNDARY_THRESH = -1, which
+# SoCo's C4 yamls do not override), as detectron2's C4 recipe.
 _base_ = '../../../../_base_/models/r50_c4.py'
 model = dict(
     type='MaskRCNN',
@@ -83,7 +85,7 @@ model = dict(
                 pos_fraction=0.5,
                 neg_pos_ub=-1,
                 add_gt_as_proposals=False),
-            allowed_border=0,
+            allowed_border=-1,
             pos_weight=-1,
             debug=False),
         rpn_proposal=dict(

@@ -8,7 +8,11 @@ max_iters = 24000
 train_cfg = dict(max_iters=max_iters, val_interval=4000)
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
+        type='mmsoco.LinearWarmupLR',
+        start_factor=0.001,
+        by_epoch=False,
+        begin=0,
+        end=100),
     dict(
         type='MultiStepLR',
         begin=0,

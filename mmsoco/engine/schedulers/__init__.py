@@ -1,0 +1,1 @@
+from .linear_warmup import LinearWarmupLR  # noqa: F401
