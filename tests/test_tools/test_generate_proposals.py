@@ -146,7 +146,7 @@ def test_import_and_export_modes(tmp_path, capsys):
     root = tmp_path / 'imgs'
     root.mkdir()
     cv2.imwrite(str(root / 'a.png'), np.zeros((20, 40, 3), np.uint8))
-    ref = {'a.png': [[10, 5, 19, 9]]}
+    ref = {'a': [[10, 5, 19, 9]]}  # the authors' files: keyed by stem
     (tmp_path / 'ref.json').write_text(json.dumps(ref))
     out = str(tmp_path / 'out')
     assert tool.main(
@@ -171,7 +171,7 @@ def test_import_and_export_modes(tmp_path, capsys):
     ]) == 0
     assert _store(out2) == _store(out)
     # A box beyond the image is refused with the image named, exit 1.
-    (tmp_path / 'ref.json').write_text(json.dumps({'a.png': [[0, 0, 40, 1]]}))
+    (tmp_path / 'ref.json').write_text(json.dumps({'a': [[0, 0, 40, 1]]}))
     capsys.readouterr()
     assert tool.main([
         str(root),
