@@ -95,8 +95,8 @@ class SoCoImageDataset(BaseDataset):
             orientation convention, that every image has proposals
             (``on_missing_proposals``) and that its size, read from the file
             header (no decoding), is the stored one (``on_bad_image``). About
-            30 us per image from the page cache (docs/method.md section
-            1.4). Defaults to True.
+            45 us per image from the page cache (``benchmarks/decode.py``).
+            Defaults to True.
         img_extensions (Sequence[str]): extensions of the folder scan.
     """
 
