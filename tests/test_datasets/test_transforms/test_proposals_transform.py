@@ -186,3 +186,21 @@ def test_stem_keys_of_two_images_are_refused_naming_them(images, tmp_path):
     assert t.missing_images(['a/0.png', 'b/1.png']) == [1]
     with pytest.raises(ValueError, match=r"'0'.*'a/0.png', 'b/0.jpg'"):
         t.missing_images(['a/0.png', 'b/0.jpg'])
+
+
+def test_a_sample_decoded_in_another_orientation_is_refused(images, tmp_path):
+    _, paths = images
+    store = write_store(
+        str(tmp_path / 'store'),
+        [('cls/0.png', np.array([[0, 0, 5, 5]]), (96, 64))])
+    t = TRANSFORMS.build(
+        dict(type='SelectiveSearchProposals', store_path=store))
+    results = _results(paths[0])
+    results['exif_orientation'] = True  # as LoadImageWithPIL(True) tags it
+    with pytest.raises(
+            ValueError,
+            match=r'0.png: .*EXIF orientation ignored'
+            r'.*LoadImageWithPIL\(exif_orientation=False\)'):
+        t(results)
+    results['exif_orientation'] = False
+    np.testing.assert_array_equal(t(results)['proposals'], [[0, 0, 5, 5]])
