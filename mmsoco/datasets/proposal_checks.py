@@ -46,8 +46,7 @@ def hand_proposal_store(transforms, proposal_store: Optional[str]) -> None:
                 f'SelectiveSearchProposals(store_path={step.store_path!r}) '
                 f'disagree: set the store in one place (the dataset\'s '
                 f'proposal_store, the key the configs use)')
-        step.store_path = proposal_store
-        step._store = None
+        step.use_store(proposal_store)
 
 
 def open_store(step) -> None:
@@ -132,8 +131,11 @@ def check_proposals(data_list: List[dict], steps, loader, on_missing: str,
                 f"on_bad_image='skip' (--cfg-options {DATASET_KEY}."
                 'on_bad_image=skip) to train without them.')
         if mismatched:
-            dropped += [(data_list[i]['img_key'], why)
-                        for i, why in mismatched]
+            dropped += [
+                (data_list[i]['img_key'], why
+                 if why.startswith('unreadable') else f'size differs: {why}')
+                for i, why in mismatched
+            ]
             data_list = _without(data_list, [i for i, _ in mismatched])
     return data_list, dropped
 

@@ -211,11 +211,10 @@ class SoCoImageDataset(BaseDataset):
         self.dropped_images += dropped
         self.num_bad_images += sum(1 for _, why in dropped
                                    if not why.startswith('no proposals'))
-        reasons = sorted({why.split(':')[0] for _, why in dropped})
+        kinds = sorted({why.split(':')[0] for _, why in dropped})
         print_log(
             f'dropping {len(dropped)} of {total} images at start '
-            f'({"; ".join(reasons[:3])}): '
-            f'{named([k for k, _ in dropped])}',
+            f'({"; ".join(kinds)}): {named([k for k, _ in dropped])}',
             logger='current',
             level=WARNING)
 
@@ -251,9 +250,11 @@ class SoCoImageDataset(BaseDataset):
             level=WARNING)
         bad_paths = {path for path, _ in bad}
         self.num_bad_images += len(bad)
-        self.dropped_images += [(info['img_key'], 'unreadable')
-                                for info in self.data_list
-                                if info['img_path'] in bad_paths]
+        reasons = dict(bad)
+        self.dropped_images += [
+            (info['img_key'], f'unreadable: {reasons[info["img_path"]]}')
+            for info in self.data_list if info['img_path'] in bad_paths
+        ]
         return [i for i in self.data_list if i['img_path'] not in bad_paths]
 
     def _num_loading_steps(self) -> int:

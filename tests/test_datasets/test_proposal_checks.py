@@ -206,7 +206,7 @@ def test_size_mismatch_found_at_start(tmp_path, run_log):
     assert "on_bad_image='skip'" in message
     dataset = _build(tmp_path / 'img', store)  # on_bad_image='skip'
     assert len(dataset) == 1 and dataset.num_bad_images == 1
-    assert 'b.png\timage 16x12, proposals for 20x10' in (
+    assert 'b.png\tsize differs: image 16x12, proposals for 20x10' in (
         run_log / 'dropped_images.tsv').read_text()
 
 

@@ -170,6 +170,12 @@ class SelectiveSearchProposals(BaseTransform):
             self._store = ProposalStore(self.store_path)
         return self._store
 
+    def use_store(self, store_path: Optional[str]) -> None:
+        """Read ``store_path`` from now on (``SoCoImageDataset`` hands its
+        ``proposal_store`` over this way)."""
+        self.store_path = store_path
+        self._store = None
+
     @property
     def resolved_key_from(self) -> str:
         """``key_from``, or the store's key form when not set."""
