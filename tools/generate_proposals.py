@@ -12,15 +12,23 @@ system, or copy the ``shards/shard-*`` directories into one OUT_DIR), then::
     python tools/generate_proposals.py --merge OUT_DIR
 
 Bring or hand out proposals in other formats (the authors' released
-reference JSON ``{basename: [[x, y, w, h], ...]}``, or COCO results)::
+reference JSON ``{stem: [[x, y, w, h], ...]}``, or COCO results)::
 
     python tools/generate_proposals.py IMG_ROOT OUT_DIR --import-reference ref.json
     python tools/generate_proposals.py OUT_DIR --import-coco res.json --ann-file ann.json
     python tools/generate_proposals.py OUT_DIR --export-reference ref.json
     python tools/generate_proposals.py OUT_DIR --export-coco res.json --ann-file ann.json
 
-(With ``--import-reference`` IMG_ROOT is optional: with it, basenames become
-relative paths and boxes are checked against the image sizes.)
+(With ``--import-reference`` IMG_ROOT is optional: with it, the JSON's keys,
+file stems as the authors wrote them, become relative paths and boxes are
+checked against the image sizes; ``--export-reference`` writes stems.)
+
+Images are decoded as the reference and the SoCo configs' loader
+(``LoadImageWithPIL``) decode them: ``PIL.Image.open(f).convert('RGB')``, the
+EXIF orientation tag ignored. ``--exif-orientation`` turns images upright by
+their EXIF tag first (mmcv's ``LoadImageFromFile`` default); the store
+records which (``meta.json``), and training refuses a loader that decodes
+otherwise.
 
 Awkward images never stop a run: corrupt, truncated and empty files, and
 images over ``--max-pixels`` (checked from the header, before decoding), are
@@ -139,6 +147,12 @@ def parse_args(argv=None):
         choices=('reference', 'hsv'),
         help='colour histogram of the search')
     parser.add_argument(
+        '--exif-orientation',
+        action='store_true',
+        help='decode images turned upright by their EXIF orientation tag '
+        '(default: the tag is ignored, as the reference and the SoCo '
+        'configs); with --import-coco: the results were computed so')
+    parser.add_argument(
         '--chunk-size',
         type=int,
         default=DEFAULT_CHUNK_SIZE,
@@ -160,6 +174,10 @@ def parse_args(argv=None):
                      args.mode != 'generate' else 'expected IMG_ROOT OUT_DIR')
     if args.mode in ('import_coco', 'export_coco') and not args.ann_file:
         parser.error(f'--{args.mode.replace("_", "-")} needs --ann-file')
+    if args.exif_orientation and args.mode not in ('generate', 'import_coco'):
+        parser.error('--exif-orientation applies to generating and to '
+                     '--import-coco only (the reference\'s proposals were '
+                     'computed without it)')
     return args
 
 
@@ -178,7 +196,11 @@ def convert(args) -> str:
             overwrite=True)
     if args.mode == 'import_coco':
         return S.import_coco_results(
-            args.import_coco, args.ann_file, store_path, overwrite=True)
+            args.import_coco,
+            args.ann_file,
+            store_path,
+            overwrite=True,
+            exif_orientation=args.exif_orientation)
     store = ProposalStore(out_dir)
     if args.mode == 'export_reference':
         return S.export_reference_json(store, args.export_reference)
@@ -202,7 +224,8 @@ def main(argv=None) -> int:
                 rule=rule,
                 dedup=not args.no_dedup,
                 color_mode=args.color_mode,
-                max_pixels=args.max_pixels)
+                max_pixels=args.max_pixels,
+                exif_orientation=args.exif_orientation)
             summary = generate(img_root, out_dir, args.ann_file, params,
                                args.shard, args.workers, args.chunk_size,
                                args.resume, enabled_by(args))

@@ -7,7 +7,7 @@ count) or refused, by configuration, never a crash in the middle of an epoch.
 """
 import os.path as osp
 from logging import WARNING
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 from mmengine.dataset import BaseDataset
@@ -19,6 +19,14 @@ from mmengine.utils import is_abs
 from mmsoco.registry import DATASETS
 from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, image_key,
                                       list_image_folder, read_image_list)
+from .proposal_checks import (DATASET_KEY, check_proposals,
+                              hand_proposal_store, named, proposal_steps,
+                              write_dropped_list)
+from .transforms.proposals import ProposalImageMismatch
+
+#: What a missing image folder or ann file error says to set.
+PATH_KEYS = ('set the dataset\'s data_root, data_prefix.img_path or '
+             f'ann_file (e.g. --cfg-options {DATASET_KEY}.data_root=DIR/)')
 
 
 def image_decodes(path: str) -> Optional[str]:
@@ -56,20 +64,39 @@ class SoCoImageDataset(BaseDataset):
     ``--cfg-options ...data_root=...`` override moves images and keys together
     (``docs/method.md`` section 1.3). ``SelectiveSearchProposals`` reads it.
 
+    Images dropped when the dataset is built (``check_images_at_start``,
+    ``on_missing_proposals='skip'``, size mismatches under
+    ``on_bad_image='skip'``) are counted in the log, the first few named,
+    and all listed in ``dropped_images.tsv`` beside the run's log file.
+
     Args:
-        on_bad_image (str): ``'skip'``: an image whose loading fails is
-            replaced by another (mmengine's ``max_refetch`` loop) with a
-            warning naming it and the count so far; ``'error'``: loading
-            errors propagate. Defaults to 'skip'.
+        proposal_store (str, optional): The proposal store every
+            ``SelectiveSearchProposals`` step of the pipeline reads: the one
+            override key of the recipes (``--cfg-options
+            train_dataloader.dataset.proposal_store=PATH``; ``=None``
+            computes proposals on the fly). Default None: the steps keep
+            their own ``store_path``.
+        on_bad_image (str): ``'skip'``: an image whose loading fails, or
+            whose size differs from its stored proposals', is replaced by
+            another (mmengine's ``max_refetch`` loop) with a warning naming
+            it and the count so far, and such images found at start are
+            dropped; ``'error'``: they are refused. Defaults to 'skip'.
+        on_missing_proposals (str): images the proposal store lacks (e.g.
+            those listed in ``failures.tsv`` when it was generated):
+            ``'error'`` refuses them at start, naming them; ``'skip'`` drops
+            them at start. Defaults to 'error'.
         check_images_at_start (bool): decode every image when the dataset is
             built; the unreadable ones are dropped with a warning (``'skip'``)
             or refused with an error listing them (``'error'``). Slow on big
             datasets. Defaults to False.
         check_proposals_at_start (bool): when the pipeline reads proposals
-            from a store (``SelectiveSearchProposals(store_path=...)``), refuse
-            at start, naming them, the images the store lacks, rather than
-            failing at the first one mid-epoch. One key lookup per image
-            (~25 us). Defaults to True.
+            from a store, check at start, rather than at the first offending
+            image mid-epoch, that the loader decodes in the store's
+            orientation convention, that every image has proposals
+            (``on_missing_proposals``) and that its size, read from the file
+            header (no decoding), is the stored one (``on_bad_image``). About
+            45 us per image from the page cache (``benchmarks/decode.py``).
+            Defaults to True.
         img_extensions (Sequence[str]): extensions of the folder scan.
     """
 
@@ -78,27 +105,40 @@ class SoCoImageDataset(BaseDataset):
                  data_root: str = '',
                  data_prefix: dict = dict(img_path=''),
                  pipeline: Sequence[Union[dict, Callable]] = (),
+                 proposal_store: Optional[str] = None,
                  on_bad_image: str = 'skip',
+                 on_missing_proposals: str = 'error',
                  check_images_at_start: bool = False,
                  check_proposals_at_start: bool = True,
                  img_extensions: Sequence[str] = IMAGE_EXTENSIONS,
+                 lazy_init: bool = False,
                  **kwargs) -> None:
-        if on_bad_image not in ('skip', 'error'):
-            raise ValueError("on_bad_image must be 'skip' or 'error', got "
-                             f'{on_bad_image!r}')
+        for name, value in (('on_bad_image', on_bad_image),
+                            ('on_missing_proposals', on_missing_proposals)):
+            if value not in ('skip', 'error'):
+                raise ValueError(f"{name} must be 'skip' or 'error', got "
+                                 f'{value!r}')
         self.on_bad_image = on_bad_image
+        self.on_missing_proposals = on_missing_proposals
+        self.proposal_store = proposal_store
         self.check_images_at_start = check_images_at_start
         self.check_proposals_at_start = check_proposals_at_start
         self.img_extensions = tuple(e.lower() for e in img_extensions)
         self.ann_files = [ann_file] if isinstance(ann_file,
                                                   str) else list(ann_file)
         self.num_bad_images = 0
+        self.dropped_images: List[Tuple[str, str]] = []
         super().__init__(
             ann_file='',
             data_root=data_root,
             data_prefix=data_prefix,
             pipeline=list(pipeline),
+            lazy_init=True,
             **kwargs)
+        # The pipeline is built: hand it the store before the start checks.
+        hand_proposal_store(self.pipeline.transforms, proposal_store)
+        if not lazy_init:
+            self.full_init()
 
     def _join_prefix(self) -> None:
         """Join ``data_root`` with every ann file and image folder."""
@@ -126,16 +166,20 @@ class SoCoImageDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         """Image paths of every source, in order."""
         sources = []
-        if not self.ann_files:
-            folder = self.img_prefixes[0]
-            keys = list_image_folder(folder, self.img_extensions)
-            if not keys:
-                raise ValueError(f'no images ({", ".join(self.img_extensions)}'
-                                 f') found under {folder}')
-            sources.append((folder, keys))
-        for i, ann_file in enumerate(self.ann_files):
-            folder = self.img_prefixes[min(i, len(self.img_prefixes) - 1)]
-            sources.append((folder, read_image_list(ann_file)))
+        try:
+            if not self.ann_files:
+                folder = self.img_prefixes[0]
+                keys = list_image_folder(folder, self.img_extensions)
+                if not keys:
+                    raise ValueError(
+                        f'no images ({", ".join(self.img_extensions)}) found '
+                        f'under {folder}; {PATH_KEYS}')
+                sources.append((folder, keys))
+            for i, ann_file in enumerate(self.ann_files):
+                folder = self.img_prefixes[min(i, len(self.img_prefixes) - 1)]
+                sources.append((folder, read_image_list(ann_file)))
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f'{err}; {PATH_KEYS}') from None
         data_list = []
         for folder, names in sources:
             for name in names:
@@ -148,20 +192,40 @@ class SoCoImageDataset(BaseDataset):
 
     def filter_data(self) -> List[dict]:
         """Drop or refuse unreadable images (``check_images_at_start``), then
-        refuse images missing from the proposal store
-        (``check_proposals_at_start``)."""
+        check the images against the proposal store
+        (``check_proposals_at_start``, :mod:`.proposal_checks`); log and list
+        the images dropped."""
         data_list = self._drop_unreadable_images()
         if self.check_proposals_at_start:
-            self._check_proposal_store(data_list)
+            data_list, dropped = check_proposals(
+                data_list, proposal_steps(self.pipeline.transforms),
+                self._loading_step(), self.on_missing_proposals,
+                self.on_bad_image, self.img_root)
+            self._report_dropped(dropped, len(self.data_list))
+        self._write_dropped_list()
         return data_list
 
-    def _check_proposal_store(self, data_list: List[dict]) -> None:
-        for transform in getattr(self.pipeline, 'transforms', []):
-            check = getattr(transform, 'check_images', None)
-            if callable(check):
-                check((info['img_key'] for info in data_list),
-                      source=f'{type(self).__name__} ({len(data_list)} '
-                      'images)')
+    def _report_dropped(self, dropped, total: int) -> None:
+        if not dropped:
+            return
+        self.dropped_images += dropped
+        self.num_bad_images += sum(1 for _, why in dropped
+                                   if not why.startswith('no proposals'))
+        kinds = sorted({why.split(':')[0] for _, why in dropped})
+        print_log(
+            f'dropping {len(dropped)} of {total} images at start '
+            f'({"; ".join(kinds)}): {named([k for k, _ in dropped])}',
+            logger='current',
+            level=WARNING)
+
+    def _write_dropped_list(self) -> None:
+        path = write_dropped_list(self.dropped_images)
+        if path is not None:
+            print_log(
+                f'the {len(self.dropped_images)} images dropped at start are '
+                f'listed in {path}',
+                logger='current',
+                level=WARNING)
 
     def _drop_unreadable_images(self) -> List[dict]:
         if not self.check_images_at_start:
@@ -186,6 +250,11 @@ class SoCoImageDataset(BaseDataset):
             level=WARNING)
         bad_paths = {path for path, _ in bad}
         self.num_bad_images += len(bad)
+        reasons = dict(bad)
+        self.dropped_images += [
+            (info['img_key'], f'unreadable: {reasons[info["img_path"]]}')
+            for info in self.data_list if info['img_path'] in bad_paths
+        ]
         return [i for i in self.data_list if i['img_path'] not in bad_paths]
 
     def _num_loading_steps(self) -> int:
@@ -196,6 +265,11 @@ class SoCoImageDataset(BaseDataset):
             if type(step).__name__.startswith('LoadImage'):
                 steps = i + 1
         return steps
+
+    def _loading_step(self):
+        """The last ``LoadImage*`` step, or None."""
+        steps = self._num_loading_steps()
+        return self.pipeline.transforms[steps - 1] if steps else None
 
     def prepare_data(self, idx: int):
         """Run the pipeline; in skip mode a failure of the loading steps
@@ -214,16 +288,22 @@ class SoCoImageDataset(BaseDataset):
         except Exception as err:  # noqa: BLE001 - scoped to image loading
             results, reason = None, f'{type(err).__name__}: {err}'
         if results is None:
-            self.num_bad_images += 1
-            print_log(
-                f'skipping unreadable image {data_info["img_path"]} '
-                f'({reason}); {self.num_bad_images} skipped so far in this '
-                'process',
-                logger='current',
-                level=WARNING)
-            return None
+            return self._skip(data_info, reason)
         for step in self.pipeline.transforms[num_loading:]:
-            results = step(results)
+            try:
+                results = step(results)
+            except ProposalImageMismatch as err:
+                return self._skip(data_info, str(err))
             if results is None:
                 return None
         return results
+
+    def _skip(self, data_info: dict, reason: str) -> None:
+        self.num_bad_images += 1
+        print_log(
+            f'skipping unreadable image {data_info["img_path"]} '
+            f'({reason}); {self.num_bad_images} skipped so far in this '
+            'process',
+            logger='current',
+            level=WARNING)
+        return None

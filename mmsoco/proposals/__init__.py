@@ -4,9 +4,11 @@ Modules by job:
 
 * what training imports: :mod:`.compute` (one image: search + filter),
   :mod:`.selective_search` and its ``_ss_*`` kernels, :mod:`.filters`,
-  :mod:`.store` (the store reader), :mod:`.store_format`;
-* offline preparation: :mod:`.generation` (the entry point), :mod:`.decode`,
-  :mod:`.shards`, :mod:`.chunks`, :mod:`.merge`, :mod:`.store_writer`,
+  :mod:`.store` (the store reader), :mod:`.store_format`, :mod:`.decode`
+  (the one decoding convention, shared with generation), :mod:`.key_hints`
+  (what to set when a dataset's keys are not in its store);
+* offline preparation: :mod:`.generation` (the entry point), :mod:`.shards`,
+  :mod:`.chunks`, :mod:`.merge`, :mod:`.store_writer`,
   :mod:`.store_exchange` (reference JSON / COCO results).
 
 The training-side names are imported here; the offline ones are re-exported

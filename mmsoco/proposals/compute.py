@@ -109,15 +109,18 @@ def compute_proposals(img_rgb: np.ndarray,
 #: Selective search needs at least this many pixels per side.
 MIN_SEARCH_SIDE = 2
 
+#: Generation parameters that concern decoding, not the search.
+DECODE_PARAMS = ('max_pixels', 'exif_orientation')
+
 
 def proposals_of_image(img_rgb: np.ndarray, params: dict):
     """``compute_proposals`` of an RGB image, with the whole-image fallback
     for images too small to search (e.g. 1x1).
 
-    ``params`` are ``compute_proposals`` keyword arguments (``max_pixels`` is
-    ignored). Returns its ``ProposalResult``.
+    ``params`` are ``compute_proposals`` keyword arguments (the decoding
+    ones, :data:`DECODE_PARAMS`, are ignored). Returns its ``ProposalResult``.
     """
-    kwargs = {k: v for k, v in params.items() if k != 'max_pixels'}
+    kwargs = {k: v for k, v in params.items() if k not in DECODE_PARAMS}
     height, width = img_rgb.shape[:2]
     if min(height, width) < MIN_SEARCH_SIDE and kwargs.get('fallback', True):
         from mmsoco.structures.boxes import whole_box

@@ -1,66 +1,122 @@
-"""Decoding an image for offline proposal generation (``docs/method.md`` section 1.2).
+"""Decoding an image: one convention for the boxes and the pixels (``docs/method.md`` section 1.7).
 
-:func:`decode_image` follows what training sees (mmcv's ``LoadImageFromFile``
-with the ``color`` flag): EXIF orientation applied, grayscale / palette -> 3
-channels, 16-bit -> 8-bit by dropping the low byte (as OpenCV does), CMYK ->
-RGB, alpha dropped. An image of more than ``max_pixels`` pixels is refused
-from its header alone, before decoding (a decompression-bomb guard).
+The reference decodes every image, for its proposals and for training, with
+``PIL.Image.open(f).convert('RGB')``: Pillow's conversion of each mode
+(grayscale and palette replicated, CMYK by Pillow's formula, alpha dropped,
+16-bit and 32-bit samples clipped to 255) and the EXIF orientation tag
+ignored, so an image is used in its stored frame. :func:`pil_to_rgb` is that
+conversion, used by offline proposal generation (:func:`decode_image`) and by
+the training loader (``LoadImageWithPIL``, :func:`decode_bytes`), so the
+boxes of a store and the pixels of training are in one frame.
+``exif_orientation=True`` rotates by the EXIF tag first (what mmcv's
+``LoadImageFromFile`` does by default); the store records which convention
+its boxes were computed in (``meta.json``: ``exif_orientation``).
+
+An image of more than ``max_pixels`` pixels is refused from its header alone,
+before decoding (a decompression-bomb guard of the offline tool).
 """
+import io
 import os.path as osp
 import warnings
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
 #: Images above this many pixels are refused (not decoded) by default.
 DEFAULT_MAX_PIXELS = 40_000_000
+#: The EXIF tag holding the orientation (1 upright, 2-8 flips / rotations).
+EXIF_ORIENTATION_TAG = 0x0112
+#: Orientations that swap width and height (90-degree rotations).
+TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
+
+#: Decode note of each PIL mode converted to RGB (the summary's counts).
+_MODE_NOTES = {
+    'L': 'grayscale -> RGB',
+    '1': 'grayscale -> RGB',
+    'LA': 'grayscale -> RGB, alpha dropped',
+    'P': 'palette -> RGB',
+    'PA': 'palette -> RGB',
+    'CMYK': 'CMYK -> RGB',
+    'RGBA': 'alpha dropped',
+    'RGBa': 'alpha dropped',
+    'I': '32-bit -> 8-bit (clipped at 255, as PIL converts)',
+    'F': '32-bit float -> 8-bit (clipped at 255, as PIL converts)',
+}
 
 
 class ImageDecodeError(Exception):
     """An image file cannot be used; the message is the reason listed."""
 
 
-def _to_rgb_uint8(img) -> Tuple[np.ndarray, List[str]]:
-    """An oriented PIL image -> (H, W, 3) uint8 RGB and the conversions made."""
-    mode = img.mode
-    if mode.startswith('I;16') or mode in ('I', 'F'):
-        arr = np.asarray(img)
-        if mode == 'F':
-            arr = np.clip(arr, 0, 255).astype(np.uint8)
-            note = '32-bit float -> 8-bit (clipped)'
-        else:
-            # OpenCV's IMREAD_COLOR keeps the high byte of 16-bit samples.
-            arr = (np.clip(arr.astype(np.int64), 0, 65535) >> 8).astype(
-                np.uint8)
-            note = '16-bit -> 8-bit'
-        return np.repeat(
-            arr[:, :, None], 3, axis=2), [note, 'grayscale -> RGB']
+def exif_orientation_of(img) -> int:
+    """The EXIF orientation of an open PIL image (1 when absent/unreadable)."""
+    try:
+        return int(img.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: no rotation
+        return 1
+
+
+def pil_to_rgb(img,
+               exif_orientation: bool = False) -> Tuple[np.ndarray, List[str]]:
+    """An open PIL image -> (H, W, 3) uint8 RGB and the conversions made.
+
+    ``img.convert('RGB')`` for every mode but RGB, as the reference; with
+    ``exif_orientation`` the image is first turned upright by its EXIF tag.
+    """
+    from PIL import ImageOps
     notes = []
-    if mode in ('L', '1', 'LA'):
-        notes.append('grayscale -> RGB')
-    elif mode in ('P', 'PA'):
-        notes.append('palette -> RGB')
-    elif mode == 'CMYK':
-        notes.append('CMYK -> RGB')
-    elif mode in ('RGBA', 'RGBa'):
-        notes.append('alpha dropped')
-    elif mode != 'RGB':
-        notes.append(f'{mode} -> RGB')
+    if exif_orientation and exif_orientation_of(img) != 1:
+        img = ImageOps.exif_transpose(img)
+        notes.append('EXIF orientation applied')
+    mode = img.mode
     if mode != 'RGB':
+        notes.append(
+            '16-bit -> 8-bit (clipped at 255, as PIL converts)' if mode.
+            startswith('I;16') else _MODE_NOTES.get(mode, f'{mode} -> RGB'))
         img = img.convert('RGB')
-    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8)), notes
+    return np.asarray(img, dtype=np.uint8), notes
+
+
+def decode_bytes(content: bytes, exif_orientation: bool = False) -> np.ndarray:
+    """Encoded image bytes -> (H, W, 3) uint8 RGB in the given convention.
+
+    The training loader's decode; errors are Pillow's (the dataset's
+    ``on_bad_image`` handles them).
+    """
+    from PIL import Image
+    with Image.open(io.BytesIO(content)) as img:
+        rgb, _ = pil_to_rgb(img, exif_orientation)
+    return rgb
+
+
+def header_size(path: str, exif_orientation: bool = False) -> Tuple[int, int]:
+    """(W, H) of an image file in the given convention, from its header only.
+
+    With ``exif_orientation`` the sizes of orientations 5-8 (90-degree
+    rotations) are swapped, as decoding would.
+    """
+    from PIL import Image
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            w, h = img.size
+            if exif_orientation and \
+                    exif_orientation_of(img) in TRANSPOSING_ORIENTATIONS:
+                return h, w
+    return w, h
 
 
 def decode_image(
         path: str,
-        max_pixels: int = DEFAULT_MAX_PIXELS) -> Tuple[np.ndarray, List[str]]:
+        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+        exif_orientation: bool = False) -> Tuple[np.ndarray, List[str]]:
     """Decode ``path`` to (H, W, 3) uint8 RGB; raise ImageDecodeError with a reason.
 
     Returns the image and the list of conversions applied (e.g.
     ``['CMYK -> RGB']``). Truncated data is an error, never a silently
     half-grey image.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     if not osp.isfile(path):
         raise ImageDecodeError('file not found')
@@ -80,7 +136,7 @@ def decode_image(
         raise ImageDecodeError(f'unreadable: {e}') from None
     with img:
         w, h = img.size
-        if w * h > max_pixels:
+        if max_pixels is not None and w * h > max_pixels:
             raise ImageDecodeError(
                 f'too large: {w}x{h} = {w * h} pixels > max_pixels '
                 f'{max_pixels} (raise --max-pixels and set --max-side to '
@@ -89,15 +145,14 @@ def decode_image(
             raise ImageDecodeError(f'empty image ({w}x{h})')
         try:
             img.load()
-            orientation = img.getexif().get(0x0112, 1)
-            oriented = ImageOps.exif_transpose(img)
+            return pil_to_rgb(img, exif_orientation)
         except (OSError, SyntaxError, ValueError) as e:
             raise ImageDecodeError(
                 f'truncated or corrupt image data: {e}') from None
-        notes = ['EXIF orientation applied'] if orientation not in (1, None) \
-            else []
-        rgb, conv = _to_rgb_uint8(oriented)
-    return rgb, notes + conv
 
 
-__all__ = ['DEFAULT_MAX_PIXELS', 'ImageDecodeError', 'decode_image']
+__all__ = [
+    'DEFAULT_MAX_PIXELS', 'EXIF_ORIENTATION_TAG', 'TRANSPOSING_ORIENTATIONS',
+    'ImageDecodeError', 'exif_orientation_of', 'pil_to_rgb', 'decode_bytes',
+    'header_size', 'decode_image'
+]

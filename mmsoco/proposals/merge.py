@@ -204,7 +204,10 @@ def merge_shards(out_dir: str, store_path: Optional[str] = None) -> dict:
             img_root=manifest.get('img_root'),
             num_listed=manifest['num_keys'],
             keys_sha1=manifest['keys_sha1']),
-        overwrite=True)
+        overwrite=True,
+        # Shards of a run from before the convention was a parameter
+        # decoded with the EXIF orientation applied.
+        exif_orientation=manifest['params'].get('exif_orientation', True))
     summary = summarize(arrays)
     summary['store'] = osp.abspath(store_path)
     atomic_write_text(

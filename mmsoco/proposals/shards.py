@@ -79,7 +79,8 @@ def process_image(img_root: str, key: str, params: dict) -> dict:
     try:
         img, rec['notes'] = decode_image(
             osp.join(img_root, key),
-            params.get('max_pixels', DEFAULT_MAX_PIXELS))
+            params.get('max_pixels', DEFAULT_MAX_PIXELS),
+            exif_orientation=params.get('exif_orientation', False))
     except ImageDecodeError as e:
         rec['error'] = str(e)
         return rec
@@ -234,6 +235,9 @@ def run_shard(img_root: str,
     always an error.
     """
     keys = list(keys)
+    # The decoding convention is part of the result: recorded, never implied.
+    params = dict(params)
+    params.setdefault('exif_orientation', False)
     my_keys = shard_keys(keys, shard_index, num_shards)
     chunks = split_chunks(my_keys, chunk_size)
     shard_dir = osp.join(out_dir, 'shards',
@@ -253,6 +257,9 @@ def run_shard(img_root: str,
     if osp.isfile(manifest_path):
         with open(manifest_path) as f:
             old = json.load(f)
+        if isinstance(old.get('params'), dict):
+            # Runs from before the convention was recorded applied EXIF.
+            old['params'].setdefault('exif_orientation', True)
         diff = [
             k for k in manifest
             if k != 'img_root' and json.dumps(old.get(k), sort_keys=True) !=

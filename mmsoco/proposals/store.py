@@ -15,13 +15,14 @@ import json
 import mmap
 import os
 import os.path as osp
-from typing import Iterable, Iterator, Tuple
+from typing import Iterable, Iterator, List, Tuple
 
 import numpy as np
 
 from .store_format import (FORMAT_VERSION, MAX_NAMED, STORE_FILES,
                            ProposalStoreError, find_invalid_images,
-                           invalid_box_reason, name_offenders, normalize_key)
+                           invalid_box_reason, name_offenders, normalize_key,
+                           store_exif_orientation, store_key_form)
 
 
 def _map_npy(path: str) -> np.ndarray:
@@ -113,6 +114,13 @@ class ProposalStore:
     """
 
     def __init__(self, path: str, validate: bool = False):
+        if not osp.exists(path):
+            raise FileNotFoundError(
+                f'proposal store {path} does not exist (write one with '
+                f'tools/generate_proposals.py)')
+        if not osp.isdir(path):
+            raise ProposalStoreError(
+                f'proposal store {path} is a file, not a store folder')
         # The generation tool's OUT_DIR holds the store as OUT_DIR/store.
         if not osp.isfile(osp.join(path, 'meta.json')) and \
                 osp.isfile(osp.join(path, 'store', 'meta.json')):
@@ -156,6 +164,17 @@ class ProposalStore:
         self._num = n
         if validate:
             self.validate()
+
+    @property
+    def exif_orientation(self) -> bool:
+        """Whether the boxes and sizes are in the EXIF-rotated frame
+        (:func:`~mmsoco.proposals.store_format.store_exif_orientation`)."""
+        return store_exif_orientation(self.meta)
+
+    @property
+    def key_form(self) -> str:
+        """What the keys are: ``'relpath'``, ``'basename'`` or ``'stem'``."""
+        return store_key_form(self.meta)
 
     # -- mapping protocol -------------------------------------------------
     def __len__(self) -> int:
@@ -229,9 +248,13 @@ class ProposalStore:
         return np.diff(np.asarray(self._box_offsets))
 
     # -- checks -----------------------------------------------------------
+    def missing(self, keys: Iterable[str]) -> List[str]:
+        """The keys of ``keys`` that are not in the store, in order."""
+        return [k for k in keys if k not in self]
+
     def check_keys(self, keys: Iterable[str], source: str = 'the dataset'):
         """Raise a KeyError naming the first images of ``keys`` not in the store."""
-        missing = [k for k in keys if k not in self]
+        missing = self.missing(keys)
         if missing:
             named = ', '.join(repr(k) for k in missing[:MAX_NAMED])
             more = (f' (and {len(missing) - MAX_NAMED} more)'

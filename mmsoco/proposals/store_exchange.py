@@ -2,11 +2,16 @@
 
 The interchange formats:
 
-    * Reference JSON ``{basename: [[x, y, w, h], ...]}`` with ``w = max_x - min_x``
-      (the reference's selective search). Our mapping is ``x1 = x, y1 = y,
-      x2 = x + w + 1, y2 = y + h + 1`` (= ``max + 1``, exclusive); export is
-      the inverse. (The reference's own loader uses ``x2 = x + w - 1``, two
-      pixels short of the region's exclusive right edge.)
+    * Reference JSON ``{stem: [[x, y, w, h], ...]}``: the authors' files are
+      keyed by file stem (their writer takes ``os.path.splitext(file_name)[0]``,
+      their loader looks up the file name cut at its first dot; the same for
+      ImageNet's names) and hold boxes with ``w = max_x - min_x`` (their
+      selective search), computed on images decoded without EXIF orientation.
+      Our mapping is ``x1 = x, y1 = y, x2 = x + w + 1, y2 = y + h + 1``
+      (= ``max + 1``, exclusive); export is the inverse and writes stems.
+      (The reference's own loader uses ``x2 = x + w - 1``, two pixels short
+      of the region's exclusive right edge.) Import also takes file names
+      with their extension (what mmsoco exported before).
     * COCO results JSON: a list of ``{"image_id", "bbox": [x, y, w, h],
       "score"}`` in COCO's continuous convention (``x2 = x + w``), with the
       dataset's COCO annotation file giving ``file_name``, ``width`` and
@@ -15,14 +20,18 @@ The interchange formats:
 """
 import json
 import os.path as osp
-from typing import Dict, Optional, Tuple
+from collections import defaultdict
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
-from mmsoco.utils.image_files import list_image_folder
+from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, key_basename, key_stem,
+                                      list_image_folder)
+from .decode import header_size
 from .store import ProposalStore
-from .store_format import MAX_NAMED, UNKNOWN_SIZE, ProposalStoreError
+from .store_format import (MAX_NAMED, UNKNOWN_SIZE, ProposalStoreError,
+                           name_offenders)
 from .store_writer import write_store
 
 
@@ -45,10 +54,11 @@ def xyxy_to_reference_xywh(boxes: np.ndarray) -> np.ndarray:
 
 
 def _write_imported(out_path: str, items, source: str, source_format: str,
-                    overwrite: bool) -> str:
+                    overwrite: bool, **store_kwargs) -> str:
     """A store of imported ``items``, its meta naming where they came from."""
     meta = dict(source=osp.abspath(source), source_format=source_format)
-    return write_store(out_path, items, overwrite=overwrite, meta=meta)
+    return write_store(
+        out_path, items, overwrite=overwrite, meta=meta, **store_kwargs)
 
 
 def _load_json(path: str, kind: type, expected: str):
@@ -61,56 +71,82 @@ def _load_json(path: str, kind: type, expected: str):
     return data
 
 
-def _basename_lookup(img_root: str) -> Dict[str, str]:
-    """``basename -> key`` of every image under ``img_root``."""
-    found, dupes = {}, []
+def _names_under(img_root: str) -> Dict[str, List[str]]:
+    """``file name -> keys`` and ``file stem -> keys`` of every image under
+    ``img_root`` (one dict: a name with its extension never equals a stem of
+    the same image)."""
+    found = defaultdict(list)
     for key in list_image_folder(img_root):
-        name = key.rsplit('/', 1)[-1]
-        if name in found:
-            dupes.append(name)
-        found[name] = key
-    if dupes:
-        raise ProposalStoreError(
-            f'basenames are not unique under {img_root} (e.g. {dupes[0]!r}); '
-            f'the reference JSON is keyed by basename and cannot be mapped')
+        found[key_basename(key)].append(key)
+        stem = key_stem(key)
+        if stem != key_basename(key):
+            found[stem].append(key)
     return found
 
 
-def _image_size(path: str) -> Tuple[int, int]:
-    """(W, H) of an image file after EXIF orientation, reading only its header."""
-    from PIL import Image
-    with Image.open(path) as img:
-        w, h = img.size
-        try:
-            orientation = img.getexif().get(0x0112, 1)
-        except Exception:  # noqa: BLE001 - unreadable EXIF: no rotation
-            orientation = 1
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+def resolve_reference_names(names, img_root: str,
+                            json_path: str) -> Dict[str, str]:
+    """``reference JSON key -> relative path`` of each key under ``img_root``.
+
+    A key is an image's file stem (the authors' files) or file name; one that
+    matches no image, or several (``a/x.jpg`` and ``b/x.png`` share the stem
+    ``x``), is an error naming them.
+    """
+    under = _names_under(img_root)
+    resolved, missing, ambiguous = {}, [], []
+    for name in names:
+        keys = under.get(name, [])
+        if len(keys) == 1:
+            resolved[name] = keys[0]
+        elif keys:
+            ambiguous.append((name, 'matches ' + ', '.join(keys[:3])))
+        else:
+            missing.append(name)
+    if missing:
+        raise ProposalStoreError(
+            f'{len(missing)} image(s) of {json_path} are not under '
+            f'{img_root}, e.g. ' + ', '.join(map(repr, missing[:MAX_NAMED])) +
+            ' (its keys are file stems or names of the images the proposals '
+            'were computed on: pass the folder that holds them as IMG_ROOT)')
+    if ambiguous:
+        raise ProposalStoreError(
+            f'{json_path} is keyed by file stem, which names several images '
+            f'under {img_root}: ' +
+            name_offenders('ambiguous keys', ambiguous, len(ambiguous)) +
+            '; rename or move the images that share a stem')
+    return resolved
+
+
+def _reference_key_form(names) -> str:
+    """``'basename'`` when every key ends in an image extension, else
+    ``'stem'`` (the authors' files)."""
+    names = list(names)
+    if names and all(n.lower().endswith(IMAGE_EXTENSIONS) for n in names):
+        return 'basename'
+    return 'stem'
 
 
 def import_reference_json(json_path: str,
                           out_path: str,
                           img_root: Optional[str] = None,
                           overwrite: bool = False) -> str:
-    """Convert the reference's ``{basename: [[x, y, w, h], ...]}`` into a store.
+    """Convert the reference's ``{stem: [[x, y, w, h], ...]}`` into a store.
 
-    With ``img_root``, each basename is mapped to its relative path under
-    ``img_root`` and the image size is read from its header, so boxes are
-    validated against the image bounds; a basename with no image under the
-    root is an error naming it. Without ``img_root`` the keys stay the
-    basenames and sizes are unknown (bounds are then checked when the
-    transform loads each image).
+    With ``img_root``, each key (a file stem, or a file name) is mapped to its
+    relative path under ``img_root`` and the image size is read from its
+    header, so boxes are validated against the image bounds; a key with no
+    image, or with several, under the root is an error naming it. Without
+    ``img_root`` the keys stay as they are (the store's ``key_form`` says
+    ``'stem'`` or ``'basename'``, which ``SelectiveSearchProposals`` then
+    looks up) and sizes are unknown (bounds are then checked when the
+    transform loads each image). Either way the store records the
+    reference's decoding convention: EXIF orientation ignored.
     """
     data = _load_json(json_path, dict,
-                      'a JSON object {basename: [[x, y, w, h], ...]}')
-    lookup = _basename_lookup(img_root) if img_root is not None else None
-    if lookup is not None:
-        missing = [k for k in data if k not in lookup]
-        if missing:
-            raise ProposalStoreError(
-                f'{len(missing)} image(s) of {json_path} are not under '
-                f'{img_root}, e.g. ' +
-                ', '.join(map(repr, missing[:MAX_NAMED])))
+                      'a JSON object {stem: [[x, y, w, h], ...]}')
+    lookup = (
+        resolve_reference_names(data, img_root, json_path)
+        if img_root is not None else None)
 
     def items():
         for name, rects in data.items():
@@ -119,23 +155,39 @@ def import_reference_json(json_path: str,
                 yield name, boxes, UNKNOWN_SIZE
             else:
                 rel = lookup[name]
-                yield rel, boxes, _image_size(osp.join(img_root, rel))
+                yield rel, boxes, header_size(osp.join(img_root, rel))
 
-    return _write_imported(out_path, items(), json_path, 'reference_json',
-                           overwrite)
+    return _write_imported(
+        out_path,
+        items(),
+        json_path,
+        'reference_json',
+        overwrite,
+        exif_orientation=False,
+        key_form='relpath'
+        if lookup is not None else _reference_key_form(data))
 
 
 def export_reference_json(store: ProposalStore, json_path: str) -> str:
-    """Write a store as the reference's ``{basename: [[x, y, w, h], ...]}``."""
-    out = {}
+    """Write a store as the reference's ``{stem: [[x, y, w, h], ...]}``.
+
+    Keys are file stems, as the authors' files; images that share a stem
+    (``a/x.jpg``, ``b/x.png``) cannot be told apart there and are refused,
+    named, before anything is written.
+    """
+    out, owner, clashes = {}, {}, []
     for key, boxes, _ in store.items():
-        name = key.rsplit('/', 1)[-1]
-        if name in out:
-            raise ProposalStoreError(
-                f'basename {name!r} occurs twice in {store.path}; the '
-                f'reference JSON is keyed by basename')
+        stem = key if store.key_form == 'stem' else key_stem(key)
+        if stem in owner:
+            clashes.append((stem, f'{owner[stem]!r} and {key!r}'))
+            continue
+        owner[stem] = key
         rects = xyxy_to_reference_xywh(boxes)
-        out[name] = [[_num(v) for v in r] for r in rects]
+        out[stem] = [[_num(v) for v in r] for r in rects]
+    if clashes:
+        raise ProposalStoreError(
+            f'{store.path}: the reference JSON is keyed by file stem and ' +
+            name_offenders('these images share one', clashes, len(clashes)))
     atomic_write_text(json_path, json.dumps(out))
     return json_path
 
@@ -148,13 +200,16 @@ def _num(v: float):
 def import_coco_results(results_json: str,
                         ann_file: str,
                         out_path: str,
-                        overwrite: bool = False) -> str:
+                        overwrite: bool = False,
+                        exif_orientation: bool = False) -> str:
     """Convert COCO-results proposals (``[{image_id, bbox, score}]``) into a store.
 
     ``ann_file`` is the dataset's COCO annotation file: keys are its images'
     ``file_name`` and sizes its ``width``/``height``. Every annotated image
     gets an entry (possibly with no boxes); a result whose ``image_id`` is not
-    in ``ann_file`` is an error naming it.
+    in ``ann_file`` is an error naming it. ``exif_orientation`` records
+    whether the boxes were computed on EXIF-rotated images (as mmdet's
+    default loader decodes) or not (the SoCo recipes' convention).
     """
     with open(ann_file) as f:
         images = {im['id']: im for im in json.load(f)['images']}
@@ -184,8 +239,13 @@ def import_coco_results(results_json: str,
                                    axis=1)
             yield im['file_name'], boxes, (im['width'], im['height'])
 
-    return _write_imported(out_path, items(), results_json, 'coco_results',
-                           overwrite)
+    return _write_imported(
+        out_path,
+        items(),
+        results_json,
+        'coco_results',
+        overwrite,
+        exif_orientation=exif_orientation)
 
 
 def export_coco_results(store: ProposalStore, ann_file: str,
@@ -214,6 +274,7 @@ def export_coco_results(store: ProposalStore, ann_file: str,
 
 
 __all__ = [
-    'import_reference_json', 'export_reference_json', 'import_coco_results',
-    'export_coco_results', 'reference_xywh_to_xyxy', 'xyxy_to_reference_xywh'
+    'resolve_reference_names', 'import_reference_json',
+    'export_reference_json', 'import_coco_results', 'export_coco_results',
+    'reference_xywh_to_xyxy', 'xyxy_to_reference_xywh'
 ]

@@ -12,17 +12,29 @@ ImageNet), the pages are shared by every worker through the page cache, and a
 lookup touches only the bytes it needs (``benchmarks/README.md``)::
 
     proposals.store/
-      meta.json         format version, counts, box dtype, generation params
+      meta.json         format version, counts, box dtype, the decoding
+                        convention (``exif_orientation``), the key form
+                        (``key_form``), generation params
       keys.bin          the sorted keys (relative image paths), UTF-8, concatenated
       key_offsets.npy   (K + 1,) int64, key ``i`` is ``keys.bin[o[i]:o[i + 1]]``
       box_offsets.npy   (K + 1,) int64, image ``i``'s boxes are rows ``o[i]:o[i + 1]``
       boxes.npy         (B, 4) x1y1x2y2, original pixels, x2/y2 exclusive;
                         uint16 when every coordinate is an integer < 65536
                         (selective-search boxes are), else float32
-      sizes.npy         (K, 2) int32 image (W, H) after EXIF orientation,
-                        (-1, -1) where unknown (e.g. imported without images)
+      sizes.npy         (K, 2) int32 image (W, H) in the store's decoding
+                        convention, (-1, -1) where unknown (e.g. imported
+                        without images)
 
-Keys are :func:`mmsoco.utils.image_files.image_key` of each image.
+Keys are :func:`mmsoco.utils.image_files.image_key` of each image
+(``key_form`` ``'relpath'``), or, for a reference JSON imported without an
+image root, its file stems (``'stem'``) or names (``'basename'``).
+
+The boxes and sizes are in the frame of the image as decoded
+(:mod:`mmsoco.proposals.decode`): ``exif_orientation`` false (the reference's
+and the recipes' convention) means the EXIF orientation tag was ignored, true
+that the image was turned upright by it first. Stores written before the
+convention was recorded have no such entry: see
+:func:`store_exif_orientation`.
 Box convention: pixel ``i`` covers ``[i, i + 1)``; a box whose last pixel column
 is ``max_x`` has ``x2 = max_x + 1`` (see ``mmsoco.structures.boxes``).
 """
@@ -36,12 +48,34 @@ FORMAT_VERSION = 1
 STORE_FILES = ('meta.json', 'keys.bin', 'key_offsets.npy', 'box_offsets.npy',
                'boxes.npy', 'sizes.npy')
 UNKNOWN_SIZE = (-1, -1)
+#: How a store's keys relate to the dataset's image keys
+#: (``SelectiveSearchProposals(key_from=...)``).
+KEY_FORMS = ('relpath', 'basename', 'stem')
 #: How many offending images an error message names.
 MAX_NAMED = 5
 
 
 class ProposalStoreError(ValueError):
     """A store (or the data to write into one) is malformed or incomplete."""
+
+
+def store_exif_orientation(meta: dict) -> bool:
+    """Whether a store's boxes were computed on EXIF-rotated images.
+
+    ``meta`` is the store's ``meta.json``. Stores written before the
+    convention was recorded: generated ones decoded with the EXIF orientation
+    applied (true), imported reference JSONs hold the reference's boxes,
+    computed without it (false).
+    """
+    if 'exif_orientation' in meta:
+        return bool(meta['exif_orientation'])
+    return (meta.get('meta') or {}).get('source_format') != 'reference_json'
+
+
+def store_key_form(meta: dict) -> str:
+    """The form of a store's keys (:data:`KEY_FORMS`); ``'relpath'`` for
+    stores that do not record it."""
+    return meta.get('key_form', 'relpath')
 
 
 def invalid_box_reason(boxes: np.ndarray, size: Tuple[int,
@@ -118,7 +152,8 @@ def find_invalid_images(boxes: np.ndarray,
 
 
 __all__ = [
-    'FORMAT_VERSION', 'STORE_FILES', 'UNKNOWN_SIZE', 'MAX_NAMED',
-    'ProposalStoreError', 'normalize_key', 'invalid_box_reason',
-    'name_offenders', 'bad_box_mask', 'find_invalid_images'
+    'FORMAT_VERSION', 'STORE_FILES', 'UNKNOWN_SIZE', 'KEY_FORMS', 'MAX_NAMED',
+    'ProposalStoreError', 'normalize_key', 'store_exif_orientation',
+    'store_key_form', 'invalid_box_reason', 'name_offenders', 'bad_box_mask',
+    'find_invalid_images'
 ]

@@ -13,7 +13,7 @@ from typing import Iterable, Optional, Sequence, Tuple
 import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_open, make_public, replace_folder
-from .store_format import (FORMAT_VERSION, MAX_NAMED, UNKNOWN_SIZE,
+from .store_format import (FORMAT_VERSION, KEY_FORMS, MAX_NAMED, UNKNOWN_SIZE,
                            ProposalStoreError, find_invalid_images,
                            invalid_box_reason, name_offenders, normalize_key)
 
@@ -24,17 +24,25 @@ def write_store_arrays(path: str,
                        boxes: np.ndarray,
                        sizes: np.ndarray,
                        meta: Optional[dict] = None,
-                       overwrite: bool = False) -> str:
+                       overwrite: bool = False,
+                       exif_orientation: bool = False,
+                       key_form: str = 'relpath') -> str:
     """Write a store from its arrays (the bulk form of :func:`write_store`).
 
     ``keys`` must be sorted and unique; image ``i`` owns
     ``boxes[box_offsets[i]:box_offsets[i + 1]]``; ``sizes`` is (K, 2) (W, H).
+    ``exif_orientation`` records the decoding convention the boxes and sizes
+    are in (false: EXIF orientation ignored, the reference's), ``key_form``
+    what the keys are (``store_format.KEY_FORMS``).
     Every box is validated first and nothing is written if one is bad (the
     error names the first offending images). The store is built in a
     temporary sibling directory and renamed into place, so ``path`` is either
     absent, the old store, or the complete new one.
     """
     path = osp.abspath(path)
+    if key_form not in KEY_FORMS:
+        raise ValueError(f'key_form must be one of {KEY_FORMS}, got '
+                         f'{key_form!r}')
     if osp.exists(path) and not overwrite:
         raise FileExistsError(f'{path} exists; pass overwrite=True to replace')
     keys = [normalize_key(str(k)) for k in keys]
@@ -87,6 +95,8 @@ def write_store_arrays(path: str,
             num_boxes=int(box_offsets[-1]),
             box_dtype=str(boxes.dtype),
             box_convention='x1y1x2y2, original image pixels, x2/y2 exclusive',
+            exif_orientation=bool(exif_orientation),
+            key_form=key_form,
             meta=meta or {})
         with atomic_open(osp.join(tmp, 'meta.json'), 'w') as f:
             json.dump(full_meta, f, indent=2)
@@ -101,13 +111,16 @@ def write_store_arrays(path: str,
 def write_store(path: str,
                 items: Iterable[Tuple[str, np.ndarray, Tuple[int, int]]],
                 meta: Optional[dict] = None,
-                overwrite: bool = False) -> str:
+                overwrite: bool = False,
+                exif_orientation: bool = False,
+                key_form: str = 'relpath') -> str:
     """Write ``(key, boxes (N, 4) x1y1x2y2, (W, H))`` items as a store at ``path``.
 
     Items may come in any order; duplicate keys and bad boxes
     (:func:`invalid_box_reason`) are refused with the first offending images
     named, and nothing is written. ``(W, H) = (-1, -1)`` (or None) marks an
-    unknown size. Written atomically, see :func:`write_store_arrays`.
+    unknown size. Written atomically, see :func:`write_store_arrays` (which
+    also says what ``exif_orientation`` and ``key_form`` record).
     """
     records = {}
     duplicates = []
@@ -134,7 +147,7 @@ def write_store(path: str,
             (0, 4), np.float32))
     sizes = np.array([records[k][1] for k in keys], np.int32).reshape(-1, 2)
     return write_store_arrays(path, keys, box_offsets, boxes, sizes, meta,
-                              overwrite)
+                              overwrite, exif_orientation, key_form)
 
 
 __all__ = ['write_store', 'write_store_arrays']

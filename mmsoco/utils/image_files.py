@@ -6,7 +6,9 @@ keys a store is written with are the keys training looks up (``docs/method.md``
 section 1.3).
 
 * :func:`image_key` is the key of an image: its path relative to the image
-  root, with ``/`` separators and no leading ``./``.
+  root, with ``/`` separators and no leading ``./``. :func:`key_basename`
+  and :func:`key_stem` are its shorter forms, the keys of stores imported
+  from the reference's JSON (keyed by file stem) without an image root.
 * :func:`list_image_folder` lists the images under a root: every regular file
   (or link to one) with an extension of :data:`IMAGE_EXTENSIONS`, case
   insensitive, recursively, following linked folders (except a link back
@@ -45,6 +47,18 @@ def image_key(img_path: str, img_root: str) -> str:
         raise ValueError(f'image {img_path} is not under the image root '
                          f'{img_root}')
     return normalize_key(rel)
+
+
+def key_basename(key: str) -> str:
+    """The file name of a key: ``'n01/x_1.JPEG'`` -> ``'x_1.JPEG'``."""
+    return key.rsplit('/', 1)[-1]
+
+
+def key_stem(key: str) -> str:
+    """The file name without its last extension: ``'n01/x_1.JPEG'`` ->
+    ``'x_1'``, the key of the reference's proposal JSON (its writer keys
+    images by ``os.path.splitext(file_name)[0]``)."""
+    return osp.splitext(key_basename(key))[0]
 
 
 def list_image_folder(

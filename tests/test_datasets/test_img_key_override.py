@@ -31,11 +31,10 @@ def test_overridden_data_root_finds_its_proposals(tmp_path):
     cfg = Config.fromfile(
         osp.join(REPO, 'configs', '_base_', 'datasets',
                  'soco_fpn_imagenet.py'))
+    # The recipes' two path keys (README.md, 'Preparing data').
     cfg.merge_from_dict({
-        'train_dataloader.dataset.data_root':
-        str(root) + '/',
-        'train_dataloader.dataset.pipeline.1.store_path':
-        store,
+        'train_dataloader.dataset.data_root': str(root) + '/',
+        'train_dataloader.dataset.proposal_store': store,
     })
     dataset_cfg = cfg.train_dataloader.dataset
     # Loading + proposals: the steps the key concerns.

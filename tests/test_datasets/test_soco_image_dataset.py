@@ -210,7 +210,7 @@ def test_images_missing_from_the_proposal_store_are_refused_at_start(tmp_path):
     box = np.array([[0, 0, 8, 8]], dtype=np.float32)
     write_store(store, [('a.png', box, (16, 12)), ('c.png', box, (16, 12))])
     pipeline = [
-        dict(type='LoadImageFromFile'),
+        dict(type='LoadImageWithPIL'),
         dict(type='SelectiveSearchProposals', store_path=store)
     ]
     with pytest.raises(KeyError, match="'b.png'"):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from mmsoco.proposals.chunks import load_chunk
 from mmsoco.proposals.compute import compute_proposals
-from mmsoco.proposals.decode import ImageDecodeError, decode_image
+from mmsoco.proposals.decode import ImageDecodeError, decode_image, header_size
 from mmsoco.proposals.generation import generate, list_image_keys
 from mmsoco.proposals.merge import merge_shards
 from mmsoco.proposals.shards import shard_keys
@@ -49,9 +49,10 @@ def test_decode_each_kind(tmp_path):
         np.testing.assert_array_equal(gray[:, :, c], src[:, :, 1])
 
     deep, notes = decode_image(str(tmp_path / 'deep16.png'))
-    # value v * 257 = (v << 8) | v: the high byte is v again.
-    np.testing.assert_array_equal(deep[:, :, 0], src[:, :, 0])
-    assert '16-bit -> 8-bit' in notes
+    # Pillow's convert('RGB'), as the reference: v * 257 clipped to 255.
+    np.testing.assert_array_equal(
+        deep[:, :, 0], np.minimum(src[:, :, 0].astype(int) * 257, 255))
+    assert '16-bit -> 8-bit' in notes[0]
 
     rgba, notes = decode_image(str(tmp_path / 'rgba.png'))
     np.testing.assert_array_equal(rgba, src[:, :, ::-1])  # cv2 wrote BGR
@@ -67,18 +68,58 @@ def test_decode_each_kind(tmp_path):
         decode_image(str(tmp_path / 'nope.jpg'))
 
 
-def test_decode_applies_exif_orientation_like_opencv(tmp_path):
-    img = Image.fromarray(scene(90, 60))
+def write_orientation6_jpeg(path, w=90, h=60):
+    """A w x h JPEG whose EXIF says: rotate 90 degrees clockwise to view
+    (orientation 6, a phone held upright); returns its stored pixels."""
+    img = Image.fromarray(scene(w, h))
     exif = img.getexif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise for display
-    path = str(tmp_path / 'rot.jpg')
+    exif[0x0112] = 6
     img.save(path, exif=exif.tobytes(), quality=95)
+    with Image.open(path) as stored:
+        return np.asarray(stored.convert('RGB'))
+
+
+def test_decode_ignores_exif_orientation_as_the_reference(tmp_path):
+    path = str(tmp_path / 'rot.jpg')
+    stored = write_orientation6_jpeg(path)
     rgb, notes = decode_image(path)
-    assert rgb.shape == (90, 60, 3) and 'EXIF orientation applied' in notes
-    # What training sees (mmcv/OpenCV IMREAD_COLOR applies EXIF too).
+    # The reference's Image.open(f).convert('RGB'): the stored 90 x 60 frame.
+    assert rgb.shape == (60, 90, 3) and notes == []
+    np.testing.assert_array_equal(rgb, stored)
+    assert header_size(path) == (90, 60)
+    # The option turns it upright, as OpenCV's IMREAD_COLOR does.
+    upright, notes = decode_image(path, exif_orientation=True)
+    assert upright.shape == (90, 60, 3)
+    assert notes == ['EXIF orientation applied']
+    np.testing.assert_array_equal(upright, np.rot90(stored, k=-1))
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    assert bgr.shape == rgb.shape
-    assert np.abs(bgr[:, :, ::-1].astype(int) - rgb.astype(int)).max() <= 2
+    assert np.abs(bgr[:, :, ::-1].astype(int) - upright.astype(int)).max() \
+        <= 2
+    assert header_size(path, exif_orientation=True) == (60, 90)
+
+
+def test_generated_store_records_the_convention(tmp_path):
+    root = tmp_path / 'imgs'
+    root.mkdir()
+    write_orientation6_jpeg(str(root / 'rot.jpg'))
+    for exif, size in ((False, (90, 60)), (True, (60, 90))):
+        out = str(tmp_path / f'out_{exif}')
+        generate(
+            str(root),
+            out,
+            params=dict(PARAMS, exif_orientation=exif),
+            progress=False)
+        store = ProposalStore(out)
+        assert store.exif_orientation is exif
+        assert store.size('rot.jpg') == size
+    # A store from before the convention was recorded: EXIF was applied.
+    meta_path = osp.join(out, 'store', 'meta.json')
+    with open(meta_path) as f:
+        meta = json.load(f)
+    del meta['exif_orientation']
+    with open(meta_path, 'w') as f:
+        json.dump(meta, f)
+    assert ProposalStore(out).exif_orientation is True
 
 
 # -- keys and shards --------------------------------------------------------

@@ -1,14 +1,11 @@
 """ProposalStore: writer, memory-mapped reader, validation, import / export."""
-import json
 import os
 import os.path as osp
 import pickle
 
-import cv2
 import numpy as np
 import pytest
 
-from mmsoco.proposals import store_exchange as exchange
 from mmsoco.proposals.store import ProposalStore
 from mmsoco.proposals.store_format import ProposalStoreError
 from mmsoco.proposals.store_writer import write_store
@@ -105,6 +102,16 @@ def test_incomplete_or_corrupt_store_is_refused(tmp_path):
         ProposalStore(path)
 
 
+def test_a_store_that_is_not_there_says_so(tmp_path):
+    path = str(tmp_path / 'proposals' / 'imagenet_train')
+    with pytest.raises(
+            FileNotFoundError, match=f'proposal store {path} does not exist'):
+        ProposalStore(path)
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(ProposalStoreError, match='is a file, not a store'):
+        ProposalStore(str(tmp_path / 'file'))
+
+
 def test_duplicates_and_overwrite(tmp_path):
     one = ('a.jpg', np.array([[0, 0, 1, 1]]), (2, 2))
     with pytest.raises(ProposalStoreError, match="duplicate keys: 'a.jpg'"):
@@ -136,99 +143,6 @@ def test_pickled_store_reopens_instead_of_copying(tmp_path):
     blob = pickle.dumps(store)
     assert len(blob) < 300  # the path, not the arrays
     np.testing.assert_array_equal(pickle.loads(blob)['a.jpg'], boxes)
-
-
-def test_reference_mapping_hand_worked():
-    # A region covering pixel columns 10..29 and rows 5..14: the reference's
-    # selective search writes w = max_x - min_x = 19, h = 14 - 5 = 9.
-    # In our convention (pixel i covers [i, i + 1)) that region is the box
-    # x1 = 10, y1 = 5, x2 = 29 + 1 = 30, y2 = 14 + 1 = 15.
-    got = exchange.reference_xywh_to_xyxy(np.array([[10, 5, 19, 9]]))
-    np.testing.assert_array_equal(got, [[10, 5, 30, 15]])
-    np.testing.assert_array_equal(
-        exchange.xyxy_to_reference_xywh(got), [[10, 5, 19, 9]])
-
-
-def test_reference_json_round_trip_with_image_root(tmp_path):
-    root = tmp_path / 'imgs'
-    (root / 'cls').mkdir(parents=True)
-    cv2.imwrite(
-        str(root / 'cls' / 'x_1.JPEG'), np.zeros((20, 40, 3), np.uint8))
-    cv2.imwrite(str(root / 'y_2.png'), np.zeros((8, 8, 3), np.uint8))
-    ref = {
-        'x_1.JPEG': [[10, 5, 19, 9], [0, 0, 39, 19]],
-        'y_2.png': [[1, 2, 3, 4]]
-    }
-    ref_path = tmp_path / 'ref.json'
-    ref_path.write_text(json.dumps(ref))
-    store = ProposalStore(
-        exchange.import_reference_json(
-            str(ref_path), str(tmp_path / 'store'), img_root=str(root)))
-    assert list(store.keys()) == ['cls/x_1.JPEG', 'y_2.png']
-    # Whole-image rect (w = 39 = 40 - 1) maps exactly onto the image bounds.
-    np.testing.assert_array_equal(store['cls/x_1.JPEG'],
-                                  [[10, 5, 30, 15], [0, 0, 40, 20]])
-    np.testing.assert_array_equal(store['y_2.png'], [[1, 2, 5, 7]])
-    assert store.size('cls/x_1.JPEG') == (40, 20)
-    out = tmp_path / 'back.json'
-    exchange.export_reference_json(store, str(out))
-    assert json.loads(out.read_text()) == ref
-
-
-def test_reference_json_import_checks_bounds_and_missing(tmp_path):
-    root = tmp_path / 'imgs'
-    root.mkdir()
-    cv2.imwrite(str(root / 'a.png'), np.zeros((20, 40, 3), np.uint8))
-    ref_path = tmp_path / 'ref.json'
-    ref_path.write_text(json.dumps({'a.png': [[0, 0, 40, 19]]}))  # x2 = 41
-    with pytest.raises(ProposalStoreError, match="'a.png'.*out of bounds"):
-        exchange.import_reference_json(
-            str(ref_path), str(tmp_path / 's'), img_root=str(root))
-    ref_path.write_text(json.dumps({'gone.png': [[0, 0, 1, 1]]}))
-    with pytest.raises(ProposalStoreError, match='gone.png'):
-        exchange.import_reference_json(
-            str(ref_path), str(tmp_path / 's'), img_root=str(root))
-    # Without an image root: basename keys, sizes unknown.
-    store = ProposalStore(
-        exchange.import_reference_json(str(ref_path), str(tmp_path / 's')))
-    assert list(store.keys()) == ['gone.png']
-    assert store.size('gone.png') == (-1, -1)
-
-
-def test_coco_results_round_trip(tmp_path):
-    ann = dict(
-        images=[
-            dict(id=7, file_name='val/a.jpg', width=50, height=40),
-            dict(id=9, file_name='val/b.jpg', width=30, height=30)
-        ],
-        annotations=[],
-        categories=[])
-    ann_path = tmp_path / 'ann.json'
-    ann_path.write_text(json.dumps(ann))
-    results = [
-        dict(image_id=7, bbox=[2, 3, 10, 20], score=0.2),
-        dict(image_id=7, bbox=[0, 0, 50, 40], score=0.9),
-    ]
-    res_path = tmp_path / 'res.json'
-    res_path.write_text(json.dumps(results))
-    store = ProposalStore(
-        exchange.import_coco_results(
-            str(res_path), str(ann_path), str(tmp_path / 'store')))
-    # COCO's continuous convention: x2 = x + w. Highest score first.
-    np.testing.assert_array_equal(store['val/a.jpg'],
-                                  [[0, 0, 50, 40], [2, 3, 12, 23]])
-    assert store['val/b.jpg'].shape == (0, 4)
-    assert store.size('val/a.jpg') == (50, 40)
-    out = tmp_path / 'out.json'
-    exchange.export_coco_results(store, str(ann_path), str(out))
-    back = json.loads(out.read_text())
-    assert [(r['image_id'], r['bbox']) for r in back] == [(7, [0, 0, 50, 40]),
-                                                          (7, [2, 3, 10, 20])]
-    assert back[0]['score'] > back[1]['score']
-    res_path.write_text(json.dumps([dict(image_id=3, bbox=[0, 0, 1, 1])]))
-    with pytest.raises(ProposalStoreError, match=r'\[3\]'):
-        exchange.import_coco_results(
-            str(res_path), str(ann_path), str(tmp_path / 'x'))
 
 
 def test_store_permissions_follow_the_umask(tmp_path):

@@ -146,7 +146,7 @@ def test_import_and_export_modes(tmp_path, capsys):
     root = tmp_path / 'imgs'
     root.mkdir()
     cv2.imwrite(str(root / 'a.png'), np.zeros((20, 40, 3), np.uint8))
-    ref = {'a.png': [[10, 5, 19, 9]]}
+    ref = {'a': [[10, 5, 19, 9]]}  # the authors' files: keyed by stem
     (tmp_path / 'ref.json').write_text(json.dumps(ref))
     out = str(tmp_path / 'out')
     assert tool.main(
@@ -171,7 +171,7 @@ def test_import_and_export_modes(tmp_path, capsys):
     ]) == 0
     assert _store(out2) == _store(out)
     # A box beyond the image is refused with the image named, exit 1.
-    (tmp_path / 'ref.json').write_text(json.dumps({'a.png': [[0, 0, 40, 1]]}))
+    (tmp_path / 'ref.json').write_text(json.dumps({'a': [[0, 0, 40, 1]]}))
     capsys.readouterr()
     assert tool.main([
         str(root),
@@ -181,3 +181,21 @@ def test_import_and_export_modes(tmp_path, capsys):
     assert "'a.png'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         tool.parse_args([out, '--import-coco', 'x.json'])  # no --ann-file
+
+
+def test_exif_orientation_flag_is_recorded_and_limited(tmp_path, capsys):
+    root = tmp_path / 'imgs'
+    root.mkdir()
+    cv2.imwrite(str(root / 'a.png'), np.zeros((20, 40, 3), np.uint8))
+    for flag, expected in (([], False), (['--exif-orientation'], True)):
+        out = tmp_path / f'out{len(flag)}'
+        assert tool.main([str(root), str(out), '--quiet', *flag]) == 0
+        meta = json.loads((out / 'store' / 'meta.json').read_text())
+        assert meta['exif_orientation'] is expected
+    with pytest.raises(SystemExit) as err:
+        tool.parse_args([
+            str(root), 'out', '--import-reference', 'r.json',
+            '--exif-orientation'
+        ])
+    assert err.value.code == 2
+    assert 'computed without it' in capsys.readouterr().err

@@ -6,7 +6,6 @@ _base_ = './soco_fpn_imagenet.py'
 data_root = 'data/demo/'
 proposal_step = dict(
     type='SelectiveSearchProposals',
-    store_path=None,
     compute_cfg=dict(max_side=320),  # benchmarks/README.md: same recall
     # Keyed by each image's absolute path, size and mtime: valid whatever
     # data_root is in force (tools/demo.py puts it beside the data).
@@ -36,4 +35,5 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/train_images.txt',
         data_prefix=dict(img_path='images/'),
+        proposal_store=None,  # computed on the fly
         pipeline=train_pipeline))

@@ -4,14 +4,6 @@
 _base_ = './soco_fpn_imagenet.py'
 
 data_root = 'data/coco/'
-# Keys relative to the common parent of the image folders (data_root here),
-# given by the dataset: generate the store over data/coco.
-proposal_step = dict(
-    type='SelectiveSearchProposals',
-    store_path='data/proposals/coco_train_unlabeled')
-train_pipeline = [{{_base_.load_step}}, proposal_step, {{_base_.views_step}},
-                  {{_base_.v1_photometric}}, {{_base_.other_photometric}},
-                  {{_base_.pack_step}}]
 train_dataloader = dict(
     dataset=dict(
         data_root=data_root,
@@ -20,4 +12,6 @@ train_dataloader = dict(
             'annotations/image_info_unlabeled2017.json'
         ],
         data_prefix=dict(img_path=['train2017/', 'unlabeled2017/']),
-        pipeline=train_pipeline))
+        # Keys relative to the common parent of the image folders (data_root
+        # here), given by the dataset: generate the store over data/coco.
+        proposal_store='data/proposals/coco_train_unlabeled'))

@@ -5,17 +5,20 @@
 # views resized with PIL's antialiased bilinear filter (the reference's).
 # The other SoCo data configs inherit this file and rebuild `train_pipeline`
 # from the named steps below (a list cannot be patched element by element).
+# Paths are overridden on the dataset (README.md, 'Preparing data'):
+# train_dataloader.dataset.data_root and .proposal_store.
 dataset_type = 'SoCoImageDataset'
 data_root = 'data/imagenet/'
 img_prefix = 'train/'
-proposal_store = 'data/proposals/imagenet_train'
 
-load_step = dict(type='LoadImageFromFile')
-# Store keys are image paths relative to the dataset's image folder; the
-# dataset gives each sample its key (img_key) from the data_root in force, so
-# overriding data_root keeps every lookup working.
-proposal_step = dict(
-    type='SelectiveSearchProposals', store_path=proposal_store)
+# The reference's decoding, PIL convert('RGB') with the EXIF orientation tag
+# ignored: the frame of the proposal store (docs/method.md section 1.7).
+load_step = dict(type='LoadImageWithPIL')
+# The store is the dataset's proposal_store, handed to this step. Its keys are
+# image paths relative to the dataset's image folder; the dataset gives each
+# sample its key (img_key) from the data_root in force, so overriding
+# data_root keeps every lookup working.
+proposal_step = dict(type='SelectiveSearchProposals')
 views_step = dict(
     type='MultiViewBoxJitter',
     views=[
@@ -77,6 +80,8 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='',  # '' scans the folder; or an ImageNet list file
         data_prefix=dict(img_path=img_prefix),
+        # None: proposals computed on the fly (no store).
+        proposal_store='data/proposals/imagenet_train',
         on_bad_image='skip',
         pipeline=train_pipeline))
 

@@ -1,0 +1,85 @@
+"""LoadImageWithPIL: images decoded as the reference does (``docs/method.md`` section 1.7).
+
+The decoding itself is :mod:`mmsoco.proposals.decode`, shared with offline
+proposal generation, so the pixels of training and the boxes of a store are in
+one frame. :func:`loader_exif_orientation` tells, for any loading step (this
+one or mmcv's ``LoadImageFromFile``), which convention it decodes in; the
+dataset compares it with its proposal store's at start.
+"""
+from typing import Optional
+
+import cv2
+from mmcv.transforms import BaseTransform
+from mmengine.fileio import get as get_bytes
+
+from mmsoco.proposals.decode import decode_bytes
+from mmsoco.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadImageWithPIL(BaseTransform):
+    """Load an image with Pillow, as the reference: ``Image.open(f).convert('RGB')``.
+
+    SoCo (https://arxiv.org/abs/2106.02637), decoding the images:
+    docs/method.md section 1.7.
+
+    Every mode is converted to RGB by Pillow (grayscale and palette
+    replicated, CMYK by Pillow's formula, alpha dropped, 16-bit samples
+    clipped to 255) and, by default, the EXIF orientation tag is ignored:
+    the image is used in its stored frame, the frame of the reference's
+    proposals and of ``tools/generate_proposals.py``'s. mmcv's
+    ``LoadImageFromFile`` (OpenCV) turns images upright by that tag instead.
+
+    Required keys: ``img_path``.
+    Added keys: ``img`` (H, W, 3) uint8 BGR (the channel order of mmcv's
+    loader), ``img_shape``, ``ori_shape``, and ``exif_orientation``, the
+    convention it decoded in, which ``SelectiveSearchProposals`` checks
+    against its store.
+
+    Args:
+        exif_orientation (bool): Turn the image upright by its EXIF
+            orientation tag first (the frame of stores generated with
+            ``--exif-orientation``, and of those written before mmsoco
+            recorded the convention). Defaults to False (the reference's).
+        backend_args (dict, optional): mmengine file backend arguments.
+    """
+
+    def __init__(self,
+                 exif_orientation: bool = False,
+                 backend_args: Optional[dict] = None):
+        self.exif_orientation = bool(exif_orientation)
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        content = get_bytes(results['img_path'], self.backend_args)
+        rgb = decode_bytes(content, self.exif_orientation)
+        img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        results['exif_orientation'] = self.exif_orientation
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}('
+                f'exif_orientation={self.exif_orientation})')
+
+
+#: mmcv ``LoadImageFromFile`` colour types that apply the EXIF orientation.
+_MMCV_EXIF_COLOR_TYPES = ('color', 'grayscale')
+
+
+def loader_exif_orientation(step) -> Optional[bool]:
+    """Whether a loading step turns images upright by their EXIF tag.
+
+    ``LoadImageWithPIL``: its ``exif_orientation``; mmcv's
+    ``LoadImageFromFile``: true for ``color_type`` ``'color'`` (its default)
+    and ``'grayscale'``, false for ``'*_ignore_orientation'`` and
+    ``'unchanged'``; None for any other step (unknown).
+    """
+    if isinstance(step, LoadImageWithPIL):
+        return step.exif_orientation
+    from mmcv.transforms import LoadImageFromFile
+    if isinstance(step, LoadImageFromFile):
+        return step.color_type in _MMCV_EXIF_COLOR_TYPES
+    return None
