@@ -54,8 +54,12 @@ def run_log(tmp_path):
         f'proposal_checks_{tmp_path.name}',
         log_file=str(log_dir / '20240101_000000.log'))
     yield log_dir
-    for handler in logger.handlers:
+    # Leave no closed file handler behind in a logger that later tests would
+    # find as mmengine's current instance.
+    for handler in list(logger.handlers):
         handler.close()
+        logger.removeHandler(handler)
+    MMLogger._instance_dict.pop(logger.instance_name, None)
 
 
 # -- 25.2: images without proposals ------------------------------------------
