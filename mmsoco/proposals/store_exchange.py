@@ -21,6 +21,7 @@ import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
 from mmsoco.utils.image_files import list_image_folder
+from mmsoco.utils.progress import track
 from .store import ProposalStore
 from .store_format import MAX_NAMED, UNKNOWN_SIZE, ProposalStoreError
 from .store_writer import write_store
@@ -44,10 +45,21 @@ def xyxy_to_reference_xywh(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _write_imported(out_path: str, items, source: str, source_format: str,
-                    overwrite: bool) -> str:
+def _write_imported(out_path: str,
+                    items,
+                    source: str,
+                    source_format: str,
+                    overwrite: bool,
+                    total: int,
+                    progress: Optional[bool] = None) -> str:
     """A store of imported ``items``, its meta naming where they came from."""
     meta = dict(source=osp.abspath(source), source_format=source_format)
+    items = track(
+        items,
+        desc=f'importing {source}',
+        unit='img',
+        total=total,
+        enabled=progress)
     return write_store(out_path, items, overwrite=overwrite, meta=meta)
 
 
@@ -91,7 +103,8 @@ def _image_size(path: str) -> Tuple[int, int]:
 def import_reference_json(json_path: str,
                           out_path: str,
                           img_root: Optional[str] = None,
-                          overwrite: bool = False) -> str:
+                          overwrite: bool = False,
+                          progress: Optional[bool] = None) -> str:
     """Convert the reference's ``{basename: [[x, y, w, h], ...]}`` into a store.
 
     With ``img_root``, each basename is mapped to its relative path under
@@ -122,13 +135,20 @@ def import_reference_json(json_path: str,
                 yield rel, boxes, _image_size(osp.join(img_root, rel))
 
     return _write_imported(out_path, items(), json_path, 'reference_json',
-                           overwrite)
+                           overwrite, len(data), progress)
 
 
-def export_reference_json(store: ProposalStore, json_path: str) -> str:
+def export_reference_json(store: ProposalStore,
+                          json_path: str,
+                          progress: Optional[bool] = None) -> str:
     """Write a store as the reference's ``{basename: [[x, y, w, h], ...]}``."""
     out = {}
-    for key, boxes, _ in store.items():
+    for key, boxes, _ in track(
+            store.items(),
+            desc=f'exporting {store.path}',
+            unit='img',
+            total=len(store),
+            enabled=progress):
         name = key.rsplit('/', 1)[-1]
         if name in out:
             raise ProposalStoreError(
@@ -148,7 +168,8 @@ def _num(v: float):
 def import_coco_results(results_json: str,
                         ann_file: str,
                         out_path: str,
-                        overwrite: bool = False) -> str:
+                        overwrite: bool = False,
+                        progress: Optional[bool] = None) -> str:
     """Convert COCO-results proposals (``[{image_id, bbox, score}]``) into a store.
 
     ``ann_file`` is the dataset's COCO annotation file: keys are its images'
@@ -185,17 +206,21 @@ def import_coco_results(results_json: str,
             yield im['file_name'], boxes, (im['width'], im['height'])
 
     return _write_imported(out_path, items(), results_json, 'coco_results',
-                           overwrite)
+                           overwrite, len(per_image), progress)
 
 
-def export_coco_results(store: ProposalStore, ann_file: str,
-                        results_json: str) -> str:
+def export_coco_results(store: ProposalStore,
+                        ann_file: str,
+                        results_json: str,
+                        progress: Optional[bool] = None) -> str:
     """Write a store as COCO results, ``score`` falling with the box's rank."""
     with open(ann_file) as f:
         images = json.load(f)['images']
     store.check_keys([im['file_name'] for im in images], source=ann_file)
     out = []
-    for im in images:
+    for im in track(
+            images, desc=f'exporting {store.path}', unit='img',
+            enabled=progress):
         boxes = store[im['file_name']].astype(np.float64)
         n = len(boxes)
         for rank, b in enumerate(boxes):
