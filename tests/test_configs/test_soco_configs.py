@@ -1,5 +1,6 @@
 """Pretraining configs: resolve, take the architecture from _base_/models, recipe numbers."""
 import glob
+import os
 import os.path as osp
 
 import pytest
@@ -169,3 +170,28 @@ def test_byol_demo_trains_two_iterations(tmp_path, demo_data_root):
     runner.train()
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
     assert not torch.equal(before, runner.model.target.backbone.conv1.weight)
+
+
+def test_demo_proposal_cache_follows_the_data_not_the_cwd(
+        tmp_path, demo_data_root, monkeypatch):
+    """The demo config's cache is <data_root>/proposal_cache: with data_root
+    moved (an absolute override) and run from another directory, nothing
+    lands in ./data/demo."""
+    import shutil
+
+    from mmsoco.registry import DATASETS
+    data_root = tmp_path / 'my_demo'
+    shutil.copytree(demo_data_root / 'images', data_root / 'images')
+    shutil.copytree(demo_data_root / 'annotations', data_root / 'annotations')
+    cfg = Config.fromfile(osp.abspath('configs/soco/soco_r18fpn_demo.py'))
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.data_root = str(data_root) + '/'
+    dataset_cfg.indices = 1
+    dataset_cfg.pipeline = dataset_cfg.pipeline[:2]  # load, proposals
+    cwd = tmp_path / 'cwd'
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    init_default_scope('mmsoco')
+    DATASETS.build(dataset_cfg)[0]
+    assert len(os.listdir(data_root / 'proposal_cache')) == 1
+    assert os.listdir(cwd) == []
