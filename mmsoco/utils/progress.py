@@ -8,7 +8,7 @@ browsing, the dataset's image check and precise BN all show progress through
 * on a terminal (stderr is a tty): a tqdm bar on stderr;
 * elsewhere (slurm, ``nohup``, ``2>log``): a plain line every ``interval``
   seconds with the count, the rate and the time left, e.g.
-  ``shard 0/1: 5000/1281167 img (0.4%), 14.2 img/s, ETA 1d 0:58:10``, and a
+  ``shard 0/1: 5000/1281167 img (0.4%), 14.2 img/s, ETA 1d 0:57:51``, and a
   closing line with the total time once any line was written (a job shorter
   than the interval writes nothing);
 * with ``log=`` (jobs inside a training run): the same lines through that

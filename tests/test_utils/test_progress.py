@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from mmsoco.utils import progress as P
 from mmsoco.utils.progress import (add_quiet_argument, enabled_by,
                                    format_duration, progress_bar, track)
 
@@ -118,3 +119,21 @@ def test_quiet_flag_and_its_old_spelling():
     assert enabled_by(parser.parse_args([])) is None
     assert enabled_by(parser.parse_args(['--quiet'])) is False
     assert enabled_by(parser.parse_args(['--no-progress'])) is False
+
+
+def test_readme_states_the_interval_and_its_variable():
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    with open(osp.join(repo, 'README.md')) as f:
+        text = ' '.join(f.read().split())
+    assert f'a line every {P.DEFAULT_INTERVAL_S:g} s with the count' in text
+    assert f'`{P.INTERVAL_ENV}=SECONDS` sets the interval' in text
+
+
+def test_the_documented_example_line_is_what_is_written():
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    line = P.format_progress('shard 0/1', 5000, 1281167, 'img', 14.2)
+    for path in ('README.md', 'mmsoco/utils/progress.py'):
+        with open(osp.join(repo, path)) as f:
+            assert line in ' '.join(f.read().split()), path
