@@ -33,7 +33,7 @@ DEFAULT_ARCH_CONFIGS = {
 
 
 def arch_config_for(arch: str, depth: Optional[int], src: str) -> str:
-    """The architecture base file of a ``arch`` checkpoint whose config
+    """The architecture base file of an ``arch`` checkpoint whose config
     recorded a ResNet-``depth`` (None: not recorded, the R50 default).
 
     Raises:
