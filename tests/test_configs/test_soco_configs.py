@@ -195,3 +195,30 @@ def test_demo_proposal_cache_follows_the_data_not_the_cwd(
     DATASETS.build(dataset_cfg)[0]
     assert len(os.listdir(data_root / 'proposal_cache')) == 1
     assert os.listdir(cwd) == []
+
+
+def _view_sides(cfg):
+    step = next(s for s in cfg.train_dataloader.dataset.pipeline
+                if s['type'] == 'MultiViewBoxJitter')
+    for view in step['views']:
+        size = view['size']
+        yield from (size if isinstance(size, (tuple, list)) else (size, ))
+
+
+@pytest.mark.parametrize(
+    'path', [p for p in CONFIGS if osp.basename(p).startswith('soco')])
+def test_readme_scalar_ranges_hold_for_every_soco_config(path):
+    """README ("Collapse read-outs"): ``dropped_boxes`` is 0 for every
+    shipped recipe, since a box is clipped to its view and no view side
+    exceeds the last scale range; ``proj_std`` is at most 1/sqrt(d) of the
+    projector's d outputs, the numbers the README quotes."""
+    cfg = Config.fromfile(path)
+    extractor = cfg.model.roi_extractor
+    if extractor.get('level_mapping', 'scale_aware') == 'scale_aware' and \
+            extractor.get('oversize', 'drop') == 'drop':
+        assert max(_view_sides(cfg)) <= extractor.scale_ranges[-1]
+    with open('README.md') as f:
+        readme = ' '.join(f.read().split())
+    d = cfg.model.projector.out_channels
+    assert f'{d}-d projector' in readme
+    assert f'1/sqrt({d}) = {d ** -0.5:.4f}' in readme
