@@ -2,8 +2,11 @@
 
 Single machine (all cores)::
 
-    python tools/generate_proposals.py data/imagenet/train data/imagenet/proposals \\
+    python tools/generate_proposals.py data/imagenet/train data/proposals/imagenet_train \\
         --ann-file data/imagenet/meta/train.txt --workers 16
+
+(``data/proposals/imagenet_train`` is the ImageNet configs' ``proposal_store``,
+``configs/_base_/datasets/soco_fpn_imagenet.py``.)
 
 Several machines: run shard I of N on each (same OUT_DIR on a shared file
 system, or copy the ``shards/shard-*`` directories into one OUT_DIR), then::
@@ -38,8 +41,12 @@ small to search (e.g. 1x1) get the whole image as their proposal. To process
 huge images rather than refuse them, raise ``--max-pixels`` and set
 ``--max-side`` (the search then runs downscaled; boxes are in original pixels).
 
-A killed run continues with ``--resume`` (finished chunks are kept). The
-store is written to ``OUT_DIR/store``; the run's summary to
+A killed run continues with ``--resume`` (finished chunks are kept);
+``--overwrite`` starts again over an OUT_DIR of an earlier run (its shard
+folders made with other settings are deleted). Progress: a bar on a terminal;
+elsewhere (slurm, nohup, ``2>log``) a line on stderr every 30 s
+(``MMSOCO_PROGRESS_INTERVAL`` seconds) with the count, the rate and the time
+left; ``--quiet``: none. The store is written to ``OUT_DIR/store``; the run's summary to
 ``OUT_DIR/summary.json``, the images that could not be used (with reasons) to
 ``OUT_DIR/failures.tsv``. Exit status 0 when the run completed, even with
 listed failures; 1 when it could not finish.
@@ -113,10 +120,16 @@ def parse_args(argv=None):
         default=(0, 1),
         metavar='I/N',
         help='run shard I of N (default 0/1)')
-    parser.add_argument(
+    restart = parser.add_mutually_exclusive_group()
+    restart.add_argument(
         '--resume',
         action='store_true',
         help='continue a killed run, keeping finished chunks')
+    restart.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='start again over the finished chunks of an earlier run in '
+        'OUT_DIR (deleted)')
     parser.add_argument(
         '--max-side',
         type=int,
@@ -172,6 +185,9 @@ def parse_args(argv=None):
                      f'{"IMG_ROOT OUT_DIR" if 2 in want else "OUT_DIR"}'
                      f'{" (IMG_ROOT optional)" if len(want) == 2 else ""}' if
                      args.mode != 'generate' else 'expected IMG_ROOT OUT_DIR')
+    if args.mode != 'generate' and (args.resume or args.overwrite):
+        parser.error('--resume and --overwrite are for generation (IMG_ROOT '
+                     'OUT_DIR); imports replace OUT_DIR/store')
     if args.mode in ('import_coco', 'export_coco') and not args.ann_file:
         parser.error(f'--{args.mode.replace("_", "-")} needs --ann-file')
     if args.exif_orientation and args.mode not in ('generate', 'import_coco'):
@@ -187,24 +203,28 @@ def convert(args) -> str:
     from mmsoco.proposals.store import ProposalStore
     out_dir = args.paths[-1]
     store_path = osp.join(out_dir, 'store')
+    progress = enabled_by(args)
     if args.mode == 'import_reference':
         img_root = args.paths[0] if len(args.paths) == 2 else None
         return S.import_reference_json(
             args.import_reference,
             store_path,
             img_root=img_root,
-            overwrite=True)
+            overwrite=True,
+            progress=progress)
     if args.mode == 'import_coco':
         return S.import_coco_results(
             args.import_coco,
             args.ann_file,
             store_path,
             overwrite=True,
-            exif_orientation=args.exif_orientation)
+            exif_orientation=args.exif_orientation,
+            progress=progress)
     store = ProposalStore(out_dir)
     if args.mode == 'export_reference':
-        return S.export_reference_json(store, args.export_reference)
-    return S.export_coco_results(store, args.ann_file, args.export_coco)
+        return S.export_reference_json(store, args.export_reference, progress)
+    return S.export_coco_results(store, args.ann_file, args.export_coco,
+                                 progress)
 
 
 def main(argv=None) -> int:
@@ -214,7 +234,7 @@ def main(argv=None) -> int:
             print(f'wrote {convert(args)}')
             return 0
         if args.merge:
-            summary = merge_shards(args.paths[0])
+            summary = merge_shards(args.paths[0], progress=enabled_by(args))
             out_dir = args.paths[0]
         else:
             img_root, out_dir = args.paths
@@ -228,7 +248,7 @@ def main(argv=None) -> int:
                 exif_orientation=args.exif_orientation)
             summary = generate(img_root, out_dir, args.ann_file, params,
                                args.shard, args.workers, args.chunk_size,
-                               args.resume, enabled_by(args))
+                               args.resume, enabled_by(args), args.overwrite)
     except (ProposalStoreError, FileNotFoundError, ValueError, OSError,
             KeyError) as e:
         print(f'error: {e}', file=sys.stderr)

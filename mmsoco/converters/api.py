@@ -9,10 +9,12 @@ from typing import Optional
 
 from mmsoco.utils.progress import progress_bar
 from .backbone import extract_backbone
-from .checks import (DEFAULT_ARCH_CONFIGS, arch_destination_shapes,
+from .checks import (arch_config_for, arch_destination_shapes,
                      check_against_destination, detector_destination_shapes)
 from .detectron2 import detectron2_checkpoint, mmdet_to_detectron2
-from .io import load_state_dict, save_checkpoint_atomic, save_pickle_atomic
+from .inputs import detector_checkpoint_keys, recorded_backbone_depth
+from .io import (ConversionError, load_state_dict, load_state_dict_and_meta,
+                 save_checkpoint_atomic, save_pickle_atomic)
 from .soco_to_mmdet import soco_to_mmdet
 
 
@@ -33,29 +35,46 @@ def _stages(src: str, num_stages: int, progress: Optional[bool]):
         yield stage
 
 
+def _refuse_detector_checkpoint(state_dict: dict, src: str) -> None:
+    found = detector_checkpoint_keys(state_dict)
+    if found:
+        raise ConversionError(
+            f'{src} is already an MMDetection detector checkpoint (keys like '
+            f'{", ".join(found)}): no conversion needed, fine-tune from it '
+            f'with --cfg-options load_from={src}. The converters take SoCo '
+            'pretraining checkpoints (work_dirs/<soco config>/epoch_N.pth).')
+
+
 def _convert_checked(src: str,
                      net: str,
                      arch: Optional[str],
                      config: Optional[str],
                      arch_config: Optional[str],
                      stage=lambda name: None):
-    state_dict = load_state_dict(src)
+    state_dict, meta = load_state_dict_and_meta(src)
     stage('read')
+    _refuse_detector_checkpoint(state_dict, src)
     converted, report = soco_to_mmdet(state_dict, net=net, arch=arch)
     stage('renamed')
     arch = 'c4' if any(
         k.startswith('roi_head.shared_head.') for k in converted) else 'fpn'
+    picked = ''
     if config is not None:
         destination = detector_destination_shapes(config)
         against = config
     else:
-        against = arch_config or DEFAULT_ARCH_CONFIGS[arch]
+        against = arch_config
+        if against is None:
+            depth = recorded_backbone_depth(meta)
+            against = arch_config_for(arch, depth, src)
+            if depth is not None:
+                picked = f' (ResNet-{depth}, from the checkpoint\'s meta.cfg)'
         destination = arch_destination_shapes(against)
     extra = check_against_destination(converted, destination)
     stage('checked')
     text = report.format()
-    text += f'\nchecked against {against}: {len(destination)} tensors, ' \
-            'all present with matching shapes'
+    text += f'\nchecked against {against}{picked}: {len(destination)} ' \
+            'tensors, all present with matching shapes'
     if extra:
         text += f'\nnot in the destination (kept): {len(extra)} keys, e.g. ' \
                 + ', '.join(extra[:5])
@@ -140,6 +159,8 @@ def export_backbone(src: str,
 def convert_from_args(convert, args) -> str:
     """Run ``convert_to_mmdet`` / ``convert_to_detectron2`` with a
     converter tool's parsed arguments; return its report."""
+    from mmsoco.utils.setup_env import ignore_pkg_resources_deprecation
+    ignore_pkg_resources_deprecation()
     return convert(
         args.src,
         args.dst,

@@ -18,13 +18,36 @@ TRANSFERRED_PREFIXES = ('backbone.', 'neck.', 'roi_head.bbox_head.shared_',
                         'roi_head.shared_head.')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-#: Default architecture base file per arch.
-DEFAULT_ARCH_CONFIGS = {
-    'fpn':
-    osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'r50_fpn_4conv1fc.py'),
-    'c4':
-    osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'r50_c4.py'),
+_MODELS = osp.join(REPO_ROOT, 'configs', '_base_', 'models')
+#: Architecture base file per (arch, ResNet depth).
+ARCH_CONFIGS = {
+    ('fpn', 50): osp.join(_MODELS, 'r50_fpn_4conv1fc.py'),
+    ('fpn', 18): osp.join(_MODELS, 'r18_fpn_4conv1fc.py'),
+    ('c4', 50): osp.join(_MODELS, 'r50_c4.py'),
 }
+#: Default architecture base file per arch (depth unknown: the paper's R50).
+DEFAULT_ARCH_CONFIGS = {
+    'fpn': ARCH_CONFIGS[('fpn', 50)],
+    'c4': ARCH_CONFIGS[('c4', 50)]
+}
+
+
+def arch_config_for(arch: str, depth: Optional[int], src: str) -> str:
+    """The architecture base file of an ``arch`` checkpoint whose config
+    recorded a ResNet-``depth`` (None: not recorded, the R50 default).
+
+    Raises:
+        ConversionError: no base file for that depth; names the flags.
+    """
+    if depth is None:
+        return DEFAULT_ARCH_CONFIGS[arch]
+    if (arch, depth) not in ARCH_CONFIGS:
+        raise ConversionError(
+            f'{src} was trained with a ResNet-{depth} {arch.upper()} model '
+            '(its meta.cfg), and configs/_base_/models has no architecture '
+            'file for it: pass --arch-config with that model\'s '
+            'architecture base file, or --config with its fine-tuning config')
+    return ARCH_CONFIGS[(arch, depth)]
 
 
 def _shapes(module: torch.nn.Module,

@@ -9,7 +9,7 @@ import importlib
 import os.path as osp
 import pickle
 import zipfile
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 import torch
@@ -46,6 +46,8 @@ def load_checkpoint_dict(filename: str) -> dict:
         raise ConversionError(
             f'{filename} is not a readable torch checkpoint (neither a '
             'torch.save zip archive nor a pickle)')
+    if not zipfile.is_zipfile(filename):
+        _refuse_detectron2_weights(filename)
     try:
         checkpoint = load_checkpoint_weights_only(filename, map_location='cpu')
     except UnsafeCheckpointError as err:
@@ -64,6 +66,23 @@ def load_checkpoint_dict(filename: str) -> dict:
     return checkpoint
 
 
+def _refuse_detectron2_weights(filename: str) -> None:
+    """Name a detectron2 weight file (a plain pickle of numpy arrays), which
+    torch's weights-only loader only rejects with "Unsupported operand"."""
+    from .inputs import detectron2_weight_keys
+    try:
+        keys = detectron2_weight_keys(load_detectron2_pickle(filename))
+    except Exception:  # noqa: BLE001 - not such a file: torch.load decides
+        return
+    if keys:
+        raise ConversionError(
+            f'{filename} is a detectron2 weight file (a pickle of numpy '
+            f'arrays: {", ".join(keys)}, ...), not a SoCo checkpoint: it is '
+            'already in detectron2\'s format (MODEL.WEIGHTS). The converters '
+            'read the mmengine .pth that SoCo pretraining writes '
+            '(work_dirs/<config>/epoch_N.pth).')
+
+
 def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
     """Load the ``state_dict`` of an mmengine checkpoint, weights only.
 
@@ -72,7 +91,15 @@ def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
         ConversionError: the file is not a torch checkpoint, holds no
             ``state_dict``, or its ``state_dict`` is not a dict of tensors.
     """
+    return load_state_dict_and_meta(filename)[0]
+
+
+def load_state_dict_and_meta(
+        filename: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """:func:`load_state_dict` and the checkpoint's ``meta`` (``{}`` if
+    none), from one read of the file."""
     checkpoint = load_checkpoint_dict(filename)
+    meta = checkpoint.get('meta')
     state_dict = checkpoint['state_dict']
     if not isinstance(state_dict, dict):
         raise ConversionError(
@@ -82,7 +109,7 @@ def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:
         if not isinstance(value, torch.Tensor):
             raise ConversionError(f'{filename}: state_dict["{key}"] is a '
                                   f'{type(value).__name__}, not a tensor')
-    return state_dict
+    return state_dict, meta if isinstance(meta, dict) else {}
 
 
 def _write_atomic(filename: str, write: Callable[[Any], None]) -> None:

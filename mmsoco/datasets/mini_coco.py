@@ -51,6 +51,30 @@ def load_coco_json(ann_file: str) -> dict:
     return coco
 
 
+def split_size(fraction: float, num_images: int) -> int:
+    """Images in a ``fraction`` split of ``num_images``: the nearest
+    count, at least 1."""
+    return max(1, int(round(fraction * num_images)))
+
+
+def check_distinct_splits(fractions: Sequence[float], num_images: int,
+                          source: str) -> None:
+    """Refuse fractions that select the same number of images: on a small
+    set (e.g. 1% and 5% of 40 images are both 1 image) their files would be
+    identical, not the nested low-data ladder they are named for."""
+    by_size: Dict[int, float] = {}
+    for fraction in fractions:
+        size = split_size(fraction, num_images)
+        if size in by_size:
+            raise ValueError(
+                f'{source} has {num_images} images: fractions '
+                f'{by_size[size]:g} and {fraction:g} both select {size} '
+                f'image(s), so their splits would be identical. Use '
+                f'--fractions at least {1 / num_images:.2g} apart, or a '
+                'larger annotation file.')
+        by_size[size] = fraction
+
+
 def select_subset(coco: dict, fraction: float, seed: int) -> dict:
     """The COCO dict restricted to a seeded ``fraction`` of its images."""
     if not 0 < fraction <= 1:
@@ -59,7 +83,7 @@ def select_subset(coco: dict, fraction: float, seed: int) -> dict:
     if not ids:
         raise ValueError('the annotation file has no images')
     order = np.random.default_rng(seed).permutation(len(ids))
-    num = max(1, int(round(fraction * len(ids))))
+    num = split_size(fraction, len(ids))
     chosen = {ids[i] for i in order[:num]}
     subset = {
         k: v
@@ -88,8 +112,14 @@ def make_mini_coco(ann_file: str,
 
     Returns:
         ``{output path: info['mmsoco_subset'] plus num_annotations}``.
+
+    Raises:
+        ValueError: two fractions select the same number of images
+            (:func:`check_distinct_splits`); nothing is written.
     """
     coco = load_coco_json(ann_file)
+    if coco['images']:
+        check_distinct_splits(fractions, len(coco['images']), ann_file)
     written = {}
     for fraction in track(
             fractions, desc='mini-COCO splits', unit='split',

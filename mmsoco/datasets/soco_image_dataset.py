@@ -230,9 +230,13 @@ class SoCoImageDataset(BaseDataset):
     def _drop_unreadable_images(self) -> List[dict]:
         if not self.check_images_at_start:
             return self.data_list
-        from mmengine.utils import track_iter_progress
+        from mmsoco.utils.progress import track
         bad = []
-        for info in track_iter_progress(self.data_list):
+        for info in track(
+                self.data_list,
+                desc='check_images_at_start',
+                unit='img',
+                log=lambda line: print_log(line, logger='current')):
             reason = image_decodes(info['img_path'])
             if reason is not None:
                 bad.append((info['img_path'], reason))

@@ -56,7 +56,11 @@ def best_iou_per_gt(gt: np.ndarray, proposals: np.ndarray) -> np.ndarray:
 def recall_by_size(best_ious: np.ndarray,
                    areas: np.ndarray,
                    iou_thrs: Sequence[float] = DEFAULT_IOU_THRS) -> dict:
-    """Recall per COCO size range and overall from per-object best IoUs."""
+    """Recall per COCO size range and overall from per-object best IoUs.
+
+    A range without objects has recall None (``null`` in JSON, ``n/a`` in
+    the table): no objects, no recall, and JSON has no NaN.
+    """
     out = {}
     ranges = dict(all=(0, float('inf')), **AREA_RANGES)
     for name, (lo, hi) in ranges.items():
@@ -65,7 +69,7 @@ def recall_by_size(best_ious: np.ndarray,
         out[name] = dict(num_gt=n)
         for t in iou_thrs:
             out[name][f'recall@{t:g}'] = (
-                float((best_ious[sel] >= t).mean()) if n else float('nan'))
+                float((best_ious[sel] >= t).mean()) if n else None)
     return out
 
 
@@ -128,6 +132,10 @@ def eval_proposal_recall(store,
     return result
 
 
+def _cell(recall: Optional[float]) -> str:
+    return 'n/a' if recall is None else f'{recall:.3f}'
+
+
 def format_recall_table(result: dict,
                         iou_thrs: Optional[Sequence[float]] = None) -> str:
     """A markdown table of :func:`eval_proposal_recall`'s result."""
@@ -138,6 +146,6 @@ def format_recall_table(result: dict,
     for name in ('all', 'small', 'medium', 'large'):
         r = result[name]
         rows.append(f'| {name} | {r["num_gt"]} | ' +
-                    ' | '.join(f'{r[f"recall@{t:g}"]:.3f}'
+                    ' | '.join(_cell(r[f'recall@{t:g}'])
                                for t in iou_thrs) + ' |')
     return '\n'.join(rows)

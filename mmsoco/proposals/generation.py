@@ -79,11 +79,13 @@ def generate(img_root: str,
              workers: int = 1,
              chunk_size: int = DEFAULT_CHUNK_SIZE,
              resume: bool = False,
-             progress: Optional[bool] = None) -> Optional[dict]:
+             progress: Optional[bool] = None,
+             overwrite: bool = False) -> Optional[dict]:
     """List the images, run one shard and, for a single shard, merge.
 
     Returns the summary after a merge, or None for one shard of several
-    (merge with :func:`merge_shards` once all shards are done).
+    (merge with :func:`merge_shards` once all shards are done). ``resume``
+    and ``overwrite``: see :func:`run_shard`.
     """
     keys = list_image_keys(img_root, ann_file)
     if not keys:
@@ -91,7 +93,7 @@ def generate(img_root: str,
             f' listed by {ann_file}' if ann_file else ''))
     start = time.time()
     run_shard(img_root, out_dir, keys, params or {}, shard[0], shard[1],
-              workers, chunk_size, resume, progress)
+              workers, chunk_size, resume, progress, overwrite)
     if shard[1] > 1:
         print(
             f'shard {shard[0]}/{shard[1]} finished in '
@@ -99,7 +101,7 @@ def generate(img_root: str,
             f'when all shards are done',
             file=sys.stderr)
         return None
-    return merge_shards(out_dir)
+    return merge_shards(out_dir, progress=progress)
 
 
 __all__ = [

@@ -14,8 +14,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
+from mmsoco.utils.progress import track
 from .chunks import CHUNK_FIELDS, chunk_path, load_chunk_arrays
-from .shards import FALLBACK_LEVELS
+from .shards import FALLBACK_LEVELS, MERGE_FIELDS
 from .store_format import ProposalStoreError
 from .store_writer import write_store_arrays
 
@@ -37,7 +38,9 @@ def _read_manifests(out_dir: str) -> List[Tuple[str, dict]]:
     return found
 
 
-def collect_chunks(out_dir: str) -> Tuple[Dict[str, np.ndarray], dict]:
+def collect_chunks(
+        out_dir: str,
+        progress: Optional[bool] = None) -> Tuple[Dict[str, np.ndarray], dict]:
     """All chunk arrays of the complete shard set in ``out_dir``, concatenated.
 
     Returns the arrays (fields of :data:`CHUNK_FIELDS`, ``boxes`` in chunk
@@ -47,17 +50,18 @@ def collect_chunks(out_dir: str) -> Tuple[Dict[str, np.ndarray], dict]:
     """
     manifests = _read_manifests(out_dir)
     ref = manifests[0][1]
-    agree = ('num_shards', 'num_keys', 'keys_sha1', 'params')
     for shard_dir, m in manifests[1:]:
         diff = [
-            k for k in agree
+            k for k in MERGE_FIELDS
             if json.dumps(m.get(k), sort_keys=True) != json.dumps(
                 ref.get(k), sort_keys=True)
         ]
         if diff:
             raise ProposalStoreError(
                 f'{shard_dir} does not belong with '
-                f'{manifests[0][0]} ({", ".join(diff)} differ)')
+                f'{manifests[0][0]} ({", ".join(diff)} differ): shards of '
+                f'an earlier run? Generate with --overwrite to discard the '
+                f'shards of other settings, or use another OUT_DIR')
     n = ref['num_shards']
     present = {m['shard_index'] for _, m in manifests}
     absent = sorted(set(range(n)) - present)
@@ -66,13 +70,16 @@ def collect_chunks(out_dir: str) -> Tuple[Dict[str, np.ndarray], dict]:
             f'shard(s) {absent} of {n} are missing from {out_dir}/shards; '
             f'run them (--shard I/{n}) or copy their directories in')
     parts, incomplete = [], []
-    for shard_dir, m in manifests:
-        for i in range(m['num_chunks']):
-            path = chunk_path(shard_dir, i)
-            try:
-                parts.append(load_chunk_arrays(path))
-            except Exception:  # noqa: BLE001
-                incomplete.append(path)
+    paths = [
+        chunk_path(shard_dir, i) for shard_dir, m in manifests
+        for i in range(m['num_chunks'])
+    ]
+    for path in track(
+            paths, desc=f'merging {out_dir}', unit='chunk', enabled=progress):
+        try:
+            parts.append(load_chunk_arrays(path))
+        except Exception:  # noqa: BLE001
+            incomplete.append(path)
     if incomplete:
         raise ProposalStoreError(
             f'{len(incomplete)} chunk(s) are not finished, e.g. '
@@ -182,14 +189,16 @@ def _write_tsv(path: str, header: Sequence[str],
     atomic_write_text(path, text)
 
 
-def merge_shards(out_dir: str, store_path: Optional[str] = None) -> dict:
+def merge_shards(out_dir: str,
+                 store_path: Optional[str] = None,
+                 progress: Optional[bool] = None) -> dict:
     """Merge the finished shards of ``out_dir`` into one store; return the summary.
 
     The store (default ``out_dir/store``) holds every image that worked, in
     sorted key order, so it is the same whatever the sharding. Writes
     ``summary.json``, ``failures.tsv`` and ``fallbacks.tsv`` into ``out_dir``.
     """
-    arrays, manifest = collect_chunks(out_dir)
+    arrays, manifest = collect_chunks(out_dir, progress)
     store_path = store_path or osp.join(out_dir, 'store')
     keys, offsets, boxes, sizes = stored_arrays(arrays)
     write_store_arrays(

@@ -189,6 +189,35 @@ def _record_crashes(shard_dir: str, exitcodes: Dict[int, int]) -> List[str]:
     return sorted(keys)
 
 
+#: Manifest fields that must agree for shards to be merged (as in
+#: :func:`mmsoco.proposals.merge.collect_chunks`).
+MERGE_FIELDS = ('num_shards', 'num_keys', 'keys_sha1', 'params')
+
+
+def _discard_shards(out_dir: str, shard_dir: str, manifest: dict) -> None:
+    """Delete ``shard_dir`` and the shard directories of ``out_dir`` that
+    cannot be merged with a run of ``manifest`` (``overwrite``)."""
+    import shutil
+    shards_root = osp.join(out_dir, 'shards')
+    if not osp.isdir(shards_root):
+        return
+    for name in sorted(os.listdir(shards_root)):
+        path = osp.join(shards_root, name)
+        if not name.startswith('shard-') or not osp.isdir(path):
+            continue
+        other = osp.join(path, 'manifest.json')
+        try:
+            with open(other) as f:
+                old = json.load(f)
+            mergeable = all(
+                json.dumps(old.get(k), sort_keys=True) == json.dumps(
+                    manifest[k], sort_keys=True) for k in MERGE_FIELDS)
+        except (OSError, ValueError):
+            mergeable = False
+        if path == shard_dir or not mergeable:
+            shutil.rmtree(path)
+
+
 def _ordered_results(executor, keys: Sequence[str], window: int):
     """``_work`` of each key, in order, with at most ``window`` in flight."""
     from collections import deque
@@ -224,7 +253,8 @@ def run_shard(img_root: str,
               workers: int = 1,
               chunk_size: int = DEFAULT_CHUNK_SIZE,
               resume: bool = False,
-              progress: Optional[bool] = None) -> str:
+              progress: Optional[bool] = None,
+              overwrite: bool = False) -> str:
     """Compute shard ``shard_index``/``num_shards`` of the sorted ``keys``.
 
     Writes ``manifest.json`` and chunk files into
@@ -232,8 +262,14 @@ def run_shard(img_root: str,
     chunks are skipped with ``resume``; without it a shard directory that
     already holds chunks is an error (nothing is overwritten). A manifest
     that disagrees (other key list, parameters, sharding or chunk size) is
-    always an error.
+    an error too, unless ``overwrite``: then this shard's directory, and
+    every shard directory of ``out_dir`` that could not be merged with this
+    run (other key list, parameters or sharding), are deleted first; shards
+    of this run done elsewhere are kept.
     """
+    if resume and overwrite:
+        raise ValueError('--resume continues a run, --overwrite discards it: '
+                         'choose one')
     keys = list(keys)
     # The decoding convention is part of the result: recorded, never implied.
     params = dict(params)
@@ -254,6 +290,9 @@ def run_shard(img_root: str,
         params=params,
         img_root=osp.abspath(img_root))
     manifest_path = osp.join(shard_dir, 'manifest.json')
+    if overwrite:
+        _discard_shards(out_dir, shard_dir, manifest)
+        os.makedirs(shard_dir, exist_ok=True)
     if osp.isfile(manifest_path):
         with open(manifest_path) as f:
             old = json.load(f)
@@ -268,15 +307,16 @@ def run_shard(img_root: str,
         if diff:
             raise ProposalStoreError(
                 f'{shard_dir} was started with other settings '
-                f'({", ".join(diff)} differ); use another OUT_DIR or the '
-                f'same settings')
+                f'({", ".join(diff)} differ); use another OUT_DIR, the '
+                f'same settings, or --overwrite to discard it')
         has_chunks = any(
             n.startswith('chunk-') and n.endswith('.npz')
             for n in os.listdir(shard_dir))
         if has_chunks and not resume:
             raise ProposalStoreError(
                 f'{shard_dir} already holds finished chunks; pass --resume '
-                f'to continue it, or use an empty OUT_DIR')
+                f'to continue it, --overwrite to start it again, or use an '
+                f'empty OUT_DIR')
     else:
         atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
     # Temp files of a killed run are never mistaken for chunks; drop them.

@@ -28,6 +28,7 @@ import numpy as np
 from mmsoco.utils.atomic_files import atomic_write_text
 from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, key_basename, key_stem,
                                       list_image_folder)
+from mmsoco.utils.progress import track
 from .decode import header_size
 from .store import ProposalStore
 from .store_format import (MAX_NAMED, UNKNOWN_SIZE, ProposalStoreError,
@@ -53,10 +54,22 @@ def xyxy_to_reference_xywh(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _write_imported(out_path: str, items, source: str, source_format: str,
-                    overwrite: bool, **store_kwargs) -> str:
+def _write_imported(out_path: str,
+                    items,
+                    source: str,
+                    source_format: str,
+                    overwrite: bool,
+                    total: int,
+                    progress: Optional[bool] = None,
+                    **store_kwargs) -> str:
     """A store of imported ``items``, its meta naming where they came from."""
     meta = dict(source=osp.abspath(source), source_format=source_format)
+    items = track(
+        items,
+        desc=f'importing {source}',
+        unit='img',
+        total=total,
+        enabled=progress)
     return write_store(
         out_path, items, overwrite=overwrite, meta=meta, **store_kwargs)
 
@@ -129,7 +142,8 @@ def _reference_key_form(names) -> str:
 def import_reference_json(json_path: str,
                           out_path: str,
                           img_root: Optional[str] = None,
-                          overwrite: bool = False) -> str:
+                          overwrite: bool = False,
+                          progress: Optional[bool] = None) -> str:
     """Convert the reference's ``{stem: [[x, y, w, h], ...]}`` into a store.
 
     With ``img_root``, each key (a file stem, or a file name) is mapped to its
@@ -163,12 +177,16 @@ def import_reference_json(json_path: str,
         json_path,
         'reference_json',
         overwrite,
+        len(data),
+        progress,
         exif_orientation=False,
         key_form='relpath'
         if lookup is not None else _reference_key_form(data))
 
 
-def export_reference_json(store: ProposalStore, json_path: str) -> str:
+def export_reference_json(store: ProposalStore,
+                          json_path: str,
+                          progress: Optional[bool] = None) -> str:
     """Write a store as the reference's ``{stem: [[x, y, w, h], ...]}``.
 
     Keys are file stems, as the authors' files; images that share a stem
@@ -176,7 +194,12 @@ def export_reference_json(store: ProposalStore, json_path: str) -> str:
     named, before anything is written.
     """
     out, owner, clashes = {}, {}, []
-    for key, boxes, _ in store.items():
+    for key, boxes, _ in track(
+            store.items(),
+            desc=f'exporting {store.path}',
+            unit='img',
+            total=len(store),
+            enabled=progress):
         stem = key if store.key_form == 'stem' else key_stem(key)
         if stem in owner:
             clashes.append((stem, f'{owner[stem]!r} and {key!r}'))
@@ -201,7 +224,8 @@ def import_coco_results(results_json: str,
                         ann_file: str,
                         out_path: str,
                         overwrite: bool = False,
-                        exif_orientation: bool = False) -> str:
+                        exif_orientation: bool = False,
+                        progress: Optional[bool] = None) -> str:
     """Convert COCO-results proposals (``[{image_id, bbox, score}]``) into a store.
 
     ``ann_file`` is the dataset's COCO annotation file: keys are its images'
@@ -245,17 +269,23 @@ def import_coco_results(results_json: str,
         results_json,
         'coco_results',
         overwrite,
+        len(per_image),
+        progress,
         exif_orientation=exif_orientation)
 
 
-def export_coco_results(store: ProposalStore, ann_file: str,
-                        results_json: str) -> str:
+def export_coco_results(store: ProposalStore,
+                        ann_file: str,
+                        results_json: str,
+                        progress: Optional[bool] = None) -> str:
     """Write a store as COCO results, ``score`` falling with the box's rank."""
     with open(ann_file) as f:
         images = json.load(f)['images']
     store.check_keys([im['file_name'] for im in images], source=ann_file)
     out = []
-    for im in images:
+    for im in track(
+            images, desc=f'exporting {store.path}', unit='img',
+            enabled=progress):
         boxes = store[im['file_name']].astype(np.float64)
         n = len(boxes)
         for rank, b in enumerate(boxes):

@@ -20,6 +20,8 @@ def load_launch_config(config: str,
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config} does not exist')
+    from mmsoco.utils.setup_env import ignore_pkg_resources_deprecation
+    ignore_pkg_resources_deprecation()
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:

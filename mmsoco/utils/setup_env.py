@@ -43,3 +43,24 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         # avoid name conflicts
         new_instance_name = f'mmsoco-{datetime.datetime.now()}'
         DefaultScope.get_instance(new_instance_name, scope_name='mmsoco')
+
+
+#: The deprecation notice setuptools (< 81) prints each time pkg_resources is
+#: (re)loaded; mmengine's ``is_installed`` reloads it for every ``mmdet::``
+#: base of a config, so one detector config prints it several times.
+PKG_RESOURCES_DEPRECATION = r'pkg_resources is deprecated as an API'
+
+
+def ignore_pkg_resources_deprecation() -> None:
+    """Hide setuptools' "pkg_resources is deprecated" notice, nothing else.
+
+    mmengine 0.10 finds ``mmdet::`` configs through ``pkg_resources``
+    (README, Install: hence setuptools < 81); the notice is about mmengine's
+    code, not the user's, and says nothing they can act on. Called by the
+    tools' entry points (the converters, ``load_launch_config``); the filter
+    matches that message only, as a UserWarning (setuptools >= 80) or a
+    DeprecationWarning (older).
+    """
+    for category in (UserWarning, DeprecationWarning):
+        warnings.filterwarnings(
+            'ignore', message=PKG_RESOURCES_DEPRECATION, category=category)

@@ -1,5 +1,6 @@
 """Pretraining configs: resolve, take the architecture from _base_/models, recipe numbers."""
 import glob
+import os
 import os.path as osp
 
 import pytest
@@ -169,3 +170,55 @@ def test_byol_demo_trains_two_iterations(tmp_path, demo_data_root):
     runner.train()
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
     assert not torch.equal(before, runner.model.target.backbone.conv1.weight)
+
+
+def test_demo_proposal_cache_follows_the_data_not_the_cwd(
+        tmp_path, demo_data_root, monkeypatch):
+    """The demo config's cache is <data_root>/proposal_cache: with data_root
+    moved (an absolute override) and run from another directory, nothing
+    lands in ./data/demo."""
+    import shutil
+
+    from mmsoco.registry import DATASETS
+    data_root = tmp_path / 'my_demo'
+    shutil.copytree(demo_data_root / 'images', data_root / 'images')
+    shutil.copytree(demo_data_root / 'annotations', data_root / 'annotations')
+    cfg = Config.fromfile(osp.abspath('configs/soco/soco_r18fpn_demo.py'))
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.data_root = str(data_root) + '/'
+    dataset_cfg.indices = 1
+    dataset_cfg.pipeline = dataset_cfg.pipeline[:2]  # load, proposals
+    cwd = tmp_path / 'cwd'
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    init_default_scope('mmsoco')
+    DATASETS.build(dataset_cfg)[0]
+    assert len(os.listdir(data_root / 'proposal_cache')) == 1
+    assert os.listdir(cwd) == []
+
+
+def _view_sides(cfg):
+    step = next(s for s in cfg.train_dataloader.dataset.pipeline
+                if s['type'] == 'MultiViewBoxJitter')
+    for view in step['views']:
+        size = view['size']
+        yield from (size if isinstance(size, (tuple, list)) else (size, ))
+
+
+@pytest.mark.parametrize(
+    'path', [p for p in CONFIGS if osp.basename(p).startswith('soco')])
+def test_readme_scalar_ranges_hold_for_every_soco_config(path):
+    """README ("Collapse read-outs"): ``dropped_boxes`` is 0 for every
+    shipped recipe, since a box is clipped to its view and no view side
+    exceeds the last scale range; ``proj_std`` is at most 1/sqrt(d) of the
+    projector's d outputs, the numbers the README quotes."""
+    cfg = Config.fromfile(path)
+    extractor = cfg.model.roi_extractor
+    if extractor.get('level_mapping', 'scale_aware') == 'scale_aware' and \
+            extractor.get('oversize', 'drop') == 'drop':
+        assert max(_view_sides(cfg)) <= extractor.scale_ranges[-1]
+    with open('README.md') as f:
+        readme = ' '.join(f.read().split())
+    d = cfg.model.projector.out_channels
+    assert f'{d}-d projector' in readme
+    assert f'1/sqrt({d}) = {d ** -0.5:.4f}' in readme

@@ -126,6 +126,28 @@ def test_check_at_start(tmp_path):
     assert len(dataset) == 2 and dataset.num_bad_images == 1
 
 
+def test_check_at_start_logs_progress_by_time(tmp_path, monkeypatch):
+    """The up-front decode of a big dataset logs count, rate and time left
+    (every MMSOCO_PROGRESS_INTERVAL seconds; 0 here: every image)."""
+    from mmsoco.datasets import soco_image_dataset
+    logged = []
+    monkeypatch.setattr(
+        soco_image_dataset,
+        'print_log',
+        lambda msg, logger, level=logging.INFO: logged.append(msg))
+    monkeypatch.setenv('MMSOCO_PROGRESS_INTERVAL', '0')
+    _build(
+        data_root=str(_with_corrupt(tmp_path)),
+        pipeline=LOAD,
+        check_images_at_start=True)
+    lines = [m for m in logged if m.startswith('check_images_at_start')]
+    assert [m.split(',')[0] for m in lines[:3]] == [
+        f'check_images_at_start: {i}/3 img ({100 * i / 3:.1f}%)'
+        for i in (1, 2, 3)
+    ]
+    assert lines[-1].endswith(tuple(f'done in 0:00:0{s}' for s in range(10)))
+
+
 def test_bad_configuration(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.txt'):
         _build(data_root=str(tmp_path), ann_file='missing.txt')

@@ -94,3 +94,39 @@ def test_tool_prints_the_table(tmp_path, capsys):
     assert json.loads(out.read_text())['medium']['num_gt'] == 1
     assert tool.main([store, coco]) == 1  # keys lack the prefix
     assert "'a.jpg'" in capsys.readouterr().err
+
+
+def test_a_size_without_objects_is_null_in_strict_json(tmp_path, capsys):
+    """recall.json was written with a bare NaN (not JSON) for a size range
+    without objects; now null, and n/a in the table."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'eval_proposal_recall',
+        osp.join(REPO, 'tools', 'analysis_tools', 'eval_proposal_recall.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    coco = json.loads(open(_dataset(tmp_path)).read())
+    coco['annotations'] = [a for a in coco['annotations'] if a['id'] != 1]
+    (tmp_path / 'no_small.json').write_text(json.dumps(coco))
+    store = write_store(
+        str(tmp_path / 'store'), [
+            ('a.jpg', np.array([[0, 0, 50, 40]]), (200, 200)),
+            ('b.jpg', np.array([[0, 0, 50, 40]]), (200, 200)),
+        ])
+    out = tmp_path / 'recall.json'
+    assert tool.main(
+        [store,
+         str(tmp_path / 'no_small.json'), '--out',
+         str(out), '--quiet']) == 0
+    assert '| small | 0 | n/a | n/a |' in capsys.readouterr().out
+
+    def refuse(constant):
+        raise ValueError(f'{constant} is not JSON')
+
+    result = json.loads(out.read_text(), parse_constant=refuse)
+    assert result['small'] == {
+        'num_gt': 0,
+        'recall@0.5': None,
+        'recall@0.7': None
+    }
+    assert result['medium']['recall@0.5'] == 1.0

@@ -54,6 +54,48 @@ def test_same_id_same_colour_at_the_box():
     assert mosaic.shape[0] == 64
 
 
+def test_every_panel_is_labelled():
+    """The source panel names its proposals (it was the one unlabelled
+    panel), the views their index and flip."""
+    from mmsoco.visualization import label, to_height
+    tool = _tool()
+    src = np.full((48, 64, 3), 60, np.uint8)
+    view = dict(
+        img=np.full((32, 32, 3), 60, np.uint8),
+        bboxes=np.zeros((0, 4), np.float32),
+        proposal_ids=np.zeros(0, np.int64),
+        flip=True)
+    results = dict(
+        img=src,
+        views=[view],
+        proposals=np.zeros((0, 4), np.float32),
+        proposal_ids=np.zeros(0, np.int64))
+    mosaic = tool.render_views(results, height=64)
+    source_panel = label(to_height(src, 64), 'image: 0 proposals, 0 sampled')
+    np.testing.assert_array_equal(mosaic[:, :source_panel.shape[1]],
+                                  source_panel)
+    assert (source_panel != to_height(src, 64)).any()  # text was drawn
+    x0 = source_panel.shape[1] + 4
+    np.testing.assert_array_equal(mosaic[:32, x0:x0 + 32],
+                                  label(view['img'], 'V1 flip'))
+
+
+def test_fewer_images_than_num_is_said(demo_data_root, tmp_path, capsys):
+    tool = _tool()
+    out = tmp_path / 'views'
+    config = osp.join(REPO, 'configs', '_base_', 'datasets', 'soco_demo.py')
+    assert tool.main([
+        config, '--output-dir',
+        str(out), '--num', '5', '--quiet', '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_data_root}/',
+        'train_dataloader.dataset.indices=2',
+        f'train_dataloader.dataset.pipeline.1.cache_dir={tmp_path}/cache'
+    ]) == 0
+    assert len(list(out.glob('*.png'))) == 2
+    assert 'the dataset has 2 images, fewer than --num 5: writing 2 ' \
+        'mosaics' in capsys.readouterr().err
+
+
 def test_cli_writes_pngs(demo_data_root, tmp_path):
     tool = _tool()
     out = tmp_path / 'views'

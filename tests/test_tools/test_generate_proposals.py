@@ -199,3 +199,80 @@ def test_exif_orientation_flag_is_recorded_and_limited(tmp_path, capsys):
         ])
     assert err.value.code == 2
     assert 'computed without it' in capsys.readouterr().err
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path, capsys,
+                                                      monkeypatch):
+    """slurm / nohup / 2>log: a line every MMSOCO_PROGRESS_INTERVAL seconds
+    (0 here: every step) with the count, the rate and the time left, for
+    the generation, the merge, the import and the export."""
+    monkeypatch.setenv('MMSOCO_PROGRESS_INTERVAL', '0')
+    root = str(tmp_path / 'imgs')
+    bad_images.write_good_images(root, 3, size=(64, 48))
+    out = str(tmp_path / 'out')
+    assert tool.main([root, out, '--chunk-size', '2']) == 0
+    err = capsys.readouterr().err.splitlines()
+    shard = [line for line in err if line.startswith('shard 0/1: ')]
+    assert [line.split(',')[0] for line in shard[:3]] == [
+        'shard 0/1: 1/3 img (33.3%)', 'shard 0/1: 2/3 img (66.7%)',
+        'shard 0/1: 3/3 img (100.0%)'
+    ]
+    assert ' img/s, ETA ' in shard[0] and 'done in ' in shard[-1]
+    assert any(
+        line.startswith(f'merging {out}: 2/2 chunk (100.0%)') for line in err)
+    assert tool.main([out, '--export-reference',
+                      str(tmp_path / 'ref.json')]) == 0
+    assert 'exporting ' in capsys.readouterr().err
+    assert tool.main([
+        str(tmp_path / 'out2'), '--import-reference',
+        str(tmp_path / 'ref.json')
+    ]) == 0
+    assert '3/3 img (100.0%)' in capsys.readouterr().err
+    # --quiet: nothing on stderr
+    assert tool.main([out, '--merge', '--quiet']) == 0
+    assert capsys.readouterr().err == ''
+
+
+def test_overwrite_starts_again(tmp_path, capsys):
+    root = str(tmp_path / 'imgs')
+    bad_images.write_good_images(root, 3, size=(64, 48))
+    out = str(tmp_path / 'out')
+    # an earlier sharded run with other settings, half done
+    assert tool.main(
+        [root, out, '--shard', '0/2', '--max-side', '32', '--quiet']) == 0
+    capsys.readouterr()
+    # a single-shard run computes its own shard, but cannot merge the old one
+    assert tool.main([root, out, '--quiet']) == 1
+    err = capsys.readouterr().err
+    assert 'does not belong' in err and 'with --overwrite' in err
+    # a second run refuses to touch its finished chunks
+    assert tool.main([root, out, '--quiet']) == 1
+    assert '--overwrite to start it again' in capsys.readouterr().err
+    assert tool.main([root, out, '--overwrite', '--quiet']) == 0
+    assert os.listdir(osp.join(out, 'shards')) == ['shard-00000-of-00001']
+    clean = str(tmp_path / 'clean')
+    assert tool.main([root, clean, '--quiet']) == 0
+    assert _store(osp.join(out, 'store')) == _store(osp.join(clean, 'store'))
+    # other settings: refused, then discarded with --overwrite
+    assert tool.main([root, out, '--max-side', '32', '--quiet']) == 1
+    assert 'or --overwrite to discard it' in capsys.readouterr().err
+    assert tool.main([root, out, '--max-side', '32', '--overwrite',
+                      '--quiet']) == 0
+    with open(osp.join(out, 'store', 'meta.json')) as f:
+        assert json.load(f)['meta']['params']['max_side'] == 32
+    with pytest.raises(SystemExit):
+        tool.parse_args([root, out, '--resume', '--overwrite'])
+    with pytest.raises(SystemExit):
+        tool.parse_args([out, '--merge', '--overwrite'])
+
+
+def test_help_example_writes_where_the_configs_read():
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'datasets',
+                 'soco_fpn_imagenet.py'))
+    example = tool.__doc__.split('::', 1)[1].split('\n\n')[1].split()
+    assert example[:4] == [
+        'python', 'tools/generate_proposals.py', 'data/imagenet/train',
+        cfg.train_dataloader.dataset.proposal_store
+    ]

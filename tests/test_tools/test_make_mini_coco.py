@@ -124,3 +124,36 @@ def test_command_line(ann_file, tmp_path, capsys):
     assert '10 of 200 images' in capsys.readouterr().out
     assert tool.main([str(tmp_path / 'nope.json'), '--out', str(out)]) == 1
     assert 'nope.json' in capsys.readouterr().err
+
+
+def test_a_small_set_refuses_identical_splits(tmp_path, capsys):
+    """A split has round(fraction * N) images, at least 1: on 40 images 1%
+    (0.4 -> at least 1) and 2% (0.8 -> 1) would be the same file; refused,
+    nothing written."""
+    path = tmp_path / 'small.json'
+    path.write_text(json.dumps(_fake_coco(num_images=40)))
+    out = tmp_path / 'out'
+    spec = importlib.util.spec_from_file_location(
+        'make_mini_coco_tool',
+        osp.join(REPO, 'tools', 'misc', 'make_mini_coco.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(
+        [str(path), '--out',
+         str(out), '--fractions', '0.01', '0.02', '0.1']) == 1
+    err = capsys.readouterr().err
+    assert f'{path} has 40 images: fractions 0.01 and 0.02 both select 1 ' \
+        'image(s)' in err
+    assert '--fractions' in err
+    assert not out.exists() or not os.listdir(out)
+    # the default 1/5/10% on 40 images: 1, 2 and 4 images, all distinct
+    assert tool.main([str(path), '--out', str(out), '--quiet']) == 0
+    assert [
+        _load(out / f'instances_train2017_{n}pct.json')['info']
+        ['mmsoco_subset']['num_images'] for n in (1, 5, 10)
+    ] == [1, 2, 4]
+    # 20 images: 1% and 5% are both one image
+    path.write_text(json.dumps(_fake_coco(num_images=20)))
+    assert tool.main([str(path), '--out', str(tmp_path / 'o2')]) == 1
+    assert 'fractions 0.01 and 0.05 both select 1 image(s)' in \
+        capsys.readouterr().err

@@ -250,3 +250,24 @@ def test_slurm_finetune_plumbing(soco_ckpt, tmp_path):
     assert f'--cfg-options data_root=/d/ load_from={converted}' in train
     assert str(work_dir / 'iter_9.pth') in test and '--launcher=slurm' in test
     assert '--cfg-options data_root=/d/' in test and 'load_from' not in test
+
+
+def test_converter_output_has_no_pkg_resources_notice(soco_ckpt, tmp_path):
+    """Checking against a detector config reads its ``mmdet::`` bases, which
+    made setuptools print its pkg_resources notice 4 times; off a terminal
+    the stages are logged (every MMSOCO_PROGRESS_INTERVAL s, 0 here)."""
+    out = str(tmp_path / 'mmdet.pth')
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'model_converters', 'soco2mmdet.py'),
+        soco_ckpt, out, '--config', DEMO_CONFIG
+    ],
+                          capture_output=True,
+                          text=True,
+                          cwd=REPO,
+                          env=dict(os.environ, MMSOCO_PROGRESS_INTERVAL='0'),
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'all present with matching shapes' in proc.stdout
+    assert 'pkg_resources' not in proc.stderr, proc.stderr[-2000:]
+    assert f'converting {soco_ckpt}: 4/4 stage (100.0%)' in proc.stderr

@@ -83,3 +83,18 @@ def test_image_key_refuses_an_image_outside_the_root(tmp_path):
                      str(tmp_path / 'r')) == 'a/b.jpg'
     with pytest.raises(ValueError, match='not under the image root'):
         image_key(str(tmp_path / 'other' / 'b.jpg'), str(tmp_path / 'r'))
+
+
+def test_readme_lists_every_extension_the_scan_takes():
+    """README's layout table names the extensions of a folder scan: all of
+    them (``.gif`` was read but not listed), and no other."""
+    import os.path as osp
+    import re
+
+    from mmsoco.utils.image_files import IMAGE_EXTENSIONS
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    with open(osp.join(repo, 'README.md')) as f:
+        row = next(
+            line for line in f if line.startswith('| image folder tree'))
+    listed = re.search(r'ending in `([^`]*)`', row).group(1).split()
+    assert sorted(listed) == sorted(IMAGE_EXTENSIONS)

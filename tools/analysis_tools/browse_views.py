@@ -5,11 +5,13 @@
         --output-dir work_dirs/views --num 8
 
 For each sample, one PNG: the source image with all its proposals (thin gray)
-and the sampled ones, then every view with its boxes; one proposal has one
-colour everywhere (whole-view fallback boxes are white); cutout squares are
-painted in the ImageNet mean colour (the preprocessor's 0). ``--no-photometric``
-shows the views before colour augmentation. The pipeline runs up to, not
-including, ``PackSoCoInputs``.
+and the sampled ones (labelled ``image: N proposals, K sampled``), then every
+view with its boxes (``V1``, ``V2 flip``, ...); one proposal has one colour
+everywhere (whole-view fallback boxes are white); cutout squares are painted
+in the ImageNet mean colour (the preprocessor's 0). ``--no-photometric`` shows
+the views before colour augmentation. The pipeline runs up to, not including,
+``PackSoCoInputs``. A dataset with fewer than ``--num`` images gives one PNG
+per image, and says so.
 """
 import argparse
 import os.path as osp
@@ -19,6 +21,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config, DictAction
 
+from mmsoco.utils.progress import add_quiet_argument, enabled_by, track
 from mmsoco.visualization import (UNSAMPLED_COLOUR, draw_boxes, fill_squares,
                                   label, mosaic, to_height, write_image)
 
@@ -37,7 +40,11 @@ def render_views(results: dict, height: int = PANEL_HEIGHT) -> np.ndarray:
     })
     proposals = np.asarray(results.get('proposals', np.zeros((0, 4))))
     proposal_ids = np.asarray(results.get('proposal_ids', []))
-    panel = to_height(src, height)
+    num_sampled = int(np.isin(proposal_ids, sampled).sum())
+    # labelled first: the boxes stay on top
+    panel = label(
+        to_height(src, height),
+        f'image: {len(proposals)} proposals, {num_sampled} sampled')
     if len(proposals):
         chosen = np.isin(proposal_ids, sampled)
         panel = draw_boxes(
@@ -84,12 +91,23 @@ def browse_views(cfg,
                  output_dir: str,
                  num: int = 8,
                  seed: int = 0,
-                 photometric: bool = True) -> List[str]:
-    """Write ``num`` view mosaics of the config's dataset; return the paths."""
+                 photometric: bool = True,
+                 progress: Optional[bool] = None) -> List[str]:
+    """Write ``num`` view mosaics of the config's dataset (one per image if
+    it has fewer, with a note on stderr); return the paths."""
     dataset = build_browse_dataset(cfg, photometric)
+    if len(dataset) < num:
+        print(
+            f'browse_views: the dataset has {len(dataset)} images, fewer '
+            f'than --num {num}: writing {len(dataset)} mosaics',
+            file=sys.stderr)
     np.random.seed(seed)
     paths = []
-    for index in range(min(num, len(dataset))):
+    for index in track(
+            range(min(num, len(dataset))),
+            desc='browse_views',
+            unit='img',
+            enabled=progress):
         results = dataset[index]
         name = osp.splitext(osp.basename(results['img_path']))[0]
         path = osp.join(output_dir, f'{index:04d}_{name}.png')
@@ -114,6 +132,7 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='key=value overrides, as in tools/train.py')
+    add_quiet_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -123,7 +142,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     paths = browse_views(cfg, args.output_dir, args.num, args.seed,
-                         not args.no_photometric)
+                         not args.no_photometric, enabled_by(args))
     for path in paths:
         print(path)
     return 0

@@ -4,11 +4,11 @@
         data/coco/annotations/instances_val2017.json --img-prefix val2017
 
 Prints a markdown table split by COCO object size; ``--out`` also writes the
-numbers as JSON. Exit status 1 when the store or the annotations cannot be
+numbers as JSON (a size range without objects: ``null`` recall, ``n/a`` in the
+table). Exit status 1 when the store or the annotations cannot be
 read, or when dataset images are missing from the store (named).
 """
 import argparse
-import json
 import sys
 
 from mmsoco.evaluation.proposal_recall import (eval_proposal_recall,
@@ -52,8 +52,10 @@ def main(argv=None) -> int:
           f'{result["proposals_per_image"]:.1f}  missing images: '
           f'{result["missing_images"]}')
     if args.out:
-        from mmsoco.utils.atomic_files import atomic_write_text
-        atomic_write_text(args.out, json.dumps(result, indent=2))
+        from mmsoco.utils.atomic_files import atomic_write_json
+
+        # strict JSON: a size range without objects has recall null
+        atomic_write_json(args.out, result, indent=2, allow_nan=False)
     return 0
 
 

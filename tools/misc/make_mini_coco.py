@@ -6,7 +6,9 @@
 
 Writes instances_train2017_{1,5,10}pct.json (the names the
 configs/benchmarks/mmdet/*mini-coco*.py configs read). Nested, seeded splits;
-see :mod:`mmsoco.datasets.mini_coco`.
+see :mod:`mmsoco.datasets.mini_coco`. Fractions that select the same number of
+images (1% and 5% of a set under 30 images) are refused: their files would be
+identical. Exit status 1 then, and nothing is written.
 """
 import argparse
 import sys

@@ -35,8 +35,9 @@ def parse_args(argv=None):
         help='mmdet fine-tuning config to check '
         'the converted shapes against')
     check.add_argument(
-        '--arch-config', help='architecture base file to '
-        'check against')
+        '--arch-config',
+        help='architecture base file to check against (default: as '
+        'soco2mmdet.py, from the checkpoint\'s meta.cfg)')
     add_quiet_argument(parser)
     args = parser.parse_args(argv)
     if not args.dst.endswith('.pkl'):

@@ -37,9 +37,9 @@ def parse_args(argv=None):
         'are checked against')
     check.add_argument(
         '--arch-config',
-        help='architecture base file to check against '
-        '(default configs/_base_/models/r50_fpn_4conv1fc.py '
-        'or r50_c4.py)')
+        help='architecture base file to check against (default: the '
+        'configs/_base_/models file of the ResNet depth recorded in the '
+        "checkpoint's meta.cfg, else r50_fpn_4conv1fc.py or r50_c4.py)")
     add_quiet_argument(parser)
     return parser.parse_args(argv)
 

@@ -7,9 +7,11 @@ data_root = 'data/demo/'
 proposal_step = dict(
     type='SelectiveSearchProposals',
     compute_cfg=dict(max_side=320),  # benchmarks/README.md: same recall
-    # Keyed by each image's absolute path, size and mtime: valid whatever
-    # data_root is in force (tools/demo.py puts it beside the data).
-    cache_dir='data/demo/proposal_cache')
+    # Beside the images, whatever the working directory and data_root:
+    # {img_root} is the image folder (data_root + images/), so the cache is
+    # <data_root>/proposal_cache. Entries are keyed by each image's absolute
+    # path, size and mtime.
+    cache_dir='{img_root}/../proposal_cache')
 views_step = dict(
     type='MultiViewBoxJitter',
     views=[

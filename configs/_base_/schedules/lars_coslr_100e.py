@@ -12,6 +12,9 @@
 # total_batch / auto_scale_lr.base_batch_size (2048, the batch lr=8.0 is for).
 optim_wrapper = dict(
     type='OptimWrapper',
+    # mmengine's constructor, leaving the frozen EMA target out without a
+    # warning per tensor (mmsoco/engine/optimizers/online_constructor.py)
+    constructor='OnlineNetworkOptimWrapperConstructor',
     optimizer=dict(
         type='LARS',
         lr=8.0,

@@ -97,6 +97,27 @@ def cache_file_name(img_path: str, params: dict) -> str:
     return hashlib.sha1(blob.encode('utf-8')).hexdigest() + '.npy'
 
 
+#: Stands for the image's root folder in ``cache_dir``.
+IMG_ROOT_FIELD = '{img_root}'
+
+
+def cache_folder(cache_dir: str, results: dict) -> str:
+    """``cache_dir`` with ``{img_root}`` replaced by the sample's image root:
+    ``img_path`` less its trailing ``img_key`` (``.`` when empty)."""
+    if IMG_ROOT_FIELD not in cache_dir:
+        return cache_dir
+    img_path, key = results.get('img_path'), results.get('img_key')
+    path = str(img_path).replace(os.sep, '/')
+    if key is None or not path.endswith(key):
+        raise ValueError(
+            f'cache_dir={cache_dir!r} uses {IMG_ROOT_FIELD}, the folder an '
+            f'image key is relative to, but image {img_path!r} has no '
+            '"img_key" that its path ends with (SoCoImageDataset gives one); '
+            'give SelectiveSearchProposals a plain cache_dir')
+    img_root = path[:len(path) - len(key)] or '.'
+    return osp.normpath(cache_dir.replace(IMG_ROOT_FIELD, img_root))
+
+
 @TRANSFORMS.register_module()
 class SelectiveSearchProposals(BaseTransform):
     """Add an image's selective-search proposals and their stable ids.
@@ -132,7 +153,12 @@ class SelectiveSearchProposals(BaseTransform):
         compute_cfg (dict, optional): ``compute_proposals`` arguments when no
             store is configured; default SoCo's (``DEFAULT_COMPUTE_CFG``).
         cache_dir (str, optional): Directory for computed proposals, one
-            ``.npy`` per image and parameter set, written atomically.
+            ``.npy`` per image and parameter set, written atomically. A
+            ``{img_root}`` in it stands for the image's root folder (its
+            ``img_path`` without its ``img_key``: the dataset's image folder
+            after any ``data_root`` override), so
+            ``'{img_root}/../proposal_cache'`` keeps the cache beside the
+            images whatever the working directory.
         lru_size (int): Computed images kept in memory per process.
     """
 
@@ -326,8 +352,9 @@ class SelectiveSearchProposals(BaseTransform):
             return self._lru[lru_key]
         cache_file = None
         if self.cache_dir is not None and img_path is not None:
-            cache_file = osp.join(self.cache_dir,
-                                  cache_file_name(img_path, self.compute_cfg))
+            cache_file = osp.join(
+                cache_folder(self.cache_dir, results),
+                cache_file_name(img_path, self.compute_cfg))
         boxes = None
         if cache_file is not None and osp.isfile(cache_file):
             try:

@@ -36,6 +36,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import Dataset
 
 from mmsoco.registry import HOOKS
+from mmsoco.utils.progress import progress_bar
 
 
 def training_bn_layers(model: nn.Module) -> List[_BatchNorm]:
@@ -170,17 +171,22 @@ class PreciseBNHook(Hook):
     Args:
         num_iters (int): Batches per update. Defaults to 200
             (detectron2's ``TEST.PRECISE_BN.NUM_ITER``).
-        log_interval (int): Log progress every this many batches.
-            Defaults to 50.
+        progress_interval (float, optional): Seconds between two progress
+            lines in the log (count, rate, time left). Defaults to None:
+            :mod:`mmsoco.utils.progress`'s default (30 s, or the
+            ``MMSOCO_PROGRESS_INTERVAL`` environment variable). By time, not
+            by batches: a CPU smoke run's batches take seconds each.
     """
 
     priority = 'LOW'  # after the optimiser step, before CheckpointHook
 
-    def __init__(self, num_iters: int = 200, log_interval: int = 50) -> None:
+    def __init__(self,
+                 num_iters: int = 200,
+                 progress_interval: Optional[float] = None) -> None:
         if num_iters < 1:
             raise ValueError(f'num_iters must be >= 1, got {num_iters}')
         self.num_iters = num_iters
-        self.log_interval = log_interval
+        self.progress_interval = progress_interval
         self.loader = None  # built on first use
         self._batches: Optional[Iterator] = None
 
@@ -246,16 +252,19 @@ class PreciseBNHook(Hook):
             return
         print_log(
             f'precise BN: statistics of {len(bn_layers)} BN layers over '
-            f'{self.num_iters} training batches', 'current')
+            f'{self.num_iters} training batches (PreciseBNHook num_iters; '
+            'lower it for a quick CPU run)', 'current')
 
         def forward(batch: Dict) -> None:
             with runner.optim_wrapper.optim_context(model):
                 data = model.data_preprocessor(batch, True)
                 model._run_forward(data, mode='loss')
 
-        def progress(seen: int) -> None:
-            if seen % self.log_interval == 0 or seen == self.num_iters:
-                print_log(f'precise BN: {seen}/{self.num_iters}', 'current')
-
-        update_bn_stats(forward, self._data(runner), bn_layers, self.num_iters,
-                        progress)
+        with progress_bar(
+                total=self.num_iters,
+                desc='precise BN',
+                unit='batch',
+                interval=self.progress_interval,
+                log=lambda line: print_log(line, 'current')) as bar:
+            update_bn_stats(forward, self._data(runner), bn_layers,
+                            self.num_iters, lambda seen: bar.update(1))

@@ -204,3 +204,25 @@ def test_a_sample_decoded_in_another_orientation_is_refused(images, tmp_path):
         t(results)
     results['exif_orientation'] = False
     np.testing.assert_array_equal(t(results)['proposals'], [[0, 0, 5, 5]])
+
+
+def test_cache_dir_relative_to_the_image_root(images, tmp_path, monkeypatch):
+    """``{img_root}`` in cache_dir is the folder the image key is relative
+    to: the cache lands beside the images whatever the working directory."""
+    root, paths = images  # root = tmp_path/imgs, keys cls/N.png
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    t = TRANSFORMS.build(
+        dict(
+            type='SelectiveSearchProposals',
+            cache_dir='{img_root}/../proposal_cache'))
+    t(_results(paths[0]))
+    assert len(os.listdir(tmp_path / 'proposal_cache')) == 1
+    assert os.listdir(elsewhere) == []
+    no_key = _results(paths[1])
+    del no_key['img_key']
+    with pytest.raises(
+            ValueError, match=r'(?s)\{img_root\}.*1\.png.*plain '
+            'cache_dir'):
+        t(no_key)

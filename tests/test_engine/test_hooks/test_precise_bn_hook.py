@@ -236,6 +236,37 @@ def test_hook_runs_before_val_and_before_the_last_checkpoint(tmp_path):
                        saved['state_dict']['net.bn1.running_mean'])
 
 
+def test_progress_is_logged_by_time_into_the_log_file(tmp_path):
+    """A line per ``progress_interval`` seconds (0 here: every batch), with
+    count, rate and time left, through the run's logger (its file)."""
+    torch.manual_seed(0)
+    runner = Runner(
+        model=_Model(),
+        work_dir=str(tmp_path),
+        train_dataloader=_loader(),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        custom_hooks=[
+            dict(type=PreciseBNHook, num_iters=3, progress_interval=0)
+        ],
+        default_scope='mmengine',
+        log_processor=dict(by_epoch=False),
+        cfg=dict(train_dataloader=_loader()))
+    runner.train()
+    log_file = next(tmp_path.glob('*/*.log'))
+    lines = [
+        line.split(' - ')[-1] for line in log_file.read_text().splitlines()
+        if 'precise BN' in line
+    ]
+    assert lines[0].startswith('precise BN: statistics of 5 BN layers over '
+                               '3 training batches')
+    assert [line.split(',')[0] for line in lines[1:]] == [
+        'precise BN: 1/3 batch (33.3%)', 'precise BN: 2/3 batch (66.7%)',
+        'precise BN: 3/3 batch (100.0%)', 'precise BN: 3/3 batch (100.0%)'
+    ]
+    assert 'batch/s, ETA ' in lines[1] and 'done in' in lines[-1]
+
+
 def _two_rank_worker(rank, port, batches, queue):
     import torch.distributed as dist
     dist.init_process_group(
