@@ -7,8 +7,8 @@ hue (``libImaging/Convert.c``), ``ImageFilter.GaussianBlur``'s three box
 passes with fractional ends (``libImaging/BoxBlur.c``) and
 ``ImageOps.solarize``. These pure functions redo that arithmetic step for
 step, in the same float32 / float64 / integer types, on HxWx3 uint8 BGR
-images (as mmcv decodes them), with cv2 lookup tables and numba kernels in
-place of one PIL call per operation (3-8x faster than calling Pillow, see
+images (as mmcv decodes them), with numba kernels in place of one PIL call
+per operation (3-8x faster than calling Pillow, see
 ``benchmarks/README.md``). ``tests/test_datasets/test_transforms/
 test_photometric_pil.py`` checks them against torchvision on PIL images:
 identical pixels, for every RGB colour where the operation is per pixel.
@@ -70,34 +70,38 @@ def to_grayscale(img: np.ndarray) -> np.ndarray:
     return _grayscale(_flat(img)).reshape(img.shape)
 
 
-_LEVELS = np.arange(256, dtype=np.float32)
+@_inline
+def _blend_level(base, level, alpha):
+    """Pillow's ``ImagingBlend`` of one value: ``in1 + alpha * (in2 -
+    in1)`` in float32 (C ``float alpha``), clipped to [0, 255], truncated."""
+    value = base + alpha * (np.float32(level) - base)
+    return np.uint8(np.int32(min(max(value, np.float32(0)), np.float32(255))))
 
 
-def _blend_lut(base: int, factor: float) -> np.ndarray:
-    """``Image.blend(solid base, img, factor)`` for every input level:
-    ``base + alpha * (level - base)`` in float32 (C ``float alpha``),
-    clipped to [0, 255] and truncated."""
-    base = np.float32(base)
-    values = base + np.float32(factor) * (_LEVELS - base)
-    return np.minimum(np.maximum(values, 0), 255).astype(np.uint8)
+@_kernel
+def _blend_with_level(flat, base, alpha):
+    out = np.empty_like(flat)
+    for j in range(flat.shape[0]):
+        out[j] = _blend_level(base, flat[j], alpha)
+    return out
+
+
+def _blend_solid(img: np.ndarray, base: int, factor: float) -> np.ndarray:
+    """``Image.blend(solid grey base, img, factor)``."""
+    return _blend_with_level(_flat(img), np.float32(base),
+                             np.float32(factor)).reshape(img.shape)
 
 
 def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
     """Blend with black (``ImageEnhance.Brightness``)."""
-    return cv2.LUT(img, _blend_lut(0, factor))
+    return _blend_solid(img, 0, factor)
 
 
 def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
     """Blend with the solid grey of the gray image's mean, rounded half up
     (``ImageEnhance.Contrast``)."""
     mean = int(_gray_sum(_flat(img)) / (img.shape[0] * img.shape[1]) + 0.5)
-    return cv2.LUT(img, _blend_lut(mean, factor))
-
-
-@_inline
-def _blend_level(gray, level, alpha):
-    value = gray + alpha * (np.float32(level) - gray)
-    return np.uint8(np.int32(min(max(value, np.float32(0)), np.float32(255))))
+    return _blend_solid(img, mean, factor)
 
 
 @_kernel
@@ -224,12 +228,18 @@ def adjust_hue(img: np.ndarray, shift: float) -> np.ndarray:
     return _hue_rotated(_flat(img), step).reshape(img.shape)
 
 
+@_kernel
+def _solarized(flat, threshold):
+    out = np.empty_like(flat)
+    for j in range(flat.shape[0]):
+        level = np.int32(flat[j])
+        out[j] = np.uint8(255 - level if level >= threshold else level)
+    return out
+
+
 def solarize(img: np.ndarray, threshold: int = 128) -> np.ndarray:
     """Invert levels >= ``threshold`` (``ImageOps.solarize``)."""
-    levels = np.arange(256)
-    return cv2.LUT(
-        img,
-        np.where(levels >= threshold, 255 - levels, levels).astype(np.uint8))
+    return _solarized(_flat(img), np.int32(threshold)).reshape(img.shape)
 
 
 def box_blur_weights(sigma: float, passes: int = 3):
