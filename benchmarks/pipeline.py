@@ -19,13 +19,15 @@ process with cv2 and torch single-threaded:
 each pipeline once per photometric ``backend`` (``'pil'``: the reference's
 pixels, the recipes' default; ``'cv2'``: the faster approximations).
 
-Each figure is the median over ``--runs`` passes over all images; the speed is
-quoted as samples/s and as a ratio to the floor measured in the same run.
+Each figure is the median over ``--runs`` passes over all images, the floor
+and every pipeline interleaved image by image; the speed is quoted as
+samples/s and as a ratio to the floor measured in the same passes.
 Times are this process's CPU time by default (``--clock cpu``: what one
 worker on one free core would take, robust to other jobs sharing the
 machine); ``--clock wall`` measures wall-clock time instead.
 ``--write-readme`` also writes the table into its section of
-benchmarks/README.md (``pipeline_speed``).
+benchmarks/README.md (``pipeline_speed``; with ``--resizer``, its own
+``pipeline_speed:<resizer>`` section).
 """
 import argparse
 import os
@@ -152,29 +154,44 @@ def stages_of(config_name: str, proposals, resizer=None, backend=None):
 CLOCKS = dict(cpu=time.process_time, wall=time.perf_counter)
 
 
-def time_pipeline(paths, stages, clock=time.process_time):
-    """Seconds per stage for one pass over ``paths``."""
-    totals = {name: 0.0 for name, _ in stages}
-    for path in paths:
-        # The store key, as SoCoImageDataset gives it (keys are file names
-        # in the benchmark's flat folder).
-        results = dict(img_path=path, img_key=osp.basename(path))
-        for name, steps in stages:
-            start = clock()
-            for step in steps:
-                results = step(results)
-            totals[name] += clock() - start
-    return totals
+def time_sample(path, stages, totals, clock=time.process_time):
+    """Run one image through ``stages``, adding each stage's seconds to
+    ``totals``."""
+    # The store key, as SoCoImageDataset gives it (keys are file names in the
+    # benchmark's flat folder).
+    results = dict(img_path=path, img_key=osp.basename(path))
+    for name, steps in stages:
+        start = clock()
+        for step in steps:
+            results = step(results)
+        totals[name] += clock() - start
 
 
-def time_floor(paths, load, resizer, clock=time.process_time):
-    """Seconds for decode + one resize to 224 of every image, with the
+def time_floor(path, load, resizer, clock=time.process_time):
+    """Seconds for decode + one resize to 224 of one image, with the
     pipeline's own resizer."""
     start = clock()
-    for path in paths:
-        img = load(dict(img_path=path))['img']
-        resize_image(img, (224, 224), resizer)
+    resize_image(load(dict(img_path=path))['img'], (224, 224), resizer)
     return clock() - start
+
+
+def time_pass(paths, load, resizer, built, clock=time.process_time):
+    """One pass over ``paths``: (floor seconds, {pipeline: {stage:
+    seconds}}), the floor and every pipeline interleaved image by image, so
+    that the load of a shared machine falls on all of them alike."""
+    floor = 0.0
+    totals = {
+        key: {
+            name: 0.0
+            for name, _ in stages
+        }
+        for key, stages in built.items()
+    }
+    for path in paths:
+        floor += time_floor(path, load, resizer, clock)
+        for key, stages in built.items():
+            time_sample(path, stages, totals[key], clock)
+    return floor, totals
 
 
 def cpu_name() -> str:
@@ -253,13 +270,13 @@ def main(argv=None):
         }
         first = next(iter(built.values()))
         load, resizer = first[0][1][0], first[2][1][0].resizer
-        for stages in built.values():  # warm-up: store pages, LUTs, numba
-            time_pipeline(paths[:10], stages)
+        time_pass(paths[:10], load, resizer, built)  # warm-up: store, numba
         floor_runs, runs = [], {key: [] for key in built}
         for _ in range(args.runs):
-            floor_runs.append(time_floor(paths, load, resizer, clock))
-            for key, stages in built.items():
-                runs[key].append(time_pipeline(paths, stages, clock))
+            floor, totals = time_pass(paths, load, resizer, built, clock)
+            floor_runs.append(floor)
+            for key, stage_times in totals.items():
+                runs[key].append(stage_times)
     n = len(paths)
     floor = statistics.median(floor_runs)
     given = ' '.join(sys.argv[1:] if argv is None else argv)
@@ -279,8 +296,9 @@ def main(argv=None):
         '',
         *table(floor, runs, n, resizer),
     ])
-    if args.write_readme:
-        readme_sections.write_section('pipeline_speed', section)
+    if args.write_readme:  # a run with --resizer writes its own copy
+        tag = args.resizer or ''
+        readme_sections.write_section('pipeline_speed', section, tag)
     print(section)
 
 

@@ -6,12 +6,13 @@ uint8), the fixed-point RGB -> L conversion, Pillow's own uint8 HSV for the
 hue (``libImaging/Convert.c``), ``ImageFilter.GaussianBlur``'s three box
 passes with fractional ends (``libImaging/BoxBlur.c``) and
 ``ImageOps.solarize``. These pure functions redo that arithmetic step for
-step, in the same float32 / float64 / integer types, on HxWx3 uint8 BGR
-images (as mmcv decodes them), with numba kernels in place of one PIL call
-per operation (3-8x faster than calling Pillow, see
-``benchmarks/README.md``). ``tests/test_datasets/test_transforms/
-test_photometric_pil.py`` checks them against torchvision on PIL images:
-identical pixels, for every RGB colour where the operation is per pixel.
+step, in Pillow's float32 / float64 / integer types (or cheaper ones where a
+test over every input shows the same values), on HxWx3 uint8 BGR images (as
+mmcv decodes them), with numba kernels in place of one PIL call per
+operation (3-11x faster than calling Pillow, see ``benchmarks/README.md``).
+``tests/test_datasets/test_transforms/test_photometric_pil.py`` checks them
+against torchvision on PIL images: identical pixels, on every RGB colour
+where the operation is per pixel.
 """
 import math
 
