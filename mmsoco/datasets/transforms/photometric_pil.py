@@ -60,8 +60,10 @@ def _gray_sum(flat):
 
 def _flat(img: np.ndarray) -> np.ndarray:
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-        raise ValueError('expected an HxWx3 uint8 BGR image, got '
-                         f'{img.dtype} of shape {img.shape}')
+        raise ValueError(
+            'expected an HxWx3 uint8 BGR image, got '
+            f'{img.dtype} of shape {img.shape} (decode the images in colour: '
+            "LoadImageFromFile's default color_type='color')")
     return np.ascontiguousarray(img).reshape(-1)
 
 
