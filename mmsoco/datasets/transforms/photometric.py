@@ -10,8 +10,8 @@ with :class:`~mmsoco.datasets.transforms.ApplyToViews`.
 ``backend`` picks the pixel arithmetic:
 
 - ``'pil'`` (default): :mod:`.photometric_pil`, Pillow's arithmetic redone
-  in cv2 LUTs and numba kernels, bit-identical to torchvision on PIL images
-  (tested op by op on photos and, per pixel, on every RGB colour);
+  in numba kernels, bit-identical to torchvision on PIL images (tested op by
+  op on photos and, per pixel, on every RGB colour);
 - ``'cv2'``: :mod:`.photometric_cv2`, single cv2 calls, faster but not the
   reference's pixels (within 1 grey level for the colour blends, ~10 for
   the hue and ~30 at the borders for the blur; ``benchmarks/README.md``).

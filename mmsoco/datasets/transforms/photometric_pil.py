@@ -58,12 +58,17 @@ def _gray_sum(flat):
     return total
 
 
-def _flat(img: np.ndarray) -> np.ndarray:
+def _check(img: np.ndarray) -> None:
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(
             'expected an HxWx3 uint8 BGR image, got '
             f'{img.dtype} of shape {img.shape} (decode the images in colour: '
             "LoadImageFromFile's default color_type='color')")
+
+
+def _flat(img: np.ndarray) -> np.ndarray:
+    """The image's bytes as one contiguous row (3 a pixel)."""
+    _check(img)
     return np.ascontiguousarray(img).reshape(-1)
 
 
@@ -313,8 +318,8 @@ def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
     """``img.filter(ImageFilter.GaussianBlur(radius=sigma))``: three box
     passes along x, then three along y, each rounded to uint8. The x passes
     run down the columns of the transposed image."""
+    _check(img)
     radius, inner, ww, fw = box_blur_weights(sigma)
-    _flat(img)
     if radius == 0:  # Pillow skips a zero radius
         return img.copy()
     height, width = img.shape[:2]
