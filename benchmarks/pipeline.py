@@ -1,7 +1,8 @@
 """Data-pipeline throughput of one worker process (``docs/method.md`` section 2's views).
 
     python benchmarks/pipeline.py [--num-images 200] [--runs 5] \
-        [--resizer pil_bilinear|cv2_linear]
+        [--resizer pil_bilinear|cv2_linear] [--backends pil cv2] \
+        [--write-readme]
 
 Generates ImageNet-like 500x375 textured JPEGs and a proposal store for them
 (~60 boxes per image, ``mmsoco.proposals.write_store``; an in-memory dict if
@@ -13,15 +14,23 @@ process with cv2 and torch single-threaded:
   recipes);
 - SoCo R50-FPN's pipeline (decode, proposals from the store, views V1 224 /
   V2 224 / V3 112, photometric, pack), per stage;
-- SoCo*'s (V1 224 / V2 224 / V3 192 / V4 112).
+- SoCo*'s (V1 224 / V2 224 / V3 192 / V4 112);
 
-Each figure is the median over ``--runs`` passes over all images; the speed is
-quoted as samples/s and as a ratio to the floor measured in the same run.
+each pipeline once per photometric ``backend`` (``'pil'``: the reference's
+pixels, the recipes' default; ``'cv2'``: the faster approximations).
+
+Each figure is the median over ``--runs`` passes over all images, the floor
+and every pipeline interleaved image by image; the speed is quoted as
+samples/s and as a ratio to the floor measured in the same passes.
 Times are this process's CPU time by default (``--clock cpu``: what one
 worker on one free core would take, robust to other jobs sharing the
 machine); ``--clock wall`` measures wall-clock time instead.
+``--write-readme`` also writes the table into its section of
+benchmarks/README.md (``pipeline_speed``; with ``--resizer``, its own
+``pipeline_speed:<resizer>`` section).
 """
 import argparse
+import os
 import os.path as osp
 import statistics
 import sys
@@ -34,6 +43,7 @@ import torch
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
+import readme_sections  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
@@ -110,15 +120,26 @@ def proposal_step(folder, names, boxes):
         return DictProposals(by_path), 'in-memory dict (store unavailable)'
 
 
-def stages_of(config_name: str, proposals, resizer=None):
+def with_backend(step: dict, backend: str) -> dict:
+    """An ``ApplyToViews`` step with every photometric transform set to
+    ``backend``."""
+    return dict(
+        step,
+        transforms=[dict(t, backend=backend) for t in step['transforms']])
+
+
+def stages_of(config_name: str, proposals, resizer=None, backend=None):
     """(stage name, [callables]) of a data config's train pipeline (with its
-    views' ``resizer`` replaced when given)."""
+    views' ``resizer`` and its photometric ``backend`` replaced when
+    given)."""
     cfg = Config.fromfile(osp.join(CONFIGS, config_name))
     steps = cfg.train_dataloader.dataset.pipeline
     by_type = {}
     for step in steps:
         if step['type'] == 'MultiViewBoxJitter' and resizer:
             step = dict(step, resizer=resizer)
+        if step['type'] == 'ApplyToViews' and backend:
+            step = with_backend(step, backend)
         by_type.setdefault(step['type'], []).append(step)
     build = TRANSFORMS.build
     return [
@@ -133,29 +154,78 @@ def stages_of(config_name: str, proposals, resizer=None):
 CLOCKS = dict(cpu=time.process_time, wall=time.perf_counter)
 
 
-def time_pipeline(paths, stages, clock=time.process_time):
-    """Seconds per stage for one pass over ``paths``."""
-    totals = {name: 0.0 for name, _ in stages}
-    for path in paths:
-        # The store key, as SoCoImageDataset gives it (keys are file names
-        # in the benchmark's flat folder).
-        results = dict(img_path=path, img_key=osp.basename(path))
-        for name, steps in stages:
-            start = clock()
-            for step in steps:
-                results = step(results)
-            totals[name] += clock() - start
-    return totals
+def time_sample(path, stages, totals, clock=time.process_time):
+    """Run one image through ``stages``, adding each stage's seconds to
+    ``totals``."""
+    # The store key, as SoCoImageDataset gives it (keys are file names in the
+    # benchmark's flat folder).
+    results = dict(img_path=path, img_key=osp.basename(path))
+    for name, steps in stages:
+        start = clock()
+        for step in steps:
+            results = step(results)
+        totals[name] += clock() - start
 
 
-def time_floor(paths, load, resizer, clock=time.process_time):
-    """Seconds for decode + one resize to 224 of every image, with the
+def time_floor(path, load, resizer, clock=time.process_time):
+    """Seconds for decode + one resize to 224 of one image, with the
     pipeline's own resizer."""
     start = clock()
-    for path in paths:
-        img = load(dict(img_path=path))['img']
-        resize_image(img, (224, 224), resizer)
+    resize_image(load(dict(img_path=path))['img'], (224, 224), resizer)
     return clock() - start
+
+
+def time_pass(paths, load, resizer, built, clock=time.process_time):
+    """One pass over ``paths``: (floor seconds, {pipeline: {stage:
+    seconds}}), the floor and every pipeline interleaved image by image, so
+    that the load of a shared machine falls on all of them alike."""
+    floor = 0.0
+    totals = {
+        key: {
+            name: 0.0
+            for name, _ in stages
+        }
+        for key, stages in built.items()
+    }
+    for path in paths:
+        floor += time_floor(path, load, resizer, clock)
+        for key, stages in built.items():
+            time_sample(path, stages, totals[key], clock)
+    return floor, totals
+
+
+def cpu_name() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return 'unknown CPU'
+
+
+def table(floor, runs, n, resizer):
+    """Markdown rows: the floor, then each pipeline's median total and
+    stages, as samples/s and as a time ratio to the floor."""
+    lines = [
+        '| pipeline | photometric | samples/s | ms/sample | vs floor (time '
+        'ratio) | decode | proposals | views | photometric | pack |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+        f'| floor: decode + resize 224 ({resizer}) | | {n / floor:.0f} | '
+        f'{1e3 * floor / n:.2f} | 1.00x | | | | | |'
+    ]
+    for (label, backend), stage_runs in runs.items():
+        total = statistics.median(sum(r.values()) for r in stage_runs)
+        per_stage = [
+            statistics.median(r[name] for r in stage_runs)
+            for name in stage_runs[0]
+        ]
+        cells = ' | '.join(f'{1e3 * t / n:.2f} ms' for t in per_stage)
+        lines.append(f'| {label} | {backend} | {n / total:.0f} | '
+                     f'{1e3 * total / n:.2f} | {total / floor:.2f}x | '
+                     f'{cells} |')
+    return lines
 
 
 def main(argv=None):
@@ -168,6 +238,17 @@ def main(argv=None):
         choices=('pil_bilinear', 'cv2_linear'),
         default=None,
         help="the views' resizer (default: the configs')")
+    parser.add_argument(
+        '--backends',
+        nargs='+',
+        choices=('pil', 'cv2'),
+        default=['pil', 'cv2'],
+        help='the photometric backends to measure (default: both)')
+    parser.add_argument(
+        '--write-readme',
+        action='store_true',
+        help="write the table into benchmarks/README.md's pipeline_speed "
+        'section')
     args = parser.parse_args(argv)
     clock = CLOCKS[args.clock]
     cv2.setNumThreads(1)
@@ -182,35 +263,43 @@ def main(argv=None):
         paths = [osp.join(folder, n) for n in names]
         variants = [('SoCo R50-FPN (224/224/112)', 'soco_fpn_imagenet.py'),
                     ('SoCo* (224/224/192 + V4 112)', 'soco_star_imagenet.py')]
-        built = [(label, stages_of(cfg, proposals, args.resizer))
-                 for label, cfg in variants]
-        load = built[0][1][0][1][0]
-        resizer = built[0][1][2][1][0].resizer
-        time_pipeline(paths[:10], built[0][1])  # warm-up: store pages, LUTs
-        floor_runs, runs = [], {label: [] for label, _ in built}
+        built = {
+            (label, backend): stages_of(cfg, proposals, args.resizer, backend)
+            for label, cfg in variants
+            for backend in args.backends
+        }
+        first = next(iter(built.values()))
+        load, resizer = first[0][1][0], first[2][1][0].resizer
+        time_pass(paths[:10], load, resizer, built)  # warm-up: store, numba
+        floor_runs, runs = [], {key: [] for key in built}
         for _ in range(args.runs):
-            floor_runs.append(time_floor(paths, load, resizer, clock))
-            for label, stages in built:
-                runs[label].append(time_pipeline(paths, stages, clock))
+            floor, totals = time_pass(paths, load, resizer, built, clock)
+            floor_runs.append(floor)
+            for key, stage_times in totals.items():
+                runs[key].append(stage_times)
     n = len(paths)
     floor = statistics.median(floor_runs)
-    print(f'{n} images 500x375 JPEG, {args.runs} runs, median, {args.clock} '
-          f'time; one process, cv2/torch 1 thread; proposals: {source}; '
-          f'resizer: {resizer}\n')
-    print('| pipeline | samples/s | ms/sample | vs floor (time ratio) |'
-          ' decode | proposals | views | photometric | pack |')
-    print('|---|---|---|---|---|---|---|---|---|')
-    print(f'| floor: decode + resize 224 ({resizer}) | {n / floor:.0f} | '
-          f'{1e3 * floor / n:.2f} | 1.00x | | | | | |')
-    for label, stage_runs in runs.items():
-        total = statistics.median(sum(r.values()) for r in stage_runs)
-        per_stage = {
-            name: statistics.median(r[name] for r in stage_runs)
-            for name in stage_runs[0]
-        }
-        cells = ' | '.join(f'{1e3 * t / n:.2f} ms' for t in per_stage.values())
-        print(f'| {label} | {n / total:.0f} | {1e3 * total / n:.2f} | '
-              f'{total / floor:.2f}x | {cells} |')
+    given = ' '.join(sys.argv[1:] if argv is None else argv)
+    load_avg = ', '.join(f'{x:.1f}' for x in os.getloadavg())
+    command = ' '.join(
+        ['PYTHONPATH=$PWD .venv/bin/python benchmarks/pipeline.py'] +
+        ([given] if given else []))
+    section = '\n'.join([
+        f'Command: `{command}`',
+        '',
+        f'{n} images 500x375 JPEG, median of {args.runs} passes, '
+        f'{args.clock} time of one process (cv2 / torch 1 thread); '
+        f'proposals: {source}; resizer: {resizer}; {cpu_name()}, load '
+        f'average {load_avg} at the end (a 2-core machine shared with other '
+        'jobs: absolute times are noisy, the ratios compare runs interleaved '
+        'in this process).',
+        '',
+        *table(floor, runs, n, resizer),
+    ])
+    if args.write_readme:  # a run with --resizer writes its own copy
+        tag = args.resizer or ''
+        readme_sections.write_section('pipeline_speed', section, tag)
+    print(section)
 
 
 if __name__ == '__main__':

@@ -1,99 +1,140 @@
-"""Photometric transforms against float reference formulas (torchvision's)."""
-import colorsys
+"""The registered photometric transforms: draws, backends, and the whole
+view augmentation against the reference's torchvision-on-PIL chain."""
+import os.path as osp
 
 import numpy as np
 import pytest
-from scipy.ndimage import gaussian_filter
+import skimage.data
+import torch
+import torchvision.transforms as T
+from mmengine.config import Config
+from PIL import Image, ImageFilter, ImageOps
 
-# yapf: disable
 from mmsoco.datasets.transforms import (ApplyToViews, ColorJitter,
                                         RandomGaussianBlur, RandomGrayscale,
                                         RandomSolarize)
-from mmsoco.datasets.transforms.photometric import (adjust_brightness,
-                                                    adjust_contrast,
-                                                    adjust_hue,
-                                                    adjust_saturation,
-                                                    gaussian_blur, solarize,
-                                                    to_grayscale)
-
-# yapf: enable
+from mmsoco.datasets.transforms.photometric import BACKENDS
+from mmsoco.registry import TRANSFORMS
 
 RNG = np.random.RandomState(0)
 IMG = RNG.randint(0, 256, (24, 32, 3)).astype(np.uint8)  # BGR
+PHOTO = np.ascontiguousarray(
+    np.asarray(
+        Image.fromarray(skimage.data.coffee()).resize(
+            (224, 224), Image.BILINEAR))[..., ::-1])
 
 
-def _luma(img_bgr):
-    b, g, r = [img_bgr[..., i].astype(np.float64) for i in range(3)]
-    return 0.299 * r + 0.587 * g + 0.114 * b
+def _pil(bgr):
+    return Image.fromarray(np.ascontiguousarray(bgr[..., ::-1]))
 
 
-@pytest.mark.parametrize('factor', [0.6, 1.0, 1.4])
-def test_brightness_and_contrast(factor):
-    expected = np.clip(IMG.astype(np.float64) * factor, 0, 255)
-    assert np.abs(adjust_brightness(IMG, factor) - expected).max() <= 1
-    mean = _luma(IMG).mean()
-    expected = np.clip(IMG * factor + mean * (1 - factor), 0, 255)
-    assert np.abs(adjust_contrast(IMG, factor) - expected).max() <= 1
+def _bgr(image):
+    return np.asarray(image.convert('RGB'))[..., ::-1]
 
 
-@pytest.mark.parametrize('factor', [0.8, 1.2])
-def test_saturation(factor):
-    gray = _luma(IMG)[..., None]
-    expected = np.clip(IMG * factor + gray * (1 - factor), 0, 255)
-    assert np.abs(adjust_saturation(IMG, factor) - expected).max() <= 1.5
+def _torchvision_jitter(image, order, factors):
+    """torchvision's ColorJitter.forward with its drawn parameters fixed."""
+    jitter = T.ColorJitter(0.4, 0.4, 0.2, 0.1)
+    jitter.get_params = lambda *args: (torch.tensor(order), *factors)
+    return jitter(image)
 
 
-@pytest.mark.parametrize('shift', [-0.1, 0.05, 0.1])
-def test_hue_shift_matches_hsv_rotation(shift):
-    out = adjust_hue(IMG, shift).astype(np.float64)
-    expected = np.empty_like(out)
-    for y in range(IMG.shape[0]):
-        for x in range(IMG.shape[1]):
-            b, g, r = IMG[y, x] / 255.0
-            h, s, v = colorsys.rgb_to_hsv(r, g, b)
-            r2, g2, b2 = colorsys.hsv_to_rgb((h + shift) % 1.0, s, v)
-            expected[y, x] = np.array([b2, g2, r2]) * 255
-    # uint8 HSV quantises hue to 1/256 turn and saturation to 1/255
-    assert np.median(np.abs(out - expected)) <= 1
-    assert np.percentile(np.abs(out - expected), 99) <= 8
+@pytest.mark.parametrize('order, factors', [
+    ([0, 1, 2, 3], [0.6, 1.4, 0.8, 0.1]),
+    ([3, 2, 1, 0], [1.37, 0.62, 1.19, -0.1]),
+    ([2, 0, 3, 1], [0.91, 1.08, 1.2, -0.043]),
+    ([1, 3, 0, 2], [1.4, 0.6, 0.83, 0.077]),
+])
+def test_color_jitter_matches_torchvision_given_order_and_factors(
+        order, factors):
+    ours = ColorJitter(prob=1.0).jitter(PHOTO, order, factors)
+    expected = _bgr(_torchvision_jitter(_pil(PHOTO), order, factors))
+    np.testing.assert_array_equal(ours, expected)
 
 
-def test_grayscale_solarize_blur():
-    gray = to_grayscale(IMG)
-    assert (gray[..., 0] == gray[..., 1]).all()
-    assert np.abs(gray[..., 0] - _luma(IMG)).max() <= 1
-    levels = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, 2)
-    out = solarize(levels, 128).astype(int)
-    expected = np.where(levels >= 128, 255 - levels.astype(int), levels)
-    np.testing.assert_array_equal(out, expected)
-    smooth = np.zeros((41, 41, 3), np.uint8)
-    smooth[20, 20] = 255
-    blurred = gaussian_blur(smooth, 1.5).astype(np.float64)
-    expected = gaussian_filter(
-        smooth.astype(np.float64), (1.5, 1.5, 0), mode='reflect', truncate=3)
-    assert np.abs(blurred - expected).max() <= 1.5
+def test_a_v2_view_chain_matches_the_reference():
+    """Jitter -> grayscale -> blur -> solarize, the reference's V2/V3 steps
+    (transform.py:35-47) with every random step taken."""
+    order, factors = [2, 3, 0, 1], [1.21, 0.74, 0.87, 0.06]
+    ours = ColorJitter().jitter(PHOTO, order, factors)
+    for step in [
+            RandomGrayscale(prob=1.0),
+            RandomGaussianBlur(prob=1.0, sigma=(1.3, 1.3)),
+            RandomSolarize(prob=1.0)
+    ]:
+        ours = step(dict(img=ours))['img']
+    image = _torchvision_jitter(_pil(PHOTO), order, factors)
+    image = T.RandomGrayscale(p=1.0)(image)
+    image = image.filter(ImageFilter.GaussianBlur(radius=1.3))
+    image = ImageOps.solarize(image)
+    np.testing.assert_array_equal(ours, _bgr(image))
+    assert not np.array_equal(ours, PHOTO)
 
 
-def test_probabilities_and_identity():
+def test_backend_cv2_is_the_approximation():
+    order, factors = [0, 1, 2, 3], [1.3, 0.7, 1.1, 0.08]
+    pil = ColorJitter().jitter(PHOTO, order, factors)
+    cv2_out = ColorJitter(backend='cv2').jitter(PHOTO, order, factors)
+    diff = np.abs(pil.astype(int) - cv2_out)
+    assert 0 < diff.max() <= 12 and diff.mean() < 2.5  # 9 / 1.6 measured
+    assert ColorJitter(backend='cv2').adjustments[3] is \
+        BACKENDS['cv2'].adjust_hue
+
+
+def test_recipes_use_the_reference_pixels():
+    config = osp.join(
+        osp.dirname(__file__), '..', '..', '..', 'configs', '_base_',
+        'datasets', 'soco_fpn_imagenet.py')
+    steps = Config.fromfile(config).train_dataloader.dataset.pipeline
+    for step in (s for s in steps if s['type'] == 'ApplyToViews'):
+        for spec in step['transforms']:
+            assert TRANSFORMS.build(spec).backend == 'pil'
+
+
+def test_bad_settings_name_the_fix():
+    with pytest.raises(ValueError, match="'cv2', 'pil'"):
+        ColorJitter(backend='torch')
+    with pytest.raises(ValueError, match="needs backend='cv2'"):
+        RandomGaussianBlur(kernel_size=5)
+    with pytest.raises(ValueError, match='odd'):
+        RandomGaussianBlur(kernel_size=4, backend='cv2')
+    with pytest.raises(ValueError, match=r'\[0, 0.5\]'):
+        ColorJitter(hue=0.6)
+    assert "backend='cv2'" in repr(RandomSolarize(backend='cv2'))
+
+
+@pytest.mark.parametrize('backend', sorted(BACKENDS))
+def test_probabilities_and_identity(backend):
     np.random.seed(0)
     assert ColorJitter(prob=0.0)(dict(img=IMG))['img'] is IMG
-    jitter = ColorJitter(0, 0, 0, 0, prob=1.0)
+    jitter = ColorJitter(0, 0, 0, 0, prob=1.0, backend=backend)
     np.testing.assert_array_equal(jitter(dict(img=IMG.copy()))['img'], IMG)
     changed = [
-        not np.array_equal(ColorJitter(prob=1.0)(dict(img=IMG))['img'], IMG)
+        not np.array_equal(
+            ColorJitter(prob=1.0, backend=backend)(dict(img=IMG))['img'], IMG)
         for _ in range(20)
     ]
     assert all(changed)
-    counts = sum(not np.array_equal(
-        RandomSolarize(prob=0.2)(dict(img=IMG))['img'], IMG)
+    solarize = RandomSolarize(prob=0.2, backend=backend)
+    counts = sum(not np.array_equal(solarize(dict(img=IMG))['img'], IMG)
                  for _ in range(1000))
     assert 140 <= counts <= 260
-    counts = sum(not np.array_equal(
-        RandomGrayscale(prob=0.2)(dict(img=IMG))['img'], IMG)
+    gray = RandomGrayscale(prob=0.2, backend=backend)
+    counts = sum(not np.array_equal(gray(dict(img=IMG))['img'], IMG)
                  for _ in range(1000))
     assert 140 <= counts <= 260
-    blurred = RandomGaussianBlur(prob=1.0)(dict(img=IMG))['img']
+    blurred = RandomGaussianBlur(backend=backend)(dict(img=IMG))['img']
     assert not np.array_equal(blurred, IMG) and blurred.dtype == np.uint8
+
+
+def test_blur_sigma_range_is_drawn_per_call():
+    sigmas = []
+    blur = RandomGaussianBlur(sigma=(0.1, 2.0))
+    blur.gaussian_blur = lambda img, sigma: sigmas.append(sigma) or img
+    np.random.seed(1)
+    for _ in range(200):
+        blur(dict(img=IMG))
+    assert len(sigmas) == 200 and 0.1 <= min(sigmas) < max(sigmas) <= 2.0
 
 
 def test_apply_to_views_touches_only_chosen_views():
@@ -102,7 +143,8 @@ def test_apply_to_views_touches_only_chosen_views():
         views=[1, 2], transforms=[dict(type='RandomSolarize', prob=1.0)])
     out = wrapper(dict(views=views))['views']
     np.testing.assert_array_equal(out[0]['img'], IMG)
-    np.testing.assert_array_equal(out[1]['img'], solarize(IMG))
+    np.testing.assert_array_equal(out[1]['img'],
+                                  _bgr(ImageOps.solarize(_pil(IMG))))
     with pytest.raises(IndexError, match='view 5'):
         ApplyToViews(views=[5], transforms=[])(dict(views=views))
     with pytest.raises(KeyError, match='views'):
