@@ -143,7 +143,8 @@ def stages_of(config_name: str, proposals, resizer=None, backend=None):
         by_type.setdefault(step['type'], []).append(step)
     build = TRANSFORMS.build
     return [
-        ('decode', [build(by_type['LoadImageFromFile'][0])]),
+        # The recipe's own loading step (its decoder is part of the cost).
+        ('decode', [build(steps[0])]),
         ('proposals', [proposals]),
         ('views', [build(by_type['MultiViewBoxJitter'][0])]),
         ('photometric', [build(s) for s in by_type['ApplyToViews']]),
