@@ -109,8 +109,9 @@ def test_finetunes_of_two_pretrainings_do_not_collide(stub_python, tmp_path):
             python=stub,
             cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
-        work_dir = (tmp_path / 'work_dirs' / 'mask-rcnn_r18-fpn_demo' /
-                    f'{run}_epoch_400')
+        work_dir = (
+            tmp_path / 'work_dirs' / 'mask-rcnn_r18-fpn_demo' /
+            f'{run}_epoch_400')
         converted = work_dir / 'converted' / 'mmdet.pth'
         assert converted.is_file()
         assert (work_dir / 'pretrain.txt').read_text().strip() == str(ckpt)
