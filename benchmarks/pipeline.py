@@ -158,7 +158,7 @@ def time_floor(paths, load, resizer, clock=time.process_time):
     return clock() - start
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-images', type=int, default=200)
     parser.add_argument('--runs', type=int, default=5)
@@ -168,7 +168,11 @@ def main(argv=None):
         choices=('pil_bilinear', 'cv2_linear'),
         default=None,
         help="the views' resizer (default: the configs')")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     clock = CLOCKS[args.clock]
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
