@@ -180,9 +180,9 @@ def _logical_lines(lines: List[Tuple[int, str]]):
         if start is None:
             start = number
         if line.rstrip().endswith('\\'):
-            joined += line.rstrip()[:-1] + ' '
+            joined += line.strip()[:-1].strip() + ' '
             continue
-        yield start, (joined + line).strip()
+        yield start, (joined + line.strip()).strip()
         joined, start = '', None
     if start is not None:
         yield start, joined.strip()
