@@ -48,6 +48,8 @@ def _run(script, *args, python, cwd, **env):
 @pytest.mark.parametrize('script,usage', [
     ('dist_train.sh', 'Usage: tools/dist_train.sh CONFIG GPUS'),
     ('dist_test.sh', 'Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS'),
+    ('slurm_train.sh', 'tools/slurm_train.sh PARTITION JOB_NAME CONFIG '
+     'WORK_DIR'),
     ('benchmarks/mmdet/dist_finetune.sh',
      'Usage: tools/benchmarks/mmdet/dist_finetune.sh CONFIG PRETRAIN GPUS'),
     ('benchmarks/mmdet/slurm_finetune.sh', 'PARTITION JOB_NAME CONFIG '
@@ -68,6 +70,8 @@ def test_usage_without_arguments(script, usage, stub_python, tmp_path):
     ('dist_train.sh', [DEMO_FT, 'two'],
      "dist_train.sh: GPUS (the 2nd argument) must be a number of processes, "
      "got 'two'"),
+    ('slurm_train.sh', ['gpu', 'job', 'configs/nope.py', 'work'],
+     'slurm_train.sh: config file configs/nope.py does not exist'),
     ('dist_test.sh', ['configs/nope.py', 'x.pth', 2],
      'dist_test.sh: config file configs/nope.py does not exist'),
     ('dist_test.sh', [DEMO_FT, 'missing.pth', 2],
