@@ -107,12 +107,19 @@ def test_show_dir_writes_each_test_image_drawn(demo_data_root, tmp_path):
     show_dir = tmp_path / 'shown'
     _tool('test').main([
         DEMO_FT,
-        str(ckpt), '--work-dir',
-        str(tmp_path / 'work'), '--show-dir',
-        str(show_dir), '--cfg-options',
+        str(ckpt),
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--show-dir',
+        str(show_dir),
+        '--cfg-options',
         f'test_dataloader.dataset.data_root={demo_data_root}',
         'test_dataloader.dataset.indices=2',
-        f'test_evaluator.ann_file={val_ann}'
+        f'test_evaluator.ann_file={val_ann}',
+        # Visualizer.get_current_instance() (what the hook draws with) is the
+        # visualizer whose name was registered last: after an earlier test's
+        # runners, 'visualizer' is not, and a plain one is returned.
+        f'visualizer.name=show_dir_{tmp_path.name}'
     ])
     images = json.loads(val_ann.read_text())['images'][:2]
     assert sorted(p.name for p in show_dir.iterdir()) == sorted(
