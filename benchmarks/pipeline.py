@@ -229,7 +229,7 @@ def table(floor, runs, n, resizer):
     return lines
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-images', type=int, default=200)
     parser.add_argument('--runs', type=int, default=5)
@@ -250,7 +250,11 @@ def main(argv=None):
         action='store_true',
         help="write the table into benchmarks/README.md's pipeline_speed "
         'section')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     clock = CLOCKS[args.clock]
     cv2.setNumThreads(1)
     torch.set_num_threads(1)

@@ -174,7 +174,7 @@ def dir_size_mb(path: str) -> float:
                for f in os.listdir(path)) / 2**20
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='/tmp/mmsoco_bench')
     parser.add_argument('--num-images', type=int, default=1_281_167)
@@ -182,7 +182,11 @@ def main():
     parser.add_argument('--json-images', type=int, default=128_000)
     parser.add_argument('--lookups', type=int, default=10_000)
     parser.add_argument('--repeats', type=int, default=5)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
     store_path, json_path = build(args.work_dir, args.num_images,
                                   args.mean_boxes, args.json_images)

@@ -15,9 +15,10 @@ predictor once per FPN level), SoCo with the fast batching
 (``'mixed_levels'``: one head batch per view, each box on its own level),
 BYOL R50 (whole views, global pooling). Steps are interleaved model by model,
 the time per image is the median over runs.
-FLOPs come from ``mmengine.analysis.FlopAnalyzer`` on each network's forward
-(online with predictor, target without); a train step is counted as
-3 x online forward (forward + backward) + target forward.
+FLOPs: ``mmsoco.models.utils.flop_count.train_step_flops``, i.e.
+``mmengine.analysis.FlopAnalyzer`` on each network's forward (online with
+predictor, target without); a train step is counted as 3 x online forward
+(forward + backward) + target forward.
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/train_step.py --batch 8 \
         --threads 2 --runs 5
@@ -28,12 +29,12 @@ import statistics
 import time
 
 import torch
-import torch.nn as nn
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import mmsoco.models  # noqa: F401
+from mmsoco.models.utils.flop_count import train_step_flops
 from mmsoco.registry import MODELS
 from mmsoco.structures import SoCoDataSample
 from mmsoco.utils.atomic_files import atomic_write_json
@@ -102,50 +103,17 @@ def step(model, optim, batch):
     model.update_target(100)
 
 
-class _Embed(nn.Module):
-    """Forward of one network over every view, for the FLOP counter."""
-
-    def __init__(self, model, samples, online):
-        super().__init__()
-        self.model, self.samples, self.online = model, samples, online
-
-    def forward(self, *inputs):
-        model = self.model
-        net = model._online_parts() if self.online else model.target
-        if hasattr(model, 'roi_extractor'):
-            pairs = model.view_pairs(self.samples, len(inputs))
-            sets, levels = model._box_sets(self.samples, pairs,
-                                           inputs[0].device)
-            embeddings = model._embed_all(net, list(inputs), pairs, sets,
-                                          levels, self.online)
-            return tuple(embeddings.values())
-        outs = []
-        for img in inputs:
-            z = model._embed(net, img)
-            outs.append(model.predictor(z) if self.online else z)
-        return tuple(outs)
-
-
-def train_flops(model, batch):
-    from mmengine.analysis import FlopAnalyzer
-    counts = {}
-    for online in (True, False):
-        wrapper = _Embed(model, batch['data_samples'], online)
-        analyzer = FlopAnalyzer(wrapper, tuple(batch['inputs']))
-        analyzer.unsupported_ops_warnings(False)
-        analyzer.uncalled_modules_warnings(False)
-        counts['online' if online else 'target'] = analyzer.total()
-    counts['train'] = 3 * counts['online'] + counts['target']
-    return counts
-
-
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--json', help='write the results here')
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     init_default_scope('mmsoco')
 
@@ -161,7 +129,8 @@ def main():
     flops = {}
     with torch.no_grad():
         for name, (model, _) in models.items():
-            flops[name] = train_flops(model, batch)
+            flops[name] = train_step_flops(model, batch['inputs'],
+                                           batch['data_samples'])
     for name, (model, optim) in models.items():  # warm-up
         step(model, optim, batch)
     times = {name: [] for name in models}

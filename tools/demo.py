@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import shlex
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -17,7 +18,8 @@ CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'soco2mmdet.py')
 FINETUNE_CONFIG = 'configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py'
 
 
-def parse_args():
+def parse_args(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         '--data-root',
@@ -33,9 +35,9 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        default=None,
+        action=DictAction,
         help='extra overrides for the demo config, as in tools/train.py')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def _loss_curve(work_dir):
@@ -63,8 +65,66 @@ def _point_at_demo_data(cfg, root):
             step['cache_dir'] = osp.join(root, 'proposal_cache')
 
 
-def main():
-    args = parse_args()
+def _path_arg(path):
+    """``path`` as the printed commands spell it: relative to the repository
+    (where they run) when inside it, else absolute."""
+    path = osp.abspath(path)
+    inside = osp.commonpath([path, REPO]) == REPO
+    return osp.relpath(path, REPO) if inside else path
+
+
+def finetune_data_overrides(ft_cfg, data_root):
+    """``--cfg-options`` moving the fine-tune config onto ``data_root``.
+
+    Empty when ``data_root`` is the config's own (``data/demo/`` of the
+    repository); else every dataset and evaluator file that the config
+    places under its ``data_root`` is moved under ``data_root``.
+    """
+    default = ft_cfg.data_root
+    if osp.realpath(data_root) == osp.realpath(osp.join(REPO, default)):
+        return []
+    root = _path_arg(data_root).rstrip('/') + '/'
+    overrides = []
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if ft_cfg[loader].dataset.get('data_root') == default:
+            overrides.append(f'{loader}.dataset.data_root={root}')
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        ann_file = ft_cfg[evaluator].get('ann_file', '')
+        if ann_file.startswith(default):
+            overrides.append(f'{evaluator}.ann_file='
+                             f'{root}{ann_file[len(default):]}')
+    return overrides
+
+
+def next_commands(ckpt, work_dir, data_root):
+    """The commands (argv lists, run from the repository root) that convert
+    ``ckpt`` and fine-tune the matching Mask R-CNN on ``data_root``."""
+    from mmengine.config import Config
+    converted = _path_arg(osp.join(work_dir, 'mmdet.pth'))
+    ft_cfg = Config.fromfile(osp.join(REPO, FINETUNE_CONFIG))
+    python = _path_arg(sys.executable)  # .venv/bin/python after make demo
+    convert = [
+        python, 'tools/model_converters/soco2mmdet.py',
+        _path_arg(ckpt), converted, '--config', FINETUNE_CONFIG
+    ]
+    finetune = [
+        python, 'tools/train.py', FINETUNE_CONFIG, '--cfg-options',
+        f'load_from={converted}', *finetune_data_overrides(ft_cfg, data_root)
+    ]
+    return [convert, finetune]
+
+
+def format_commands(commands, cwd=None):
+    """One shell line per command; ``cd`` to the repository first when the
+    current directory is elsewhere."""
+    cwd = os.getcwd() if cwd is None else cwd
+    prefix = '' if osp.realpath(cwd) == osp.realpath(REPO) else (
+        f'cd {shlex.quote(REPO)} && ')
+    return [prefix + shlex.join(command) for command in commands]
+
+
+def main(argv=None):
+    args = parse_args(argv)
     from mmsoco.datasets.demo_cache import ensure_demo_dataset
     root = ensure_demo_dataset(args.data_root, num_images=args.num_images)
     print(f'demo data ready: {root}')
@@ -75,21 +135,19 @@ def main():
               'Only the demo data was prepared.')
         return 1
 
-    from mmengine.config import DictAction
-
     import mmsoco  # noqa: F401
     from mmsoco.utils import register_all_modules
-    from mmsoco.utils.launch import build_runner, load_launch_config
+    from mmsoco.utils.launch import (build_runner, empty_train_epoch,
+                                     load_launch_config)
 
-    cfg_options = None
-    if args.cfg_options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg_options = parser.parse_args(['--o', *args.cfg_options]).o
     register_all_modules(init_default_scope=False)
-    cfg = load_launch_config(DEMO_CONFIG, 'none', cfg_options, args.work_dir)
+    cfg = load_launch_config(DEMO_CONFIG, 'none', args.cfg_options,
+                             args.work_dir)
     _point_at_demo_data(cfg, str(root))
     runner = build_runner(cfg)
+    empty_epoch = empty_train_epoch(runner)
+    if empty_epoch:
+        raise SystemExit(f'{DEMO_CONFIG}: {empty_epoch}')
     runner.train()
 
     curve = _loss_curve(args.work_dir)
@@ -104,13 +162,11 @@ def main():
     ckpt = open(ckpt_file).read().strip() if osp.isfile(ckpt_file) else None
     print(f'checkpoint: {ckpt}')
     if ckpt and osp.isfile(CONVERTER):
-        out = osp.relpath(osp.join(args.work_dir, 'mmdet.pth'), REPO)
         print('next: convert it and fine-tune the matching Mask R-CNN on '
-              'the demo data:\n'
-              f'  .venv/bin/python tools/model_converters/soco2mmdet.py '
-              f'{osp.relpath(ckpt, REPO)} {out} --config {FINETUNE_CONFIG}\n'
-              f'  .venv/bin/python tools/train.py {FINETUNE_CONFIG} '
-              f'--cfg-options load_from={out}')
+              'the demo data:')
+        for line in format_commands(
+                next_commands(ckpt, args.work_dir, str(root))):
+            print(f'  {line}')
     return 0
 
 

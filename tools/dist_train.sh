@@ -4,8 +4,22 @@
 # PyTorch DDP through mmengine, launched with torchrun. On a machine without
 # CUDA, GPUS processes train on the CPU with the gloo backend.
 set -euo pipefail
+if [ $# -lt 2 ]; then
+    sed -n '2,3s/^# //p' "$0" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
+# Checked here, once: past torchrun a mistake becomes one traceback per
+# process and a ChildFailedError.
+if [ ! -f "$CONFIG" ]; then
+    echo "dist_train.sh: config file $CONFIG does not exist" >&2
+    exit 2
+fi
+if ! [[ "$GPUS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "dist_train.sh: GPUS (the 2nd argument) must be a number of processes, got '$GPUS'" >&2
+    exit 2
+fi
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=16 GPUS_PER_NODE=8] tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]
 set -euo pipefail
+if [ $# -lt 4 ]; then
+    sed -n '2s/^# //p' "$0" >&2
+    exit 2
+fi
+if [ ! -f "$3" ]; then
+    echo "slurm_train.sh: config file $3 does not exist" >&2
+    exit 2
+fi
 set -x
 PARTITION=$1
 JOB_NAME=$2

@@ -1,16 +1,18 @@
 """Train (pretrain or fine-tune) from an mmsoco config; mmdet's command line."""
 import argparse
+import os.path as osp
 
 from mmengine.config import DictAction
 
 import mmsoco  # noqa: F401  (installs the weights-only checkpoint allow-list)
 from mmsoco.utils import register_all_modules
-from mmsoco.utils.launch import (apply_train_flags, build_runner,
+from mmsoco.utils.launch import (amp_unavailable_reason, apply_train_flags,
+                                 build_runner, empty_train_epoch,
                                  load_launch_config, set_local_rank_env,
                                  setup_cpu_distributed)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train with an mmsoco config')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -43,19 +45,27 @@ def parse_args():
         help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     set_local_rank_env(args.local_rank)
-    return args
-
-
-def main():
-    args = parse_args()
+    # One line before anything is built (mmengine would fail later, with a
+    # bare AssertionError or a traceback per process).
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file {args.config} does not exist')
+    if args.amp and amp_unavailable_reason():
+        raise SystemExit(amp_unavailable_reason())
     register_all_modules(init_default_scope=False)
     cfg = load_launch_config(args.config, args.launcher, args.cfg_options,
                              args.work_dir)
     apply_train_flags(cfg, args.amp, args.auto_scale_lr, args.resume)
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
+    empty_epoch = empty_train_epoch(runner)
+    if empty_epoch:
+        raise SystemExit(f'{args.config}: {empty_epoch}')
     runner.train()
     # One line per process, so a launcher (and our tests) can see every rank
     # reach the end; mmengine's logger speaks for rank 0 only.

@@ -2,6 +2,7 @@
 
 Kept here, not in the tools, so tests can call it and the tools stay thin.
 """
+import math
 import os
 import os.path as osp
 from typing import Optional, Sequence
@@ -106,6 +107,88 @@ def apply_train_flags(cfg: Config,
     return cfg
 
 
+def apply_show_flags(cfg: Config,
+                     show: bool = False,
+                     show_dir: Optional[str] = None,
+                     wait_time: float = 2.) -> Config:
+    """``--show`` / ``--show-dir`` / ``--wait-time`` of mmdet's ``test.py``.
+
+    Turns on drawing in the config's ``default_hooks.visualization`` (mmdet's
+    ``DetVisualizationHook``): each test image with its predictions is shown
+    and / or written to ``show_dir``, which, when relative, is a folder of the
+    run's ``WORK_DIR/<timestamp>/`` (as in mmdet).
+    """
+    if not show and not show_dir:
+        return cfg
+    hook = cfg.get('default_hooks', {}).get('visualization', None)
+    if not hook:
+        raise ValueError(
+            '--show / --show-dir draw with default_hooks.visualization '
+            "(e.g. dict(type='DetVisualizationHook')), which this config "
+            'does not have')
+    hook['draw'] = True
+    if show:
+        hook['show'] = True
+        hook['wait_time'] = wait_time
+    if show_dir:
+        hook['test_out_dir'] = show_dir
+    return cfg
+
+
+def amp_unavailable_reason() -> Optional[str]:
+    """Why ``--amp`` cannot run on this machine, or None when it can.
+
+    mmengine's ``AmpOptimWrapper`` asserts a CUDA, NPU, MLU or MUSA device,
+    but only once the model is built; the tools ask first.
+    """
+    from mmengine.device import (is_cuda_available, is_mlu_available,
+                                 is_musa_available, is_npu_available)
+    if (is_cuda_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available()):
+        return None
+    return ('--amp needs a GPU (CUDA, NPU, MLU or MUSA) and this machine has '
+            'none: leave out --amp to train in fp32 on the CPU')
+
+
+def empty_epoch_reason(num_images: int, batch_size: int, world_size: int,
+                       drop_last: bool) -> Optional[str]:
+    """Why an epoch of ``num_images`` has no batch, or None when it has one.
+
+    mmengine's ``DefaultSampler`` gives each of ``world_size`` processes
+    ``ceil(num_images / world_size)`` images; with ``drop_last`` a process
+    with fewer than ``batch_size`` of them has no batch at all, and mmengine
+    then fails far from the cause (``epoch_length must be a positive
+    integer, but got 0``).
+    """
+    per_process = math.ceil(num_images / max(world_size, 1))
+    if per_process > 0 and (per_process >= batch_size or not drop_last):
+        return None
+    if num_images == 0:
+        return 'the training set has no images'
+    spread = '' if world_size <= 1 else (
+        f' over {world_size} processes = {per_process} per process')
+    return (f'the training set has {num_images} images{spread} < batch '
+            f'{batch_size} (drop_last): not one batch per epoch; lower '
+            'train_dataloader.batch_size or train on more images')
+
+
+def empty_train_epoch(runner) -> Optional[str]:
+    """Build ``runner``'s training loop now; why its epoch has no batch, or None.
+
+    ``Runner.train`` uses the loop built here. Iteration-based loops draw from
+    an infinite sampler and are not checked.
+    """
+    from mmengine.dist import get_world_size
+    from mmengine.runner import EpochBasedTrainLoop
+    loop = runner.train_loop
+    if not isinstance(loop, EpochBasedTrainLoop) or len(loop.dataloader):
+        return None
+    dataloader = loop.dataloader
+    return empty_epoch_reason(
+        len(dataloader.dataset), dataloader.batch_size, get_world_size(),
+        bool(getattr(dataloader.batch_sampler, 'drop_last', False)))
+
+
 def set_local_rank_env(local_rank: int) -> None:
     """torchrun sets LOCAL_RANK; the legacy launcher passes --local-rank."""
     if 'LOCAL_RANK' not in os.environ:
@@ -124,5 +207,6 @@ def build_runner(cfg: Config):
 
 __all__: Sequence[str] = [
     'load_launch_config', 'setup_cpu_distributed', 'apply_train_flags',
-    'set_local_rank_env', 'build_runner'
+    'set_local_rank_env', 'build_runner', 'apply_show_flags',
+    'amp_unavailable_reason', 'empty_epoch_reason', 'empty_train_epoch'
 ]

@@ -185,7 +185,8 @@ def test_dist_finetune_plumbing(soco_ckpt, tmp_path):
         'fi\n'
         f'echo "$*" >> {log}\n'
         'for a in "$@"; do if [ "$prev" = "--work-dir" ]; then '
-        'echo "$a/epoch_1.pth" > "$a/last_checkpoint"; fi; prev=$a; done\n')
+        'echo "$a/epoch_1.pth" > "$a/last_checkpoint"; '
+        'touch "$a/epoch_1.pth"; fi; prev=$a; done\n')
     stub.chmod(0o755)
     work_dir = tmp_path / 'work'
     env = dict(os.environ, PYTHON=str(stub), WORK_DIR=str(work_dir))
@@ -202,7 +203,7 @@ def test_dist_finetune_plumbing(soco_ckpt, tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     train, test = log.read_text().splitlines()
-    converted = work_dir / 'epoch_1_mmdet.pth'
+    converted = work_dir / 'converted' / 'mmdet.pth'
     assert converted.is_file()
     assert 'train.py' in train and '--amp' in train
     assert (f'--cfg-options data_root=/data/demo/ load_from={converted}'
@@ -244,7 +245,7 @@ def test_slurm_finetune_plumbing(soco_ckpt, tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     train, test = log.read_text().splitlines()
-    converted = work_dir / 'epoch_1_mmdet.pth'
+    converted = work_dir / 'converted' / 'mmdet.pth'
     assert converted.is_file()
     assert '--ntasks=4' in train and '--launcher=slurm' in train
     assert f'--cfg-options data_root=/d/ load_from={converted}' in train

@@ -1,4 +1,5 @@
-"""setup_cpu_distributed: the CPU wrapper chosen, found under any scope."""
+"""setup_cpu_distributed: the CPU wrapper chosen, found under any scope; the
+empty-epoch message; --show / --show-dir."""
 import pytest
 import torch
 import torch.distributed as dist
@@ -6,7 +7,8 @@ from mmengine.config import Config
 from mmengine.registry import MODEL_WRAPPERS, DefaultScope
 
 from mmsoco.models.wrappers import CPUDistributedDataParallel
-from mmsoco.utils.launch import setup_cpu_distributed
+from mmsoco.utils.launch import (apply_show_flags, empty_epoch_reason,
+                                 setup_cpu_distributed)
 
 
 @pytest.fixture
@@ -63,3 +65,39 @@ def test_nothing_changes_with_cuda_or_without_launcher(monkeypatch):
     cfg = Config(dict(launcher='none'))
     assert not setup_cpu_distributed(cfg)
     assert 'model_wrapper_cfg' not in cfg
+
+
+@pytest.mark.parametrize(
+    'num_images,batch,world,drop_last,expected',
+    [
+        (8, 4, 2, True, None),  # 4 per process: one batch each
+        (7, 4, 2, True, None),  # ceil(7 / 2) = 4 (DefaultSampler pads)
+        (3, 4, 1, False, None),  # a partial batch is kept
+        (3, 4, 1, True, 'the training set has 3 images < batch 4 (drop_last)'),
+        (6, 4, 2, True,
+         'the training set has 6 images over 2 processes = 3 per '
+         'process < batch 4 (drop_last)'),
+        (0, 4, 1, False, 'the training set has no images'),
+    ])
+def test_empty_epoch_reason(num_images, batch, world, drop_last, expected):
+    reason = empty_epoch_reason(num_images, batch, world, drop_last)
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason.startswith(expected), reason
+
+
+def test_show_flags_turn_on_the_visualization_hook():
+    cfg = Config(
+        dict(
+            default_hooks=dict(
+                visualization=dict(type='DetVisualizationHook'))))
+    apply_show_flags(cfg, show_dir='shown')
+    assert cfg.default_hooks.visualization == dict(
+        type='DetVisualizationHook', draw=True, test_out_dir='shown')
+    apply_show_flags(cfg, show=True, wait_time=0.5)
+    assert cfg.default_hooks.visualization.show is True
+    assert cfg.default_hooks.visualization.wait_time == 0.5
+    untouched = Config(dict(default_hooks=dict()))
+    apply_show_flags(untouched)
+    assert untouched.default_hooks == dict()

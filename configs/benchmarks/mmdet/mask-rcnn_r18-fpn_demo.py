@@ -2,11 +2,15 @@
 # ResNet-18 + FPN + 4conv1fc architecture of configs/soco/soco_r18fpn_demo.py
 # (plain BN: SyncBN needs a GPU process group), fine-tuned on the embedded
 # demo dataset (tools/misc/make_demo_dataset.py, 6 categories). Initialised
-# from the converted demo SoCo checkpoint:
-#   python tools/model_converters/soco2mmdet.py \
-#       work_dirs/soco_r18fpn_demo/iter_N.pth \
+# from the converted demo SoCo checkpoint; `make demo` (tools/demo.py) ends by
+# printing these two commands with its own paths (N: its last epoch):
+#   .venv/bin/python tools/model_converters/soco2mmdet.py \
+#       work_dirs/soco_r18fpn_demo/epoch_N.pth \
 #       work_dirs/soco_r18fpn_demo/mmdet.pth \
-#       --arch-config configs/_base_/models/r18_fpn_4conv1fc.py
+#       --config configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py
+#   .venv/bin/python tools/train.py \
+#       configs/benchmarks/mmdet/mask-rcnn_r18-fpn_demo.py \
+#       --cfg-options load_from=work_dirs/soco_r18fpn_demo/mmdet.pth
 _base_ = [
     './_base_/models/mask-rcnn_r18-fpn_arch.py',
     'mmdet::_base_/datasets/coco_instance.py',

@@ -7,11 +7,13 @@
 #      CONFIG's detector;
 #   2. trains with tools/dist_train.sh, `--cfg-options load_from=<converted>`;
 #   3. tests the last checkpoint with tools/dist_test.sh.
-# WORK_DIR (env) defaults to work_dirs/<config name>/<pretrain name>.
+# WORK_DIR (env) defaults to work_dirs/<config name>/<pretraining run>, e.g.
+# .../soco_r50fpn_400e_epoch_400 for soco_r50fpn_400e/epoch_400.pth; the
+# converted weights go to WORK_DIR/converted/mmdet.pth.
 # A `--cfg-options` group among the extra args goes to both train and test.
 set -euo pipefail
 if [ $# -lt 3 ]; then
-    sed -n 2p "$0" >&2
+    sed -n '2s/^# //p' "$0" >&2
     exit 2
 fi
 CONFIG=$1

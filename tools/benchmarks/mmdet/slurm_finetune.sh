@@ -6,11 +6,11 @@
 # scratch / supervised twins) on this node, trains with tools/slurm_train.sh
 # (`--cfg-options load_from=<converted>`), then tests the last checkpoint with
 # srun + tools/test.py --launcher=slurm. WORK_DIR (env) defaults to
-# work_dirs/<config name>/<pretrain name>; a --cfg-options group among the
-# extra args goes to both train and test.
+# work_dirs/<config name>/<pretraining run> (as dist_finetune.sh's); a
+# --cfg-options group among the extra args goes to both train and test.
 set -euo pipefail
 if [ $# -lt 4 ]; then
-    sed -n 2,3p "$0" >&2
+    sed -n '2,3s/^# \{0,1\}//p' "$0" >&2
     exit 2
 fi
 PARTITION=$1
