@@ -94,11 +94,15 @@ def reference_bgr(path):
         return np.asarray(Image.open(f).convert('RGB'))[:, :, ::-1]
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-images', type=int, default=300)
     parser.add_argument('--runs', type=int, default=7)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         paths = write_jpegs(folder, args.num_images)
         steps = loaders()

@@ -141,7 +141,7 @@ def cpu_name() -> str:
     return 'unknown CPU'
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument(
@@ -149,7 +149,11 @@ def main(argv=None):
         action='store_true',
         help="write the table into benchmarks/README.md's photometric_ops "
         'section')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     cv2.setNumThreads(1)
     images = views()
     rows, times = {}, {}
