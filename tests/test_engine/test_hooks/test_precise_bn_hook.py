@@ -251,7 +251,10 @@ def test_progress_is_logged_by_time_into_the_log_file(tmp_path):
         ],
         default_scope='mmengine',
         log_processor=dict(by_epoch=False),
-        cfg=dict(train_dataloader=_loader()))
+        cfg=dict(train_dataloader=_loader()),
+        # A name of its own: runners made in the same second would otherwise
+        # share mmengine's logger instance, and its log file elsewhere.
+        experiment_name=f'precise_bn_progress_{tmp_path.name}')
     runner.train()
     log_file = next(tmp_path.glob('*/*.log'))
     lines = [
