@@ -1,1 +1,2 @@
 from .lars import LARS  # noqa: F401
+from .prefix_lr_mult import PrefixLrMultConstructor  # noqa: F401
