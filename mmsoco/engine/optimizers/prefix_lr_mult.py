@@ -1,4 +1,4 @@
-"""Learning-rate multipliers per model part, on top of LARS's parameter groups (docs/method.md section 4.5).
+"""Learning-rate factors per model part, on top of LARS's groups (docs/method.md section 4.5).
 
 A warm start may train the loaded backbone slower than the parts that start
 from random weights. mmengine's ``custom_keys`` cannot say so here: it
