@@ -50,8 +50,10 @@ LAYOUTS = ('auto', 'torchvision', 'mmpretrain', 'mmsoco_online',
            'mmsoco_target')
 #: torchvision's classifier: dropped, not unexpected.
 TORCHVISION_CLASSIFIER = 'fc.'
-#: Buffers some releases lack (old torchvision files): never "missing".
-OPTIONAL_SUFFIXES = ('num_batches_tracked', )
+#: Buffers a checkpoint may lack, never "missing": BN's counter (old
+#: torchvision files) and Swin's relative position index (a constant of the
+#: window size; a file that has one of another size is still refused).
+OPTIONAL_SUFFIXES = ('num_batches_tracked', 'relative_position_index')
 #: How many key names a message lists.
 NAMED = 8
 
