@@ -263,6 +263,13 @@ def test_frozen_backbone_stays_loaded_and_mirrored(torchvision_r18):
     ), 'have no place in the model: .*layer1.2'),
     (lambda d: torch.save({'encoder.w': torch.ones(2)}, d / 'x.pth'),
      'cannot tell the layout .*encoder.w'),
+    (lambda d: torch.save(
+        {
+            k: v
+            for k, v in torchvision.models.resnet18().state_dict().items()
+            if not k.startswith('layer4.')
+        }, d / 'x.pth'), 'tensors of the model have no source in the '
+     r'checkpoint: backbone\.layer4\.0\.conv1\.weight'),
 ])
 def test_wrong_or_empty_checkpoint_is_refused(tmp_path, make, words):
     make(tmp_path)
