@@ -11,8 +11,9 @@
 #       model.backbone.init_cfg.type=Pretrained \
 #       model.backbone.init_cfg.checkpoint=swin_tiny_patch4_window7_224.pth
 # Fine-tune: configs/benchmarks/mmdet/mask-rcnn_swin-t-fpn_soco_1x_coco.py.
-# Estimated cost: ~24 V100-hours (an estimate; arithmetic in
-# benchmarks/README.md, "Warm-start recipes: estimated cost").
+# Estimated cost: ~16 V100-hours (an estimate from the authors' cost per image
+# and Swin-T's FLOPs, likely low; arithmetic in benchmarks/README.md,
+# "Warm-start recipes: estimated cost").
 _base_ = [
     '../_base_/models/soco_swin-t_fpn.py',
     '../_base_/datasets/soco_fpn_coco.py',
