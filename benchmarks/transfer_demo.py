@@ -1,13 +1,19 @@
 r"""A small CPU transfer study on the demo data (``docs/method.md`` section 5.3,
 in miniature): scratch vs BYOL vs SoCo with the fast head batching vs SoCo
-with the reference head batching, as initialisations of the same detector.
+with the reference head batching vs two warm starts (BYOL, then SoCo from
+BYOL's backbone, trainable or frozen; section 4.5), as initialisations of
+the same detector.
 
 1. pretrain SoCo (configs/soco/soco_r18fpn_demo.py, reference batching),
    SoCo fast (soco_r18fpn_demo_fast.py) and BYOL
    (configs/baselines/byol_r18_demo.py) on the same unlabeled images (the
    demo train split) with the same budget (epochs, batch size, views,
    optimiser, schedule; checked before anything runs), once per pretraining
-   seed;
+   seed; and the warm starts: BYOL for ``--warm-byol-epochs``, then SoCo
+   (reference batching) for the remaining epochs from BYOL's online
+   backbone, with the backbone trainable (``byol_soco``) or frozen
+   (``byol_soco_frozen``), the two stages together the budget of ``soco``
+   (same iterations at the same batch, data and optimiser: checked);
 2. convert each for the detector: SoCo with ``convert_to_mmdet`` (backbone,
    FPN, box-head trunk), BYOL with ``extract_backbone`` (its only
    transferable part), checked against the detector's tensor shapes;
@@ -16,7 +22,8 @@ with the reference head batching, as initialisations of the same detector.
    subset for every run), once per fine-tuning seed (paired across inits:
    see ``transfer_setup.py``), and evaluate COCO box and mask AP on the val
    split;
-4. report (``transfer_report.py``; ``--write-readme``: benchmarks/README.md).
+4. report (``transfer_report.py``, ``transfer_section.py``;
+   ``--write-readme``: benchmarks/README.md).
 
 Resumable (``transfer_study.py``): every finished run leaves a small JSON record in ``--record-dir``
 (committed with the repository, so a study survives a machine that loses its
@@ -38,8 +45,9 @@ included, so report with the ones the study ran with.)
 ``--jobs 2`` runs two trainings side by side with one thread each (1.33x the
 throughput of one two-thread run on 2 cores, measured for the fine-tuning:
 3.0 s vs 2.0 s per iteration); a run's record states its jobs and threads.
-On 2 cores the whole default study (6 pretrainings of 300 iterations, 16
-fine-tunings of 1000) is ~6 hours with two jobs: run it in parts, it resumes.
+On 2 cores the whole default study (12 pretrainings, 24 fine-tunings of
+1000 iterations) is ~10 hours with two jobs: run it in parts, it resumes
+(a record dir of the four-init study grows the warm starts only).
 """
 import argparse
 import json
@@ -52,7 +60,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 # isort: off
 import readme_sections  # noqa: E402
-import transfer_report as report  # noqa: E402
+import transfer_section as section_text  # noqa: E402
 from transfer_jobs import run_all  # noqa: E402
 import transfer_setup as setup  # noqa: E402
 import transfer_runs as runs  # noqa: E402
@@ -86,6 +94,12 @@ def parse_args(argv=None):
         default=300,
         help='demo images (80%% train, 20%% val)')
     parser.add_argument('--pretrain-epochs', type=int, default=20)
+    parser.add_argument(
+        '--warm-byol-epochs',
+        type=int,
+        default=14,
+        help='epochs of the warm starts\' BYOL stage; their SoCo stage '
+        'gets the rest of --pretrain-epochs')
     parser.add_argument(
         '--pretrain-seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--finetune-iters', type=int, default=1000)
@@ -135,6 +149,9 @@ def parse_args(argv=None):
                      'digits, "_", "-" or "."')
     if args.pretrain_epochs < 2:
         parser.error('--pretrain-epochs must be >= 2 (warm-up + cosine)')
+    if not 2 <= args.warm_byol_epochs <= args.pretrain_epochs - 2:
+        parser.error('--warm-byol-epochs must leave each stage >= 2 epochs '
+                     f'of --pretrain-epochs {args.pretrain_epochs}')
     if args.finetune_iters < 1:
         parser.error('--finetune-iters must be >= 1')
     if args.num_labeled < 0:
@@ -167,6 +184,7 @@ def command_line(args):
     parts += [
         f'--num-images {args.num_images}',
         f'--pretrain-epochs {args.pretrain_epochs}',
+        f'--warm-byol-epochs {args.warm_byol_epochs}',
         '--pretrain-seeds ' + ' '.join(map(str, args.pretrain_seeds)),
         f'--finetune-iters {args.finetune_iters}',
         f'--num-labeled {args.num_labeled}', f'--img-scale {args.img_scale}',
@@ -201,19 +219,33 @@ def prepare_data(args, data_root, work_dir):
         num_labeled_objects=len(subset['annotations']))
 
 
-def pretrain_configs(args, data_root):
-    """The pretraining config of every pretrained init at every seed, the
-    budget checked equal -> ({PretrainRun: cfg}, budget)."""
+def pretrain_configs(args, data_root, work_dir, num_train):
+    """The config of every pretraining at every seed, the budgets checked
+    (the three single-stage inits equal; each warm start's two stages
+    together equal to soco) -> ({PretrainRun: cfg}, budget)."""
     from mmengine.config import Config
     cfgs = {}
     for seed in args.pretrain_seeds:
-        of_seed = {
-            init:
-            setup.pretrain_cfg_changes(
-                Config.fromfile(path), data_root, args.pretrain_epochs, seed)
-            for init, path in setup.PRETRAIN_CONFIGS.items()
-        }
-        budget = setup.check_same_budget(of_seed)
+        of_seed = {}
+        for init in setup.PRETRAININGS:
+            epochs = setup.pretrain_epochs_of(init, args.pretrain_epochs,
+                                              args.warm_byol_epochs)
+            of_seed[init] = setup.pretrain_cfg_changes(
+                Config.fromfile(setup.base_config_of(init)), data_root, epochs,
+                seed)
+            if init in setup.WARM_INITS:
+                first = PretrainRun(init, seed).first_stage
+                setup.warm_stage_changes(of_seed[init], init,
+                                         setup.product_file(work_dir, first))
+        budget = setup.check_same_budget(
+            {init: of_seed[init]
+             for init in setup.PRETRAIN_CONFIGS})
+        for init in setup.WARM_INITS:
+            setup.check_warm_budget(
+                {
+                    setup.BYOL_STAGE: of_seed[setup.BYOL_STAGE],
+                    init: of_seed[init]
+                }, of_seed['soco'], num_train)
         cfgs.update({PretrainRun(i, seed): c for i, c in of_seed.items()})
     return cfgs, budget
 
@@ -256,18 +288,22 @@ def main(argv=None):
     if not args.report_only:
         os.makedirs(work_dir, exist_ok=True)
         split, facts = prepare_data(args, data_root, work_dir)
-        pretrain_cfgs, budget = pretrain_configs(args, data_root)
+        pretrain_cfgs, budget = pretrain_configs(args, data_root, work_dir,
+                                                 facts['num_train'])
+        soco = pretrain_cfgs[PretrainRun('soco', args.pretrain_seeds[0])]
+        iters_per_epoch = setup.iterations(
+            soco, facts['num_train']) // args.pretrain_epochs
         facts.update(
             batch_size=budget['batch_size'],
-            pretrain_iters=args.pretrain_epochs *
-            (facts['num_train'] // budget['batch_size']))  # drop_last
+            iters_per_epoch=iters_per_epoch,
+            pretrain_iters=args.pretrain_epochs * iters_per_epoch)
         params = study_params(args)
         if study_record is not None:  # the seeds list may have grown
             params['seeds'] = sorted(
                 set(params['seeds'])
                 | set(study_record['params'].get('seeds', [])))
         study_record = dict(params=params, facts=facts)
-        study.pretrain_iters = facts['pretrain_iters']
+        study.iters_per_epoch = iters_per_epoch
         runs.write_json(study_file, study_record)
         todo = study.todo()
         if any(isinstance(r, PretrainRun) for r in todo):
@@ -287,12 +323,14 @@ def main(argv=None):
         for run in setup.study_plan(args.pretrain_seeds, args.seeds)
     }
     note = open(args.note).read() if args.note else None
-    section = report.format_section(records, study_record, command_line(args),
-                                    args.readme_tag, note)
+    section = section_text.format_section(records, study_record,
+                                          command_line(args), args.readme_tag,
+                                          note)
     print(section)
     print(f'({time.perf_counter() - start:.0f} s this run)')
     if args.write_readme:
-        readme_sections.write_section(report.SECTION, section, args.readme_tag)
+        readme_sections.write_section(section_text.SECTION, section,
+                                      args.readme_tag)
 
 
 if __name__ == '__main__':

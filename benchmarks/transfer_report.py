@@ -1,6 +1,6 @@
 """The transfer study's report, as pure functions of its records: per init
 statistics, paired differences with their sign agreement, the pretrainings'
-cost, and the README section's text (written by ``readme_sections``).
+cost and the readings (the README section's text: ``transfer_section.py``).
 
 The reading is fixed here, before any result of the study exists (the first
 record was written after this file was committed):
@@ -20,22 +20,52 @@ record was written after this file was committed):
   differences);
 - nothing is concluded from a partial study (runs missing) or a plumbing
   check (too short to mean anything).
+
+The warm starts (``byol_soco``, ``byol_soco_frozen``) were added later; their
+reading was fixed here, by the same rule, before any of their runs existed
+(this paragraph was committed before their first record):
+
+- three questions, each one pair, bbox AP first, mask AP second:
+  (1) does a warm start beat SoCo from random weights at the same budget?
+  ``byol_soco - soco``; (2) does a SoCo stage beat spending its iterations on
+  more BYOL? ``byol_soco - byol``; (3) trainable or frozen backbone in the
+  SoCo stage? ``byol_soco - byol_soco_frozen``; shown besides, not read as
+  questions: ``byol_soco_frozen - byol`` and both warm starts ``- scratch``;
+- the default of the warm-start recipes (configs/soco/soco-warm_*.py) follows
+  question (3): the backbone becomes frozen by default only if
+  ``byol_soco_frozen`` is ahead of ``byol_soco`` on every paired seed in bbox
+  AP; otherwise it stays trainable (the paper pretrains the whole detector);
+- each init's cost is its pretraining wall time, both stages of a warm start
+  (the shared BYOL stage counted in each), from each run's own record.
 """
 import math
 import statistics
 
-from transfer_setup import INITS, FinetuneRun, PretrainRun
+from transfer_setup import (BYOL_STAGE, INITS, PRETRAININGS, WARM_INITS,
+                            FinetuneRun, PretrainRun)
 
-#: The study's section of benchmarks/README.md (readme_sections.markers).
-SECTION = 'transfer_demo'
 PRIMARY, SECONDARY = 'coco/bbox_mAP', 'coco/segm_mAP'
 #: (record key, column name, scale, digits) of the per-init table.
 COLUMNS = ((PRIMARY, 'bbox AP', 100, 1), ('coco/bbox_mAP_50', 'bbox AP50', 100,
                                           1), (SECONDARY, 'segm AP', 100, 1),
            ('final_train_loss', 'train loss, last 1/4', 1, 3))
 #: The pairs compared, (A, B): A - B.
-PAIRS = (('soco', 'soco_fast'), ('soco', 'byol'), ('soco', 'scratch'),
-         ('soco_fast', 'byol'), ('soco_fast', 'scratch'), ('byol', 'scratch'))
+FIRST_PAIRS = (('soco', 'soco_fast'), ('soco', 'byol'), ('soco', 'scratch'),
+               ('soco_fast', 'byol'), ('soco_fast', 'scratch'), ('byol',
+                                                                 'scratch'))
+PAIRS = FIRST_PAIRS + (('byol_soco', 'soco'), ('byol_soco', 'byol'),
+                       ('byol_soco', 'byol_soco_frozen'),
+                       ('byol_soco_frozen', 'byol'), ('byol_soco', 'scratch'),
+                       ('byol_soco_frozen', 'scratch'))
+#: The warm-start questions (fixed reading, module docstring): the pair and
+#: what "ordered" answers.
+WARM_QUESTIONS = (
+    (('byol_soco', 'soco'), 'warm start vs SoCo from random weights at the '
+     'same budget'),
+    (('byol_soco', 'byol'), 'a SoCo stage vs more BYOL'),
+    (('byol_soco', 'byol_soco_frozen'), 'trainable vs frozen backbone in the '
+     'SoCo stage'),
+)
 #: Below these lengths the numbers mean nothing: the report says so.
 REAL_MIN_PRETRAIN_EPOCHS, REAL_MIN_FINETUNE_ITERS = 10, 100
 
@@ -145,7 +175,8 @@ def format_pair_table(by_init, read=True):
 def format_pretrain_table(records):
     rows = sorted(((run, rec) for run, rec in records.items()
                    if isinstance(run, PretrainRun) and rec is not None),
-                  key=lambda item: (INITS.index(item[0].init), item[0].seed))
+                  key=lambda item:
+                  (PRETRAININGS.index(item[0].init), item[0].seed))
     lines = [
         '| pretraining | seed | iterations | s / iter (logged median) | '
         's / iter (wall, with start-up) | jobs × threads | load (mean) | '
@@ -158,6 +189,76 @@ def format_pretrain_table(records):
             f'| {rec["jobs"]} × {rec["threads"]} | {rec["load_mean"]:.1f} | '
             f'{rec["loss_first"]:.2f} → {rec["loss_last"]:.2f} |')
     return '\n'.join(lines)
+
+
+def init_costs(records):
+    """``{init: {seed: (iterations, wall seconds)}}`` of every pretrained
+    init whose every stage is recorded: a warm start's two stages summed."""
+    costs = {}
+    for run, rec in records.items():
+        if not isinstance(run, PretrainRun) or run.init == BYOL_STAGE \
+                or rec is None:
+            continue
+        stages = [rec]
+        if run.first_stage is not None:
+            stages.append(records.get(run.first_stage))
+            if stages[-1] is None:
+                continue
+        costs.setdefault(run.init,
+                         {})[run.seed] = (sum(r['iterations'] for r in stages),
+                                          sum(r['wall_s'] for r in stages))
+    return costs
+
+
+def format_cost_table(records):
+    """Each init's pretraining cost: iterations and wall time per seed."""
+    costs = init_costs(records)
+    lines = [
+        '| init | stages | iterations | wall time per seed (min) | '
+        'mean (min) |', '|---|---|---|---|---|'
+    ]
+    for init in INITS:
+        if init not in costs:
+            continue
+        stages = (f'{BYOL_STAGE} + {init}' if init in WARM_INITS else init)
+        by_seed = costs[init]
+        iters = sorted({n for n, _ in by_seed.values()})
+        walls = [wall / 60 for _, wall in by_seed.values()]
+        lines.append(f'| {init} | {stages} | {", ".join(map(str, iters))} | ' +
+                     ', '.join(
+                         f'{seed}: {wall / 60:.1f}'
+                         for seed, (_, wall) in sorted(by_seed.items())) +
+                     f' | {statistics.fmean(walls):.1f} |')
+    return '\n'.join(lines)
+
+
+def warm_conclusions(by_init):
+    """The pre-registered warm-start readings, as sentences."""
+    lines = []
+    for (a, b), question in WARM_QUESTIONS:
+        for key, name in ((PRIMARY, 'bbox AP'), (SECONDARY, 'segm AP')):
+            diffs = paired_differences(by_init, a, b, key)
+            s = stats([d for _, d in diffs])
+            reading, ahead = sign_reading(diffs)
+            word = {
+                'ordered':
+                f'{a} > {b} on every seed',
+                'reversed':
+                f'{b} > {a} on every seed',
+                'not resolved':
+                f'**not resolved** ({a} ahead on {ahead} of '
+                f'{len(diffs)})'
+            }[reading]
+            lines.append(f'- {question} ({a} − {b}), {name}: {word}, mean '
+                         f'{_points(s["mean"], 2, True)} points.')
+    reading, _ = sign_reading(
+        paired_differences(by_init, 'byol_soco', 'byol_soco_frozen', PRIMARY))
+    frozen = reading == 'reversed'
+    lines.append(
+        '- Warm-start recipes\' default (rule fixed above): the backbone is ' +
+        ('**frozen** (byol_soco_frozen ahead on every seed).' if frozen else
+         '**trainable** (byol_soco_frozen not ahead on every seed).'))
+    return lines
 
 
 def conclusions(by_init):
@@ -182,7 +283,7 @@ def conclusions(by_init):
                 f'batching is ahead on every one of the {len(diffs)} seeds '
                 f'(mean reference − fast {_points(s["mean"], 2, True)} '
                 f'points).')
-    for a, b in PAIRS[1:]:
+    for a, b in FIRST_PAIRS[1:]:
         reading, ahead = sign_reading(
             paired_differences(by_init, a, b, PRIMARY))
         n = len(paired_differences(by_init, a, b, PRIMARY))
@@ -193,104 +294,6 @@ def conclusions(by_init):
         }[reading]
         lines.append(f'- {a} vs {b}, bbox AP: {word}.')
     return lines
-
-
-def format_section(records, study_record, command, tag='', note=None):
-    """The README section of the study from its ``records`` (``{run:
-    record or None}`` over the plan) and ``study.json``."""
-    params, facts = study_record['params'], study_record['facts']
-    finetunes = [r for r in records if isinstance(r, FinetuneRun)]
-    pretrains = [r for r in records if isinstance(r, PretrainRun)]
-    done_ft = sum(records[r] is not None for r in finetunes)
-    done_pt = sum(records[r] is not None for r in pretrains)
-    complete = done_ft == len(finetunes)
-    plumbing = (
-        params['pretrain_epochs'] < REAL_MIN_PRETRAIN_EPOCHS
-        or params['finetune_iters'] < REAL_MIN_FINETUNE_ITERS)
-    by_init = finetunings_by_init(records)
-    lines = [
-        '## Transfer on the demo data' + (f' ({tag})' if tag else '') +
-        ': reference vs fast batching vs BYOL vs scratch '
-        '(`benchmarks/transfer_demo.py`)', '', f'Command: `{command}`', '',
-        f'- Data: `make_demo_dataset(num_images={params["num_images"]}, '
-        f'seed=0)`: {facts["num_train"]} train / {facts["num_val"]} val '
-        'images.',
-        f'- Pretraining on the {facts["num_train"]} train images without '
-        f'labels, the same budget for all: {params["pretrain_epochs"]} '
-        f'epochs at batch {facts["batch_size"]} '
-        f'({facts["pretrain_iters"]} iterations), views 112/112/64 and '
-        'SoCo\'s box pipeline, LARS; once per pretraining seed ' +
-        ' and '.join(map(str, params['pretrain_seeds'])) +
-        '. `soco`: soco_r18fpn_demo.py (reference batching), `soco_fast`: '
-        'soco_r18fpn_demo_fast.py, `byol`: byol_r18_demo.py.',
-        '- Transferred: SoCo backbone + FPN + box-head trunk, BYOL the '
-        'backbone (all it has), scratch nothing.',
-        f'- Fine-tuning: Mask R-CNN R18-FPN, {params["finetune_iters"]} '
-        'iterations at batch 2 (lr 0.0025, warm-up, x0.1 at 3/4), '
-        f'{params["img_scale"]} px, on ' +
-        (f'{params["num_labeled"]} labeled train images (split seed '
-         f'{params["split_seed"]}; '
-         if params['num_labeled'] else 'all the labeled train images (') +
-        f'{facts["num_labeled_objects"]} objects); COCO AP on the '
-        f'{facts["num_val"]} val '
-        'images. Fine-tuning seed s starts from pretraining seed '
-        'pretrain_seeds[s mod ' + str(len(params['pretrain_seeds'])) +
-        ']; the four inits of a seed are paired.',
-        '- The reading was fixed before the first result (docstring of '
-        '`benchmarks/transfer_report.py`): bbox AP first, mask AP second; '
-        'a pair of inits is ordered only when every paired seed agrees on '
-        'the sign, else not resolved.',
-        '- What it can show: whether, on this data and budget, one init '
-        'transfers better than another on every paired seed, and the size '
-        'of a difference the seeds could resolve. What it cannot: that two '
-        'inits are equal, or anything about ImageNet-scale pretraining and '
-        'COCO (tiny images, 300 pretraining iterations, 60 labeled images; '
-        'the paper\'s claim is at 400 epochs of ImageNet).', ''
-    ]
-    if plumbing:
-        lines += [
-            '**Plumbing check only**: at this length the numbers mean '
-            'nothing.', ''
-        ]
-    if not complete:
-        lines += [
-            f'**Partial study: {done_ft} of {len(finetunes)} fine-tunings '
-            f'and {done_pt} of {len(pretrains)} pretrainings recorded.** No '
-            'conclusion is drawn until every run is in; the command resumes '
-            'it.', ''
-        ]
-    lines += [
-        'Per init, mean ± sample std (min–max) over its fine-tunings, AP in '
-        'points:', '',
-        format_init_table(summarize(by_init)), '',
-        'Paired differences (points):', '',
-        format_pair_table(by_init, complete and not plumbing), '',
-        'Pretrainings (each run\'s own conditions; times under two jobs '
-        'share the cores with the other job):', '',
-        format_pretrain_table(records), ''
-    ]
-    ratios = {i: median_ratio(records, i) for i in ('soco', 'soco_fast')}
-    if all(r is not None for r in ratios.values()):
-        lines += [
-            'Logged time per iteration against BYOL at the same seed '
-            f'(median over seeds): soco {ratios["soco"]:.2f}x, soco_fast '
-            f'{ratios["soco_fast"]:.2f}x.', ''
-        ]
-    no_det = [
-        f'{r.name}' for r in finetunes
-        if records[r] and records[r].get('no_detections')
-    ]
-    if no_det:
-        lines += [
-            'Runs without any detection on the val split (AP 0): ' +
-            ', '.join(no_det) + '.', ''
-        ]
-    if complete and not plumbing:
-        lines += ['Readings (the fixed rule):', ''] + conclusions(by_init)
-        lines.append('')
-    if note:
-        lines += [note.strip(), '']
-    return '\n'.join(lines).rstrip('\n')
 
 
 def median_ratio(records, init, baseline='byol', key='s_per_iter_logged'):

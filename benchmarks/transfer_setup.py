@@ -2,16 +2,22 @@
 are, in which order, with which configs (``transfer_demo.py`` runs them,
 ``transfer_report.py`` reports them).
 
-Four initialisations of the same Mask R-CNN R18-FPN: ``scratch`` (nothing
+Six initialisations of the same Mask R-CNN R18-FPN: ``scratch`` (nothing
 transferred), ``byol`` (backbone), ``soco_fast`` and ``soco`` (backbone, FPN
 and box-head trunk; SoCo with the fast and with the reference head batching,
-docs/reference_parity.md). Every pretrained init is pretrained once per
+docs/reference_parity.md), and two warm starts (docs/method.md section 4.5):
+``byol_soco``, a BYOL stage (``byol_short``) followed by a SoCo stage
+(reference batching) started from BYOL's online backbone, and
+``byol_soco_frozen``, the same with the backbone frozen in the SoCo stage.
+Both warm starts share their pretraining seed's BYOL stage; their two stages
+together have the budget of ``soco`` (same iterations at the same batch,
+data and optimiser: checked). Every pretrained init is pretrained once per
 pretraining seed; fine-tuning seed ``s`` starts from the checkpoints of
 pretraining seed ``pretrain_seeds[s % len(pretrain_seeds)]``, so with seeds
 0 1 2 3 and pretraining seeds 0 1, fine-tunings 0 and 2 start from the seed-0
-pretrainings and 1 and 3 from the seed-1 ones. The four inits of one
-fine-tuning seed share that seed (non-transferred weights, data order,
-flips) and, where pretrained, the pretraining seed: they are paired.
+pretrainings and 1 and 3 from the seed-1 ones. The inits of one fine-tuning
+seed share that seed (non-transferred weights, data order, flips) and, where
+pretrained, the pretraining seed: they are paired.
 """
 import json
 import os.path as osp
@@ -26,14 +32,33 @@ PRETRAIN_CONFIGS = {
 }
 DET_CONFIG = osp.join(REPO, 'configs', 'benchmarks', 'mmdet',
                       'mask-rcnn_r18-fpn_demo.py')
+#: The first stage of the warm starts: BYOL (PRETRAIN_CONFIGS['byol']) for
+#: ``warm_byol_epochs``; not an init of its own (never fine-tuned).
+BYOL_STAGE = 'byol_short'
+#: Warm starts: the SoCo stage (PRETRAIN_CONFIGS['soco'], the reference
+#: batching) for the rest of the epochs, its backbone loaded from the BYOL
+#: stage's online network; frozen_stages=4 freezes all of ResNet-18.
+WARM_INITS = {
+    'byol_soco': dict(frozen_stages=-1),
+    'byol_soco_frozen': dict(frozen_stages=4)
+}
+#: Every pretraining of one pretraining seed, in the order they run.
+PRETRAININGS = tuple(PRETRAIN_CONFIGS) + (BYOL_STAGE, ) + tuple(WARM_INITS)
 #: Every init, in the order of the tables (least to most transferred).
-INITS = ('scratch', 'byol', 'soco_fast', 'soco')
+INITS = ('scratch', 'byol', 'soco_fast', 'soco', 'byol_soco_frozen',
+         'byol_soco')
 #: Fine-tunings of one seed in the order they are started: the two SoCo
-#: batchings first (with two jobs at a time they run side by side).
-FINETUNE_ORDER = ('soco', 'soco_fast', 'byol', 'scratch')
+#: batchings first, the two warm starts next (with two jobs at a time they
+#: run side by side).
+FINETUNE_ORDER = ('soco', 'soco_fast', 'byol', 'byol_soco', 'byol_soco_frozen',
+                  'scratch')
 #: Study parameters that must not change inside one study (records).
 STUDY_KEYS = ('num_images', 'pretrain_epochs', 'pretrain_seeds',
-              'finetune_iters', 'num_labeled', 'split_seed', 'img_scale')
+              'finetune_iters', 'num_labeled', 'split_seed', 'img_scale',
+              'warm_byol_epochs')
+#: Parameters a study recorded before they existed may lack: the study then
+#: grows the runs they govern (the warm starts), as it grows its seeds.
+ADDED_KEYS = ('warm_byol_epochs', )
 
 
 class PretrainRun(NamedTuple):
@@ -44,6 +69,13 @@ class PretrainRun(NamedTuple):
     @property
     def name(self) -> str:
         return f'pretrain_{self.init}_p{self.seed}'
+
+    @property
+    def first_stage(self) -> Optional['PretrainRun']:
+        """The BYOL stage a warm start's SoCo stage starts from."""
+        if self.init not in WARM_INITS:
+            return None
+        return PretrainRun(BYOL_STAGE, self.seed)
 
 
 class FinetuneRun(NamedTuple):
@@ -83,7 +115,7 @@ def study_plan(pretrain_seeds: Sequence[int],
     pretrainings for any of them still to run (scratch needs none)."""
     runs = []
     for pretrain_seed in pretrain_seeds:
-        runs += [PretrainRun(init, pretrain_seed) for init in PRETRAIN_CONFIGS]
+        runs += [PretrainRun(init, pretrain_seed) for init in PRETRAININGS]
         block = [
             seed for seed in seeds
             if pretrain_seed_of(seed, pretrain_seeds) == pretrain_seed
@@ -94,6 +126,48 @@ def study_plan(pretrain_seeds: Sequence[int],
         ]
         runs += [FinetuneRun('scratch', seed, None) for seed in block]
     return runs
+
+
+def pretrain_epochs_of(init, pretrain_epochs, warm_byol_epochs):
+    """Epochs of pretraining ``init`` (a key of PRETRAININGS): the BYOL
+    stage ``warm_byol_epochs``, a SoCo stage the rest, others all."""
+    if init == BYOL_STAGE:
+        return warm_byol_epochs
+    if init in WARM_INITS:
+        return pretrain_epochs - warm_byol_epochs
+    return pretrain_epochs
+
+
+def base_config_of(init):
+    """The demo config a pretraining starts from."""
+    if init == BYOL_STAGE:
+        return PRETRAIN_CONFIGS['byol']
+    if init in WARM_INITS:
+        return PRETRAIN_CONFIGS['soco']
+    return PRETRAIN_CONFIGS[init]
+
+
+def product_file(work_dir, run):
+    """What a pretraining hands on: the detector weights of an init, the
+    BYOL checkpoint (its state dict) of the BYOL stage."""
+    if run.init == BYOL_STAGE:
+        return osp.join(work_dir, run.name + '_byol.pth')
+    return osp.join(work_dir, run.name + '_mmdet.pth')
+
+
+def warm_stage_changes(cfg, init, byol_checkpoint):
+    """Make the (already scheduled) SoCo config of warm init ``init`` start
+    from the BYOL stage's online backbone (``PretrainedBackbone``), its
+    backbone frozen or not as WARM_INITS says; FPN, head, projector and
+    predictor keep the recipe's initialisation. Mutates and returns ``cfg``.
+    """
+    cfg['model']['init_cfg'] = dict(
+        type='PretrainedBackbone',
+        checkpoint=byol_checkpoint,
+        layout='mmsoco_online')
+    cfg['model']['backbone']['frozen_stages'] = \
+        WARM_INITS[init]['frozen_stages']
+    return cfg
 
 
 def labeled_subset(coco, num_images, seed):
@@ -180,6 +254,42 @@ def check_same_budget(cfgs):
     return budgets[first]
 
 
+def iterations(cfg, num_train):
+    """Training iterations of an epoch-based pretraining config over
+    ``num_train`` images."""
+    loader = cfg['train_dataloader']
+    batch = loader['batch_size']
+    per_epoch = num_train // batch if loader.get('drop_last') else \
+        -(-num_train // batch)
+    return cfg['train_cfg']['max_epochs'] * per_epoch
+
+
+#: What every stage of a warm start shares with the reference pretraining.
+STAGE_BUDGET_KEYS = ('dataset', 'batch_size', 'drop_last', 'sampler',
+                     'optim_wrapper')
+
+
+def check_warm_budget(stages, reference, num_train):
+    """Raise unless a warm start's ``stages`` (``{name: cfg}``) together
+    have the budget of the ``reference`` pretraining (soco): every stage the
+    same images, views, batch size and optimiser, and the same number of
+    iterations in all; return that number."""
+    ref = plain(pretrain_budget(reference))
+    for name, cfg in stages.items():
+        budget = plain(pretrain_budget(cfg))
+        diff = [k for k in STAGE_BUDGET_KEYS if budget[k] != ref[k]]
+        if diff:
+            raise ValueError(f'warm-start stage {name} differs from soco in '
+                             f'{diff}: not the same budget')
+    counts = {name: iterations(cfg, num_train) for name, cfg in stages.items()}
+    total, expected = sum(counts.values()), iterations(reference, num_train)
+    if total != expected:
+        raise ValueError(
+            ' + '.join(f'{name} {n}' for name, n in counts.items()) +
+            f' = {total} iterations, soco {expected}: not the same budget')
+    return total
+
+
 def finetune_cfg_changes(cfg, data_root, train_ann, iters, img_scale, seed,
                          load_from):
     """Point the demo detector config at ``data_root`` / the labeled split
@@ -228,10 +338,12 @@ def finetune_cfg_changes(cfg, data_root, train_ann, iters, img_scale, seed,
 
 def check_study_params(recorded, current):
     """Raise when the recorded study parameters differ from the current
-    ones, except ``seeds``, which may grow (more paired seeds)."""
+    ones, except ``seeds``, which may grow (more paired seeds), and an
+    ADDED_KEYS parameter the record does not have yet (more inits)."""
     diff = {
         k: (recorded.get(k), current[k])
         for k in current if k != 'seeds' and recorded.get(k) != current[k]
+        and not (k in ADDED_KEYS and k not in recorded)
     }
     if diff:
         raise ValueError('the record dir holds a study with other parameters '

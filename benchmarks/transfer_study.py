@@ -1,7 +1,8 @@
 """One transfer study's state: its records (one JSON file per finished run,
 never run again), what is left to run, and how each run is launched and
-recorded; a pretraining's checkpoint converted for the detector and its
-digest checked against the record when it is recomputed."""
+recorded; a pretraining's checkpoint converted for the detector (a BYOL
+stage's kept for the SoCo stage after it) and its digest checked against
+the record when it is recomputed."""
 import os
 import os.path as osp
 
@@ -9,6 +10,9 @@ import transfer_runs as runs
 import transfer_setup as setup
 from transfer_jobs import Launched
 from transfer_setup import FinetuneRun, PretrainRun
+
+#: Inits whose pretraining is a SoCo model (backbone, FPN, box-head trunk).
+SOCO_INITS = ('soco', 'soco_fast') + tuple(setup.WARM_INITS)
 
 
 class Study:
@@ -19,7 +23,7 @@ class Study:
         self.work_dir, self.record_dir = work_dir, record_dir
         self.plan = setup.study_plan(args.pretrain_seeds, args.seeds)
         self.threads = max(1, (os.cpu_count() or 1) // args.jobs)
-        self.pretrain_iters = None  # from the data: set by main()
+        self.iters_per_epoch = None  # from the data: set by main()
 
     # records ---------------------------------------------------------------
     def record_file(self, run):
@@ -30,7 +34,13 @@ class Study:
         return runs.read_json(path) if osp.isfile(path) else None
 
     def converted(self, run: PretrainRun):
-        return osp.join(self.work_dir, run.name + '_mmdet.pth')
+        """What the pretraining hands on (setup.product_file)."""
+        return setup.product_file(self.work_dir, run)
+
+    def epochs(self, run: PretrainRun):
+        args = self.args
+        return setup.pretrain_epochs_of(run.init, args.pretrain_epochs,
+                                        args.warm_byol_epochs)
 
     # what is left ----------------------------------------------------------
     def todo(self):
@@ -39,15 +49,21 @@ class Study:
             if isinstance(r, FinetuneRun) and self.record(r) is None
         ]
         needed = {r.pretraining for r in finetunes} - {None}
-        pretrains = [
-            r for r in self.plan if isinstance(r, PretrainRun) and r in needed
-            and not osp.isfile(self.converted(r))
-        ]
+        pretrains = {r for r in needed if not osp.isfile(self.converted(r))}
+        # a warm start's SoCo stage to run needs its BYOL stage's checkpoint
+        pretrains |= {
+            r.first_stage
+            for r in pretrains if r.first_stage is not None
+            and not osp.isfile(self.converted(r.first_stage))
+        }
         return [r for r in self.plan if r in pretrains or r in finetunes]
 
     def ready(self, run):
-        pre = run.pretraining if isinstance(run, FinetuneRun) else None
-        return pre is None or osp.isfile(self.converted(pre))
+        if isinstance(run, FinetuneRun):
+            before = run.pretraining
+        else:
+            before = run.first_stage
+        return before is None or osp.isfile(self.converted(before))
 
     # launching -------------------------------------------------------------
     def launch(self, run, pretrain_cfgs, split):
@@ -78,11 +94,11 @@ class Study:
             flush=True)
 
     def finish_pretraining(self, run, run_dir, timing):
-        epochs = self.args.pretrain_epochs
+        epochs = self.epochs(run)
         digest = convert(run, osp.join(run_dir, f'epoch_{epochs}.pth'),
                          self.converted(run))
         rows = list(runs.logged_rows(run_dir))
-        iters = self.pretrain_iters
+        iters = epochs * self.iters_per_epoch
         new = dict(
             init=run.init,
             seed=run.seed,
@@ -122,13 +138,20 @@ class Study:
 
 
 def convert(run, checkpoint, dst):
-    """A pretraining checkpoint -> detector weights at ``dst``; returns the
-    digest of the converted state dict."""
+    """A pretraining checkpoint -> detector weights at ``dst`` (a BYOL
+    stage: its state dict, for the SoCo stage's warm start); returns the
+    digest of the written state dict."""
     from mmsoco.converters import (check_against_destination, convert_to_mmdet,
                                    detector_destination_shapes,
                                    extract_backbone, load_state_dict,
                                    save_checkpoint_atomic)
-    if run.init.startswith('soco'):
+    if run.init == setup.BYOL_STAGE:
+        save_checkpoint_atomic(
+            dict(
+                meta=dict(source=checkpoint),
+                state_dict=load_state_dict(checkpoint)), dst)
+        print(f'{run.name}: BYOL state dict for the SoCo stage, wrote {dst}')
+    elif run.init in SOCO_INITS:
         print(convert_to_mmdet(checkpoint, dst, config=setup.DET_CONFIG))
     else:
         backbone, counts = extract_backbone(load_state_dict(checkpoint))

@@ -10,7 +10,8 @@ def test_command_line_reproduces_the_study():
     args = td.parse_args([])
     assert td.command_line(args) == (
         '.venv/bin/python benchmarks/transfer_demo.py --num-images 300 '
-        '--pretrain-epochs 20 --pretrain-seeds 0 1 --finetune-iters 1000 '
+        '--pretrain-epochs 20 --warm-byol-epochs 14 --pretrain-seeds 0 1 '
+        '--finetune-iters 1000 '
         '--num-labeled 60 --img-scale 320 --seeds 0 1 2 3 --jobs 1 '
         '--write-readme')
     other = td.parse_args(
@@ -25,6 +26,7 @@ def test_command_line_reproduces_the_study():
     'argv',
     [['--seeds', '0', '0'], ['--seeds', '-1'], ['--pretrain-seeds', '1', '1'],
      ['--jobs', '0'], ['--readme-tag', 'a b'], ['--pretrain-epochs', '1'],
+     ['--warm-byol-epochs', '19'], ['--warm-byol-epochs', '1'],
      ['--note', '/no/such/file']])
 def test_bad_arguments_are_refused(argv):
     with pytest.raises(SystemExit):

@@ -28,19 +28,40 @@ def test_plan_pairs_seeds_with_pretraining_seeds_in_blocks():
     plan = ts.study_plan([0, 1], [0, 1, 2, 3])
 
     def pretrained(p, s):
-        return [F('soco', s, p), F('soco_fast', s, p), F('byol', s, p)]
+        return [
+            F('soco', s, p),
+            F('soco_fast', s, p),
+            F('byol', s, p),
+            F('byol_soco', s, p),
+            F('byol_soco_frozen', s, p)
+        ]
 
-    pre = [P('soco', 0), P('soco_fast', 0), P('byol', 0)]
-    pre1 = [P('soco', 1), P('soco_fast', 1), P('byol', 1)]
+    def pre(p):  # a warm start's SoCo stage after its BYOL stage
+        return [
+            P('soco', p),
+            P('soco_fast', p),
+            P('byol', p),
+            P('byol_short', p),
+            P('byol_soco', p),
+            P('byol_soco_frozen', p)
+        ]
+
     # seeds 0 and 2 start from pretraining seed 0, 1 and 3 from seed 1; in a
     # block the runs needing its checkpoints first, scratch last
     assert plan == (
-        pre + pretrained(0, 0) + pretrained(0, 2) +
-        [F('scratch', 0, None), F('scratch', 2, None)] + pre1 +
+        pre(0) + pretrained(0, 0) + pretrained(0, 2) +
+        [F('scratch', 0, None), F('scratch', 2, None)] + pre(1) +
         pretrained(1, 1) + pretrained(1, 3) +
         [F('scratch', 1, None), F('scratch', 3, None)])
-    assert len([r for r in plan if isinstance(r, F)]) == 16
+    assert len([r for r in plan if isinstance(r, F)]) == 24
     assert len(set(r.name for r in plan)) == len(plan)
+    # the four-init study's runs are all still there, under their names
+    first = {
+        f'pretrain_{i}_p{p}'
+        for i in ('soco', 'soco_fast', 'byol')
+        for p in (0, 1)
+    }
+    assert first <= {r.name for r in plan}
 
 
 def test_pairing_is_stable_when_seeds_grow():
@@ -53,6 +74,11 @@ def test_pairing_is_stable_when_seeds_grow():
 
 def test_run_names_and_pretraining():
     assert P('soco_fast', 1).name == 'pretrain_soco_fast_p1'
+    assert P('byol_soco_frozen', 1).first_stage == P('byol_short', 1)
+    assert P('byol_soco', 0).first_stage == P('byol_short', 0)
+    assert P('soco', 0).first_stage is None
+    assert P('byol_short', 0).first_stage is None
+    assert F('byol_soco', 3, 1).pretraining == P('byol_soco', 1)
     assert F('soco', 2, 0).name == 'finetune_soco_p0_s2'
     assert F('soco', 2, 0).pretraining == P('soco', 0)
     assert F('scratch', 3, None).name == 'finetune_scratch_s3'
@@ -123,6 +149,58 @@ def test_the_three_pretrainings_have_the_same_budget():
         ts.check_same_budget(cfgs)
 
 
+def _warm_cfgs(epochs=20, byol_epochs=14):
+    """The three configs a warm start's budget check compares."""
+    from mmengine.config import Config
+    cfgs = {}
+    for init in ('soco', 'byol_short', 'byol_soco_frozen'):
+        cfgs[init] = ts.pretrain_cfg_changes(
+            Config.fromfile(ts.base_config_of(init)),
+            '/tmp/d',
+            ts.pretrain_epochs_of(init, epochs, byol_epochs),
+            seed=3)
+    ts.warm_stage_changes(cfgs['byol_soco_frozen'], 'byol_soco_frozen',
+                          '/w/byol.pth')
+    return cfgs
+
+
+def test_warm_start_stages_have_the_budget_of_soco():
+    cfgs = _warm_cfgs()
+    stage = cfgs['byol_soco_frozen']
+    assert stage.model.init_cfg == dict(
+        type='PretrainedBackbone',
+        checkpoint='/w/byol.pth',
+        layout='mmsoco_online')
+    assert stage.model.backbone.frozen_stages == 4  # all of ResNet-18
+    assert stage.model.head_batching == 'per_level'
+    assert cfgs['byol_short'].model.type == 'BYOL'
+    # 240 images at batch 16: 15 iterations per epoch; 14 + 6 epochs
+    assert ts.iterations(cfgs['byol_short'], 240) == 210
+    assert ts.iterations(stage, 240) == 90
+    assert ts.iterations(cfgs['soco'], 241) == 300  # drop_last: 241 // 16
+    stages = {k: cfgs[k] for k in ('byol_short', 'byol_soco_frozen')}
+    assert ts.check_warm_budget(stages, cfgs['soco'], 240) == 300
+
+
+def test_a_warm_start_off_the_budget_is_refused():
+    cfgs = _warm_cfgs()
+    cfgs['byol_soco_frozen'].train_cfg.max_epochs = 7  # 14 + 7 epochs
+    stages = {k: cfgs[k] for k in ('byol_short', 'byol_soco_frozen')}
+    with pytest.raises(
+            ValueError,
+            match=r'byol_short 210 \+ '
+            r'byol_soco_frozen 105 = 315 iterations, soco 300'):
+        ts.check_warm_budget(stages, cfgs['soco'], 240)
+    cfgs = _warm_cfgs()
+    cfgs['byol_short'].train_dataloader.batch_size = 8
+    stages = {k: cfgs[k] for k in ('byol_short', 'byol_soco_frozen')}
+    with pytest.raises(
+            ValueError,
+            match=r"byol_short differs from soco in "
+            r"\['batch_size'\]"):
+        ts.check_warm_budget(stages, cfgs['soco'], 240)
+
+
 def test_finetune_config_points_at_the_split_and_init():
     from mmengine.config import Config
     cfg = ts.finetune_cfg_changes(
@@ -146,8 +224,15 @@ def test_finetune_config_points_at_the_split_and_init():
     assert cfg.load_from == '/w/byol_mmdet.pth'
 
 
-def test_study_params_may_only_grow_their_seeds():
+def test_study_params_may_only_grow_their_seeds_and_inits():
     recorded = dict(num_labeled=60, img_scale=320, seeds=[0, 1])
     ts.check_study_params(recorded, dict(recorded, seeds=[0, 1, 2, 3]))
     with pytest.raises(ValueError, match='num_labeled: 60 there, 0 now'):
         ts.check_study_params(recorded, dict(recorded, num_labeled=0))
+    # a study recorded before the warm starts grows them ...
+    ts.check_study_params(recorded, dict(recorded, warm_byol_epochs=14))
+    # ... but once recorded their split may not change
+    with pytest.raises(ValueError, match='warm_byol_epochs: 14 there, 10'):
+        ts.check_study_params(
+            dict(recorded, warm_byol_epochs=14),
+            dict(recorded, warm_byol_epochs=10))

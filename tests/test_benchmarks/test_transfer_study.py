@@ -33,13 +33,46 @@ def test_todo_skips_recorded_runs_and_pretrainings_nobody_needs(tmp_path):
     open(study.converted(P('soco_fast', 1)), 'w').close()
     assert study.todo() == [
         P('byol', 1),
+        P('byol_short', 1),
+        P('byol_soco', 1),
+        P('byol_soco_frozen', 1),
         F('soco_fast', 1, 1),
         F('byol', 1, 1),
+        F('byol_soco', 1, 1),
+        F('byol_soco_frozen', 1, 1),
         F('scratch', 1, None)
     ]
     assert not study.ready(F('byol', 1, 1))
     assert study.ready(F('soco_fast', 1, 1))
     assert study.ready(F('scratch', 1, None))
+    # a warm start's SoCo stage waits for its BYOL stage's checkpoint
+    assert study.ready(P('byol_short', 1))
+    assert not study.ready(P('byol_soco', 1))
+    open(study.converted(P('byol_short', 1)), 'w').close()
+    assert study.ready(P('byol_soco', 1))
+
+
+def test_a_recorded_first_study_grows_only_the_warm_starts(tmp_path):
+    """The four-init study's records are kept: only the warm starts run,
+    and their BYOL stage only while a SoCo stage still needs it."""
+    study = _study(tmp_path, seeds=(0, 1), pretrain_seeds=(0, ))
+    for run in study.plan:
+        if isinstance(run, F) and run.init not in ts.WARM_INITS:
+            tst.runs.write_json(study.record_file(run), {})
+    assert study.todo() == [
+        P('byol_short', 0),
+        P('byol_soco', 0),
+        P('byol_soco_frozen', 0),
+        F('byol_soco', 0, 0),
+        F('byol_soco_frozen', 0, 0),
+        F('byol_soco', 1, 0),
+        F('byol_soco_frozen', 1, 0)
+    ]
+    for init in ts.WARM_INITS:  # both SoCo stages done: no BYOL stage
+        open(study.converted(P(init, 0)), 'w').close()
+    assert study.todo() == [
+        r for r in study.plan if isinstance(r, F) and r.init in ts.WARM_INITS
+    ]
 
 
 def _fake_pretraining_output(monkeypatch, digest):
@@ -53,15 +86,19 @@ def _fake_pretraining_output(monkeypatch, digest):
 def test_recomputed_pretraining_must_match_the_recorded_weights(
         tmp_path, monkeypatch):
     study = _study(tmp_path)
-    study.pretrain_iters = 50  # as main() sets it from the data
+    study.iters_per_epoch = 5  # as main() sets it from the data
     run = P('soco', 0)
     timing = dict(wall_s=100.0, threads=1, jobs=2, load_mean=2.0)
     _fake_pretraining_output(monkeypatch, 'a' * 64)
     study.finish_pretraining(run, 'unused', timing)
     record = study.record(run)
     assert record['converted_sha256'] == 'a' * 64
-    assert record['iterations'] == 50
-    assert record['s_per_iter_wall'] == pytest.approx(2.0)  # 100 s / 50
+    assert record['iterations'] == 100  # 20 epochs x 5
+    assert record['s_per_iter_wall'] == pytest.approx(1.0)  # 100 s / 100
+    # the stages of a warm start: 14 and 6 of the 20 epochs
+    for init, iters in (('byol_short', 70), ('byol_soco', 30)):
+        study.finish_pretraining(P(init, 0), 'unused', timing)
+        assert study.record(P(init, 0))['iterations'] == iters
     # the same weights again: the first timing stays, the recompute is noted
     study.finish_pretraining(run, 'unused', dict(timing, wall_s=120.0))
     record = study.record(run)

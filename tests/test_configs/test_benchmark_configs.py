@@ -20,7 +20,10 @@ from soco_checkpoint import save_mmengine_checkpoint
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BENCH = osp.join(REPO, 'configs', 'benchmarks', 'mmdet')
 ARCH = osp.join(REPO, 'configs', '_base_', 'models')
-CONFIGS = sorted(glob.glob(osp.join(BENCH, '*.py')))
+# The Swin-T fine-tuning follows mmdet's Swin recipe (AdamW, epochs), not
+# detectron2's: checked in test_swin_recipe.py.
+CONFIGS = sorted(
+    c for c in glob.glob(osp.join(BENCH, '*.py')) if '_swin-' not in c)
 NAMES = [osp.basename(c) for c in CONFIGS]
 DEMO = osp.join(BENCH, 'mask-rcnn_r18-fpn_demo.py')
 TRANSFERRED = ('backbone.', 'neck.', 'roi_head.bbox_head.shared_',

@@ -15,7 +15,8 @@ from torch import Tensor
 
 from mmsoco.models.utils.box_sets import MatchedRows
 from mmsoco.models.utils.ema import CosineEMATarget, accumulative_counts
-from mmsoco.registry import MODELS
+from mmsoco.models.utils.pretrained_backbone import split_warm_start
+from mmsoco.registry import MODELS, WEIGHT_INITIALIZERS
 
 
 class BaseMomentumModel(BaseModel):
@@ -34,7 +35,9 @@ class BaseMomentumModel(BaseModel):
             when the data samples do not say (they normally do, in their
             ``view_pairs`` metainfo). Defaults to (0, i) for every other view.
         data_preprocessor (dict, optional): e.g. ``SoCoDataPreprocessor``.
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict, optional): Initialisation config; an entry
+            ``dict(type='PretrainedBackbone', checkpoint=...)`` starts the
+            backbone from a checkpoint (warm start, :meth:`init_weights`).
     """
 
     def __init__(self,
@@ -68,9 +71,31 @@ class BaseMomentumModel(BaseModel):
                 (name, getattr(self, name)) for name in self._target_names))
 
     def init_weights(self) -> None:
-        """Initialise the online network, then start the target as its copy."""
-        super().init_weights()
+        """Initialise the online network as the recipe says, then (warm
+        start) load the backbone checkpoint over it, then start the target
+        as the online network's copy.
+
+        mmengine applies a module's own ``init_cfg`` entries (all but
+        ``Pretrained``) before its children initialise themselves, which
+        would overwrite a loaded backbone; the ``PretrainedBackbone`` entries
+        are therefore held back and applied here, after every part has its
+        recipe initialisation (so the FPN, head, projector and predictor
+        start exactly as without a checkpoint) and before the target copy.
+        """
+        configured = self.init_cfg
+        warm_starts, self.init_cfg = split_warm_start(configured)
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = configured
+        self._finish_recipe_init()
+        for cfg in warm_starts:
+            WEIGHT_INITIALIZERS.build(dict(cfg, _scope_='mmsoco'))(self)
         self.target.reset(self._online_parts())
+
+    def _finish_recipe_init(self) -> None:
+        """Recipe initialisation no child's ``init_cfg`` expresses (after
+        mmengine's, before a warm start); subclasses add theirs."""
 
     def update_target(self, total_steps: int) -> float:
         """One EMA step after an optimiser step (of ``total_steps``).

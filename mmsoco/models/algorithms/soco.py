@@ -121,13 +121,12 @@ class SoCo(BaseMomentumModel):
     def with_neck(self) -> bool:
         return 'neck' in self._target_names
 
-    def init_weights(self) -> None:
-        """Initialise (res5 like the backbone's stages), then copy to target."""
-        super().init_weights()
+    def _finish_recipe_init(self) -> None:
+        """C4: res5 zero-inits its residual BNs like the backbone's stages
+        (before a warm start, which loads res5 from the checkpoint)."""
         if self.head_name == 'shared_head' and getattr(
                 self.backbone, 'zero_init_residual', False):
             zero_init_last_norms(self.shared_head)
-            self.target.reset(self._online_parts())
 
     # ------------------------------------------------------------ network
     def _features(self, net: nn.ModuleDict, img: Tensor) -> Tuple[Tensor]:

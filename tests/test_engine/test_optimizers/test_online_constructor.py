@@ -62,10 +62,15 @@ def test_the_target_is_left_out_without_a_warning_per_tensor(tmp_path):
 
 
 def test_a_frozen_online_parameter_is_still_reported(tmp_path):
-    _, optim_wrapper, log = _optim_wrapper_and_log(
+    """Named in one warning line, not optimised."""
+    model, optim_wrapper, log = _optim_wrapper_and_log(
         tmp_path, freeze='backbone.conv1.weight')
-    assert f'backbone.conv1.weight {SKIPPED}' in log
-    assert log.count(SKIPPED) == 1
+    assert SKIPPED not in log
+    assert ('1 frozen online parameter tensor(s) are not optimised '
+            "(requires_grad=False, e.g. the backbone's frozen_stages): "
+            'backbone.conv1.weight\n') in log
+    assert id(model.get_parameter('backbone.conv1.weight')) \
+        not in _optimised(optim_wrapper)
 
 
 def test_a_target_parameter_that_trains_is_refused(tmp_path):
@@ -74,3 +79,32 @@ def test_a_target_parameter_that_trains_is_refused(tmp_path):
         True)
     with pytest.raises(ValueError, match='EMA target must be frozen'):
         runner.build_optim_wrapper(runner.optim_wrapper)
+
+
+def test_frozen_stages_are_summarised_in_one_line(tmp_path):
+    """A warm start's frozen backbone: one line with the count and the first
+    names, not a warning per tensor."""
+    cfg = load_launch_config(CONFIG, work_dir=str(tmp_path))
+    cfg.model.backbone.frozen_stages = 4
+    runner = build_runner(cfg)
+    frozen = [
+        name for name, p in runner.model.named_parameters()
+        if name.startswith('backbone.') and not p.requires_grad
+    ]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        runner.build_optim_wrapper(runner.optim_wrapper)
+    finally:
+        logger.removeHandler(handler)
+    log = stream.getvalue()
+    assert len(frozen) > 20  # stem + 4 stages of a ResNet-18
+    assert SKIPPED not in log
+    summary = [line for line in log.splitlines() if 'frozen online' in line]
+    assert summary == [
+        f'optimizer: {len(frozen)} frozen online parameter tensor(s) are not '
+        "optimised (requires_grad=False, e.g. the backbone's frozen_stages): "
+        + ', '.join(frozen[:5]) + f' and {len(frozen) - 5} more'
+    ]
