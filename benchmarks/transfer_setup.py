@@ -203,8 +203,9 @@ def pretrain_cfg_changes(cfg, data_root, epochs, seed):
             step['cache_dir'] = data_root + 'proposal_cache'
     cfg['train_cfg'] = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
     cfg['param_scheduler'] = [
+        # the recipes' warm-up (the reference's: full lr at the warm-up's end)
         dict(
-            type='LinearLR',
+            type='mmsoco.LinearWarmupLR',
             start_factor=0.01,
             by_epoch=True,
             begin=0,
@@ -313,8 +314,9 @@ def finetune_cfg_changes(cfg, data_root, train_ann, iters, img_scale, seed,
     cfg['train_cfg'] = dict(
         type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
     cfg['param_scheduler'] = [
+        # detectron2's warm-up, as the fine-tuning recipes (sgd_90k.py)
         dict(
-            type='LinearLR',
+            type='mmsoco.LinearWarmupLR',
             start_factor=0.001,
             by_epoch=False,
             begin=0,
