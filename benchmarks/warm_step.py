@@ -23,9 +23,11 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
+from mmsoco.models.utils.flop_count import train_step_flops
+
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 # isort: off
-from train_step import cpu_norms, make_batch, step, train_flops  # noqa: E402
+from train_step import cpu_norms, make_batch, step  # noqa: E402
 # isort: on
 
 BASELINE = 'SoCo R50-FPN, backbone trainable (the paper\'s model)'
@@ -52,12 +54,16 @@ def build(path, backbone):
     return model, build_optim_wrapper(model, cfg.optim_wrapper)
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--runs', type=int, default=3)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     init_default_scope('mmsoco')
     models = {
@@ -67,7 +73,8 @@ def main():
     batch = make_batch(args.batch)
     with torch.no_grad():
         flops = {
-            name: train_flops(model, batch)['train']
+            name: train_step_flops(model, batch['inputs'],
+                                   batch['data_samples'])['train']
             for name, (model, _) in models.items()
         }
     for model, optim in models.values():  # warm-up

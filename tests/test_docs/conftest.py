@@ -25,20 +25,22 @@ def _coco_json(src, dst):
     dst.write_text(json.dumps(data))
 
 
-def _proposal_store(path, images, keys):
+def _proposal_store(path, images, keys, prefixes=('', )):
     """Four boxes per image, inside SoCo's filter range (0.3-0.8 of each
-    side), the shape of what tools/generate_proposals.py writes."""
+    side), the shape of what tools/generate_proposals.py writes; each image
+    under every key prefix."""
     from PIL import Image
 
     from mmsoco.proposals.store_writer import write_store
     items = []
-    for key in keys:
-        w, h = Image.open(images / key).size
-        boxes = np.array([[0, 0, w // 2, h // 2], [w // 4, h // 4, w, h],
-                          [w // 5, 0, 4 * w // 5, 3 * h // 5],
-                          [0, h // 3, 2 * w // 3, h]])
-        items.append((key, boxes, (w, h)))
-    write_store(str(path), items)
+    for prefix in prefixes:
+        for key in keys:
+            w, h = Image.open(images / key).size
+            boxes = np.array([[0, 0, w // 2, h // 2], [w // 4, h // 4, w, h],
+                              [w // 5, 0, 4 * w // 5, 3 * h // 5],
+                              [0, h // 3, 2 * w // 3, h]])
+            items.append((prefix + key, boxes, (w, h)))
+    write_store(str(path), sorted(items, key=lambda item: item[0]))
 
 
 @pytest.fixture(scope='session')
@@ -50,7 +52,9 @@ def docs_checkout(tmp_path_factory, demo_data_root):
       folder and a list file, ``data/proposals/imagenet_train/store`` a
       proposal store for them;
     - ``data/coco/{train2017,val2017}/``, ``annotations/instances_*2017.json``
-      : the demo's COCO files, categories named as COCO's.
+      : the demo's COCO files, categories named as COCO's;
+      ``unlabeled2017/`` and ``image_info_unlabeled2017.json`` the val
+      images without annotations.
     """
     root = tmp_path_factory.mktemp('docs_checkout')
     _link(root / 'configs', os.path.join(REPO, 'configs'))
@@ -72,6 +76,18 @@ def docs_checkout(tmp_path_factory, demo_data_root):
         _coco_json(
             annotations / f'instances_{split}.json',
             data / 'coco' / 'annotations' / f'instances_{split}2017.json')
+    # unlabeled2017 and the store of train2017 + unlabeled2017 (the COCO
+    # pretraining recipes): images without annotations, keys under data/coco/
+    _proposal_store(
+        data / 'proposals' / 'coco_train_unlabeled' / 'store',
+        images,
+        keys,
+        prefixes=('train2017/', 'unlabeled2017/'))
+    _link(data / 'coco' / 'unlabeled2017', images)
+    unlabeled = json.loads((annotations / 'instances_val.json').read_text())
+    unlabeled['annotations'] = []
+    (data / 'coco' / 'annotations' /
+     'image_info_unlabeled2017.json').write_text(json.dumps(unlabeled))
     # The files the placeholders name (readme_commands.PLACEHOLDERS).
     guard = root / 'work_dirs' / 'guard'
     guard.mkdir(parents=True)

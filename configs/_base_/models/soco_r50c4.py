@@ -42,4 +42,6 @@ model = dict(
     base_momentum=0.99,
     end_momentum=1.0)
 
-custom_hooks = [dict(type='MomentumUpdateHook')]
+# K = the reference's int(N / world / batch * epochs) (docs/reference_parity.md
+# row 22; schedule_length='run' counts the steps the run takes).
+custom_hooks = [dict(type='MomentumUpdateHook', schedule_length='reference')]

@@ -44,4 +44,6 @@ model = dict(
     end_momentum=1.0)
 
 # Drives the target's cosine momentum from the runner's iteration counter.
-custom_hooks = [dict(type='MomentumUpdateHook')]
+# K = the reference's int(N / world / batch * epochs) (docs/reference_parity.md
+# row 22; schedule_length='run' counts the steps the run takes).
+custom_hooks = [dict(type='MomentumUpdateHook', schedule_length='reference')]

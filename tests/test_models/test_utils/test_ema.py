@@ -167,3 +167,97 @@ def test_runner_counts_optimiser_steps_under_gradient_accumulation(tmp_path):
         assert torch.allclose(target, expected, atol=1e-7)
     # the online network did move, so the check above is not vacuous
     assert not torch.allclose(RECORD[-1][0], start)
+
+
+def _epoch_runner(tmp_path, schedule_length, num_items=11, batch=3, epochs=2):
+    momenta = []
+
+    from mmengine.hooks import Hook
+
+    class MomentumRecorder(Hook):
+        priority = 'LOW'  # after MomentumUpdateHook (NORMAL)
+
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
+                             outputs=None):
+            momenta.append(
+                runner.message_hub.get_scalar('train/momentum').current())
+
+    torch.manual_seed(0)
+    runner = Runner(
+        model=dict(type='TinyMomentumModel'),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=[dict(inputs=torch.randn(2)) for _ in range(num_items)],
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            batch_size=batch,
+            drop_last=True),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        custom_hooks=[
+            dict(type='MomentumUpdateHook', schedule_length=schedule_length),
+            MomentumRecorder()
+        ],
+        default_hooks=dict(checkpoint=None, logger=None),
+        default_scope='mmsoco',
+        experiment_name=f'ema_{schedule_length}_{tmp_path.name}')
+    return runner, momenta
+
+
+@pytest.mark.parametrize('schedule_length,K', [('run', 6), ('reference', 7)])
+def test_schedule_length_run_and_reference(tmp_path, schedule_length, K):
+    """11 images at batch 3 with drop_last: the run takes 3 steps per epoch,
+    6 in 2 epochs; the reference counts int(11 / 3 * 2) = 7. The momenta
+    are the cosine schedule over K, written out here by hand."""
+    runner, momenta = _epoch_runner(tmp_path, schedule_length)
+    runner.train()
+    expected = [
+        1 - (1 - 0.99) * (math.cos(math.pi * k / K) + 1) / 2
+        for k in range(1, 7)
+    ]
+    assert momenta == pytest.approx(expected, abs=1e-12)
+    # 'run' ends at the end momentum; 'reference' stops one step short
+    assert (momenta[-1] == pytest.approx(1.0)) == (schedule_length == 'run')
+
+
+def test_reference_schedule_length_needs_an_epoch_based_run(tmp_path):
+    with pytest.raises(ValueError, match='schedule_length'):
+        MomentumUpdateHook(schedule_length='epochs')
+    runner = Runner(
+        model=dict(type='TinyMomentumModel'),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=[dict(inputs=torch.randn(2)) for _ in range(4)],
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            batch_size=2),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=False, max_iters=2),
+        custom_hooks=[
+            dict(type='MomentumUpdateHook', schedule_length='reference')
+        ],
+        default_hooks=dict(checkpoint=None, logger=None),
+        default_scope='mmsoco',
+        experiment_name=f'ema_iters_{tmp_path.name}')
+    with pytest.raises(ValueError, match='epoch-based train loop'):
+        runner.train()
+
+
+def test_paper_recipes_count_k_as_the_reference():
+    """docs/reference_parity.md row 22: the ImageNet / COCO SoCo recipes use
+    the reference's K."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.dirname(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    for name in ('soco_r50fpn_400e.py', 'soco_r50fpn_100e.py',
+                 'soco-star_r50fpn_400e.py', 'soco_r50c4_400e.py',
+                 'soco_r50fpn_400e_coco.py', 'soco_r50fpn_400e_fast.py'):
+        cfg = Config.fromfile(osp.join(repo, 'configs', 'soco', name))
+        assert dict(
+            type='MomentumUpdateHook',
+            schedule_length='reference') in cfg.custom_hooks, name
