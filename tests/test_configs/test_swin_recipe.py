@@ -107,9 +107,10 @@ def _demo_data_options(cfg, data_root, cache):
     dataset.update(
         data_root=str(data_root) + '/',
         ann_file='annotations/instances_train.json',
-        data_prefix=dict(img_path='images/'))
+        data_prefix=dict(img_path='images/'),
+        proposal_store=None)  # computed on the fly, cached in ``cache``
     proposals = dataset.pipeline[1]
-    proposals.update(store_path=None, cache_dir=str(cache))
+    proposals.update(cache_dir=str(cache))
     return cfg
 
 
@@ -126,6 +127,9 @@ def test_tiny_swin_trains_converts_and_fills_the_detector(
         batch_size=2, num_workers=0, persistent_workers=False)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1)
+    # an iteration-based run counts its own steps (the recipe's 'reference'
+    # K is an epoch count)
+    cfg.custom_hooks = [dict(type='MomentumUpdateHook', schedule_length='run')]
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=1, by_epoch=False)
@@ -175,7 +179,7 @@ def test_browse_views_runs_the_swin_recipe(demo_data_root, tmp_path):
         f'{dataset}.data_root={demo_data_root}/',
         f'{dataset}.ann_file=annotations/instances_train.json',
         f'{dataset}.data_prefix.img_path=images/',
-        f'{dataset}.pipeline.1.store_path=None',
+        f'{dataset}.proposal_store=None',
         f'{dataset}.pipeline.1.cache_dir={tmp_path}/cache'
     ])
     assert rc == 0

@@ -56,8 +56,8 @@ def test_warm_recipe(path):
     # a short schedule: one warm-up epoch, cosine to the end
     assert cfg.train_cfg.max_epochs == epochs
     warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, warmup.start_factor, warmup.end) == ('LinearLR', 0.01,
-                                                              1)
+    assert (warmup.type, warmup.start_factor, warmup.end) == ('LinearWarmupLR',
+                                                              0.01, 1)
     assert (cosine.type, cosine.begin, cosine.end, cosine.T_max,
             cosine.eta_min) == ('CosineAnnealingLR', 1, epochs, epochs - 1,
                                 1e-6)

@@ -40,4 +40,5 @@ model = dict(
     base_momentum=0.99,
     end_momentum=1.0)
 
-custom_hooks = [dict(type='MomentumUpdateHook')]
+# K = the reference's count, as the R50 recipes (docs/reference_parity.md row 22).
+custom_hooks = [dict(type='MomentumUpdateHook', schedule_length='reference')]

@@ -19,7 +19,7 @@ warmup_epochs = 1
 max_epochs = 12
 param_scheduler = [
     dict(
-        type='LinearLR',
+        type='LinearWarmupLR',
         start_factor=0.01,
         by_epoch=True,
         begin=0,

@@ -5,7 +5,7 @@ warmup_epochs = 1
 max_epochs = 24
 param_scheduler = [
     dict(
-        type='LinearLR',
+        type='LinearWarmupLR',
         start_factor=0.01,
         by_epoch=True,
         begin=0,

@@ -78,16 +78,24 @@ class PretrainedBackbone:
                 model, init_info=f'{WARM_START_TYPE}: backbone from {source}')
 
 
+def _is_warm_start_type(type_) -> bool:
+    """``PretrainedBackbone``, its class, or a scoped name of it
+    (``'mmsoco.PretrainedBackbone'``): each must reach the warm start, not
+    mmengine's initialiser (which would load it before the children's own
+    init overwrites it)."""
+    if type_ is PretrainedBackbone:
+        return True
+    return isinstance(type_, str) and \
+        type_.rsplit('.', 1)[-1] == WARM_START_TYPE
+
+
 def split_warm_start(init_cfg):
     """``(warm_start_cfgs, other_init_cfg)`` of a module's ``init_cfg``
     (None, a dict or a list of dicts); the rest is None when empty."""
     if init_cfg is None:
         return [], None
     cfgs = [init_cfg] if isinstance(init_cfg, dict) else list(init_cfg)
-    is_warm = [
-        cfg.get('type') in (WARM_START_TYPE, PretrainedBackbone)
-        for cfg in cfgs
-    ]
+    is_warm = [_is_warm_start_type(cfg.get('type')) for cfg in cfgs]
     rest = [cfg for cfg, warm in zip(cfgs, is_warm) if not warm]
     warm = [cfg for cfg, warm in zip(cfgs, is_warm) if warm]
     if isinstance(init_cfg, dict):

@@ -54,7 +54,10 @@ def scheduled_lrs(param_scheduler, base, epoch_length, total_iters):
     return lrs
 
 
-@pytest.mark.parametrize('schedule', ['lars_coslr_100e', 'lars_coslr_400e'])
+@pytest.mark.parametrize('schedule', [
+    'lars_coslr_100e', 'lars_coslr_400e', 'lars_coslr_warm_12e',
+    'lars_coslr_warm_24e'
+])
 def test_recipe_schedules_are_the_references_lrs(schedule):
     cfg = Config.fromfile(f'configs/_base_/schedules/{schedule}.py')
     base, epoch_length = cfg.optim_wrapper.optimizer.lr, 7

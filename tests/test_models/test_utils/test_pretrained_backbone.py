@@ -90,6 +90,18 @@ def test_torchvision_resnet_loads_online_and_target(kind, torchvision_r18):
     _assert_backbone_is(model, state)
 
 
+def test_scoped_type_names_reach_the_warm_start(torchvision_r18):
+    """``'mmsoco.PretrainedBackbone'`` (scoped, as configs spell other
+    mmsoco types) and a list with another init entry load as the plain
+    name does."""
+    state, path = torchvision_r18
+    scoped = dict(_warm(path), type='mmsoco.PretrainedBackbone')
+    _assert_backbone_is(_build('fpn', scoped), state)
+    _assert_backbone_is(
+        _build('fpn', [scoped, dict(type='Constant', layer='Linear', val=0)]),
+        state)
+
+
 def test_other_parts_start_exactly_as_the_recipe(torchvision_r18):
     _, path = torchvision_r18
     for kind in ('fpn', 'c4'):
