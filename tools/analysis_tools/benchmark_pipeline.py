@@ -130,18 +130,19 @@ def report(rates: List[Rate], batch_size: int, step_ms=None) -> str:
     for rate in rates:
         rows.append(f'| {rate.workers} | {rate.images_per_s:.1f} | '
                     f'{rate.per_worker:.1f} |')
-    best = max(rates, key=lambda r: r.workers)
+    most_workers = max(rates, key=lambda r: r.workers)
+    per_worker = most_workers.per_worker
     rows.append(f'{sum(r.images for r in rates)} images timed on '
                 f'{os.cpu_count()} CPU cores, batch {batch_size} per GPU.')
     if step_ms is not None:
-        need = workers_needed(best.per_worker, batch_size, step_ms)
+        need = workers_needed(per_worker, batch_size, step_ms)
         rows.append(f'A GPU step of {step_ms:g} ms at batch {batch_size} '
-                    f'needs {need} workers ({best.per_worker:.1f} images/s '
-                    f'each, measured with {best.workers} workers).')
+                    f'needs {need} workers ({per_worker:.1f} images/s '
+                    f'each, measured with {most_workers.workers} workers).')
     else:
-        rows.append(f'One worker prepares {best.per_worker:.1f} images/s: a '
+        rows.append(f'One worker prepares {per_worker:.1f} images/s: a '
                     f'GPU step of X ms at batch {batch_size} needs '
-                    f'ceil({batch_size} * 1000 / (X * {best.per_worker:.1f})'
+                    f'ceil({batch_size} * 1000 / (X * {per_worker:.1f})'
                     ') workers (--gpu-step-ms X works it out).')
     return '\n'.join(rows)
 
