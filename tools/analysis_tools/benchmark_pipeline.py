@@ -17,13 +17,13 @@ proposals) run faster once the cache is warm.
 import argparse
 import math
 import os
-import os.path as osp
 import time
 from typing import Iterator, List, NamedTuple
 
 from mmengine.config import Config, DictAction
 
 import mmsoco  # noqa: F401  (installs the weights-only checkpoint allow-list)
+from mmsoco.utils.launch import load_config
 from mmsoco.utils.progress import progress_bar
 
 
@@ -149,15 +149,14 @@ def report(rates: List[Rate], batch_size: int, step_ms=None) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file {args.config} does not exist')
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from None
     from mmengine.registry import DefaultScope
 
     from mmsoco.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     workers = args.num_workers or [cfg.train_dataloader.get('num_workers', 0)]
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmdet')):
