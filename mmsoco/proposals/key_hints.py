@@ -9,7 +9,7 @@ setting fixes it.
 """
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
-from mmsoco.utils.image_files import key_basename, key_stem
+from mmsoco.utils.image_files import key_basename, key_in_form, key_stem
 
 #: Store keys sampled (evenly spaced) to find the relation.
 NUM_SAMPLED = 2000
@@ -60,11 +60,10 @@ def relations_of(store_key: str, dataset_key: str) -> List[Relation]:
 def mapping_of(relation: Relation) -> Callable[[str], Optional[str]]:
     """Dataset key -> the store key ``relation`` gives it (None: none)."""
     kind, prefix = relation.kind, relation.prefix
-    if kind == 'add':
-        return lambda k: prefix + k
     if kind == 'strip':
         return lambda k: k[len(prefix):] if k.startswith(prefix) else None
-    return key_basename if kind == 'basename' else key_stem
+    form = 'relpath' if kind == 'add' else kind
+    return lambda k: key_in_form(k, form, prefix)
 
 
 def find_relation(dataset_keys: Sequence[str], store) -> Optional[RelationFit]:
