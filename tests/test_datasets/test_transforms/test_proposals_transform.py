@@ -7,8 +7,7 @@ import mmcv
 import numpy as np
 import pytest
 
-from mmsoco.datasets.transforms.proposals import (ProposalImageMismatch,
-                                                  store_key)
+from mmsoco.datasets.transforms.proposals import ProposalImageMismatch
 from mmsoco.proposals.compute import compute_proposals
 from mmsoco.proposals.store_writer import write_store
 from mmsoco.registry import TRANSFORMS
@@ -153,19 +152,6 @@ def test_bad_key_from():
     with pytest.raises(ValueError, match='key_from'):
         TRANSFORMS.build(
             dict(type='SelectiveSearchProposals', key_from='extension'))
-
-
-@pytest.mark.parametrize(
-    'key_from, key_prefix, expected',
-    [
-        ('relpath', '', 'n01/x_1.v2.JPEG'),
-        ('relpath', 'train/', 'train/n01/x_1.v2.JPEG'),
-        ('basename', '', 'x_1.v2.JPEG'),
-        ('stem', '', 'x_1.v2'),  # the last extension only, as os.path.splitext
-    ])
-def test_store_key_forms(key_from, key_prefix, expected):
-    results = dict(img_key='n01/x_1.v2.JPEG')
-    assert store_key(results, key_from, key_prefix) == expected
 
 
 def test_a_sample_decoded_in_another_orientation_is_refused(images, tmp_path):
