@@ -43,8 +43,10 @@ huge images rather than refuse them, raise ``--max-pixels`` and set
 
 A killed run continues with ``--resume`` (finished chunks are kept);
 ``--overwrite`` starts again over an OUT_DIR of an earlier run (its shard
-folders made with other settings are deleted). Progress: a bar on a terminal;
-elsewhere (slurm, nohup, ``2>log``) a line on stderr every 30 s
+folders whose manifest shows other settings are deleted; one without a
+readable manifest, e.g. another machine's just started, is kept and
+named). Progress: a bar on a terminal; elsewhere (slurm, nohup, ``2>log``)
+a line on stderr every 30 s
 (``MMSOCO_PROGRESS_INTERVAL`` seconds) with the count, the rate and the time
 left; ``--quiet``: none. The store is written to ``OUT_DIR/store``; the run's summary to
 ``OUT_DIR/summary.json``, the images that could not be used (with reasons) to

@@ -9,7 +9,7 @@ import importlib
 import os.path as osp
 import pickle
 import zipfile
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Tuple, Type
 
 import numpy as np
 import torch
@@ -31,30 +31,42 @@ def _looks_like_torch_file(filename: str) -> bool:
         return f.read(1) == b'\x80'
 
 
-def load_checkpoint_dict(filename: str) -> dict:
-    """Load a whole mmengine checkpoint (a dict with ``state_dict``), weights
-    only.
+def read_checkpoint_file(filename: str,
+                         error: Type[ConversionError] = ConversionError
+                         ) -> Any:
+    """What a torch checkpoint file holds, read weights only (the file's
+    code never runs).
 
     Raises:
         FileNotFoundError: ``filename`` does not exist.
-        ConversionError: the file is not a torch checkpoint or holds no
-            ``state_dict``.
+        error: ``ConversionError`` or the caller's subclass of it: the file
+            is not a torch checkpoint (a detectron2 weight file is named as
+            one), torch cannot read it, or it needs globals outside the
+            weights-only allow-list.
     """
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} can not be found.')
     if not _looks_like_torch_file(filename):
-        raise ConversionError(
-            f'{filename} is not a readable torch checkpoint (neither a '
-            'torch.save zip archive nor a pickle)')
+        raise error(f'{filename} is not a readable torch checkpoint (neither '
+                    'a torch.save zip archive nor a pickle)')
     if not zipfile.is_zipfile(filename):
-        _refuse_detectron2_weights(filename)
+        _refuse_detectron2_weights(filename, error)
     try:
-        checkpoint = load_checkpoint_weights_only(filename, map_location='cpu')
+        return load_checkpoint_weights_only(filename, map_location='cpu')
     except UnsafeCheckpointError as err:
-        raise ConversionError(str(err)) from None
+        raise error(str(err)) from None
     except Exception as err:  # torch raises many types for non-checkpoints
-        raise ConversionError(f'{filename} is not a readable torch checkpoint '
-                              f'({type(err).__name__}: {err})') from None
+        raise error(f'{filename} is not a readable torch checkpoint '
+                    f'({type(err).__name__}: {err})') from None
+
+
+def require_state_dict(checkpoint: Any, filename: str) -> dict:
+    """``checkpoint`` (what ``filename`` holds) if it is an mmengine
+    checkpoint: a dict with a ``state_dict``.
+
+    Raises:
+        ConversionError: it is not, naming what it holds.
+    """
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         if isinstance(checkpoint, dict):
             found = sorted(map(str, checkpoint))[:8]
@@ -66,7 +78,20 @@ def load_checkpoint_dict(filename: str) -> dict:
     return checkpoint
 
 
-def _refuse_detectron2_weights(filename: str) -> None:
+def load_checkpoint_dict(filename: str) -> dict:
+    """Load a whole mmengine checkpoint (a dict with ``state_dict``), weights
+    only (:func:`read_checkpoint_file`, :func:`require_state_dict`).
+
+    Raises:
+        FileNotFoundError: ``filename`` does not exist.
+        ConversionError: the file is not a torch checkpoint or holds no
+            ``state_dict``.
+    """
+    return require_state_dict(read_checkpoint_file(filename), filename)
+
+
+def _refuse_detectron2_weights(filename: str,
+                               error: Type[ConversionError]) -> None:
     """Name a detectron2 weight file (a plain pickle of numpy arrays), which
     torch's weights-only loader only rejects with "Unsupported operand"."""
     from .inputs import detectron2_weight_keys
@@ -75,12 +100,12 @@ def _refuse_detectron2_weights(filename: str) -> None:
     except Exception:  # noqa: BLE001 - not such a file: torch.load decides
         return
     if keys:
-        raise ConversionError(
+        raise error(
             f'{filename} is a detectron2 weight file (a pickle of numpy '
             f'arrays: {", ".join(keys)}, ...), not a SoCo checkpoint: it is '
-            'already in detectron2\'s format (MODEL.WEIGHTS). The converters '
-            'read the mmengine .pth that SoCo pretraining writes '
-            '(work_dirs/<config>/epoch_N.pth).')
+            'already in detectron2\'s format (MODEL.WEIGHTS). mmsoco reads '
+            'torch checkpoints, such as the mmengine .pth that SoCo '
+            'pretraining writes (work_dirs/<config>/epoch_N.pth).')
 
 
 def load_state_dict(filename: str) -> Dict[str, torch.Tensor]:

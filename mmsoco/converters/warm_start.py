@@ -39,11 +39,9 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from mmsoco.utils.checkpoint import (UnsafeCheckpointError,
-                                     load_checkpoint_weights_only)
 from .backbone import (BACKBONE_PREFIX, RES5_PREFIX, TORCHVISION_RESNET_KEY,
                        extract_backbone)
-from .io import ConversionError, _looks_like_torch_file
+from .io import ConversionError, read_checkpoint_file
 from .soco_to_mmdet import TARGET_PREFIX
 
 LAYOUTS = ('auto', 'torchvision', 'mmpretrain', 'mmsoco_online',
@@ -118,13 +116,14 @@ def unwrap_state_dict(checkpoint, source: str) -> Dict[str, torch.Tensor]:
 
 def load_backbone_checkpoint(filename: str) -> Dict[str, torch.Tensor]:
     """The state dict of a local checkpoint file, read weights only
-    (:func:`unwrap_state_dict`); nothing is downloaded.
+    (:func:`mmsoco.converters.io.read_checkpoint_file`,
+    :func:`unwrap_state_dict`); nothing is downloaded.
 
     Raises:
         FileNotFoundError: no such file (the message names the setting).
-        WarmStartError: a URL, or not a torch checkpoint of tensors.
-        UnsafeCheckpointError: the file needs globals outside the
-            weights-only allow-list (its code never runs).
+        WarmStartError: a URL, not a torch checkpoint of tensors, or a file
+            that needs globals outside the weights-only allow-list (its code
+            never runs).
     """
     filename = str(filename)
     if '://' in filename:
@@ -138,18 +137,8 @@ def load_backbone_checkpoint(filename: str) -> Dict[str, torch.Tensor]:
             f'backbone checkpoint {filename} not found: set '
             'model.init_cfg.checkpoint=PATH (or model.init_cfg=None to '
             'start from random weights)')
-    if not _looks_like_torch_file(filename):
-        raise WarmStartError(
-            f'{filename} is not a readable torch checkpoint (neither a '
-            'torch.save zip archive nor a pickle)')
-    try:
-        loaded = load_checkpoint_weights_only(filename, map_location='cpu')
-    except UnsafeCheckpointError:
-        raise
-    except Exception as err:  # torch raises many types for non-checkpoints
-        raise WarmStartError(f'{filename} is not a readable torch checkpoint'
-                             f' ({type(err).__name__}: {err})') from None
-    return unwrap_state_dict(loaded, filename)
+    return unwrap_state_dict(
+        read_checkpoint_file(filename, WarmStartError), filename)
 
 
 def detect_layout(state_dict: Dict[str, torch.Tensor], source: str) -> str:

@@ -9,9 +9,7 @@ import os.path as osp
 from logging import WARNING
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
-import mmcv
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import get as get_bytes
 from mmengine.fileio import join_path
 from mmengine.logging import print_log
 from mmengine.utils import is_abs
@@ -19,25 +17,30 @@ from mmengine.utils import is_abs
 from mmsoco.registry import DATASETS
 from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, image_key,
                                       list_image_folder, read_image_list)
-from .proposal_checks import (DATASET_KEY, check_proposals,
-                              hand_proposal_store, named, proposal_steps,
+from .proposal_checks import (DATASET_KEY, check_decoding, check_proposals,
+                              computed_once, hand_proposal_store, named,
+                              nothing_left_message, store_steps,
                               write_dropped_list)
 from .transforms.proposals import ProposalImageMismatch
+
+
+def run_steps(steps: Sequence[Callable],
+              results: dict) -> Tuple[Optional[dict], str]:
+    """``(results, '')`` of the loading ``steps`` run on ``results``, or
+    ``(None, reason)`` when one raises or returns None."""
+    try:
+        for step in steps:
+            results = step(results)
+            if results is None:
+                return None, 'the loader returned None'
+    except Exception as err:  # noqa: BLE001 - scoped to image loading
+        return None, f'{type(err).__name__}: {err}'
+    return results, ''
+
 
 #: What a missing image folder or ann file error says to set.
 PATH_KEYS = ('set the dataset\'s data_root, data_prefix.img_path or '
              f'ann_file (e.g. --cfg-options {DATASET_KEY}.data_root=DIR/)')
-
-
-def image_decodes(path: str) -> Optional[str]:
-    """None if ``path`` decodes to an image, else the reason it does not."""
-    try:
-        img = mmcv.imfrombytes(get_bytes(path))
-    except Exception as err:  # noqa: BLE001 - any failure is a bad image
-        return f'{type(err).__name__}: {err}'
-    if img is None or img.size == 0:
-        return 'cannot be decoded'
-    return None
 
 
 @DATASETS.register_module()
@@ -67,7 +70,9 @@ class SoCoImageDataset(BaseDataset):
     Images dropped when the dataset is built (``check_images_at_start``,
     ``on_missing_proposals='skip'``, size mismatches under
     ``on_bad_image='skip'``) are counted in the log, the first few named,
-    and all listed in ``dropped_images.tsv`` beside the run's log file.
+    and all listed in ``dropped_images.tsv`` beside the run's log file; a
+    dataset left without any image is refused, naming them and the likely
+    cause.
 
     Args:
         proposal_store (str, optional): The proposal store every
@@ -85,18 +90,23 @@ class SoCoImageDataset(BaseDataset):
             those listed in ``failures.tsv`` when it was generated):
             ``'error'`` refuses them at start, naming them; ``'skip'`` drops
             them at start. Defaults to 'error'.
-        check_images_at_start (bool): decode every image when the dataset is
-            built; the unreadable ones are dropped with a warning (``'skip'``)
-            or refused with an error listing them (``'error'``). Slow on big
+        check_images_at_start (bool): load every image when the dataset is
+            built, with the pipeline's loading step(s), the decode training
+            uses (``LoadImageWithPIL`` when the pipeline has none); the
+            unreadable ones are dropped with a warning (``'skip'``) or
+            refused with an error listing them (``'error'``). Slow on big
             datasets. Defaults to False.
         check_proposals_at_start (bool): when the pipeline reads proposals
             from a store, check at start, rather than at the first offending
-            image mid-epoch, that the loader decodes in the store's
-            orientation convention, that every image has proposals
+            image mid-epoch, that every image has proposals
             (``on_missing_proposals``) and that its size, read from the file
-            header (no decoding), is the stored one (``on_bad_image``). About
-            45 us per image from the page cache (``benchmarks/decode.py``).
-            Defaults to True.
+            header (no decoding, with the loading step's ``backend_args``),
+            is the stored one (``on_bad_image``). About 45 us per image from
+            the page cache (``benchmarks/decode.py``); the main process
+            reads the headers and hands the result to the other ranks.
+            Defaults to True. That the loading step decodes in the store's
+            orientation convention is checked at start either way (it reads
+            the config only).
         img_extensions (Sequence[str]): extensions of the folder scan.
     """
 
@@ -191,18 +201,23 @@ class SoCoImageDataset(BaseDataset):
         return data_list
 
     def filter_data(self) -> List[dict]:
-        """Drop or refuse unreadable images (``check_images_at_start``), then
-        check the images against the proposal store
-        (``check_proposals_at_start``, :mod:`.proposal_checks`); log and list
-        the images dropped."""
+        """Drop or refuse unreadable images (``check_images_at_start``),
+        check the loader against the proposal store's convention, then the
+        images against the store (``check_proposals_at_start``,
+        :mod:`.proposal_checks`); log and list the images dropped."""
         data_list = self._drop_unreadable_images()
+        steps = store_steps(self.pipeline.transforms)
+        loader = self._loading_step()
+        check_decoding(steps, loader)
         if self.check_proposals_at_start:
             data_list, dropped = check_proposals(
-                data_list, proposal_steps(self.pipeline.transforms),
-                self._loading_step(), self.on_missing_proposals,
-                self.on_bad_image, self.img_root)
+                data_list, steps, self.on_missing_proposals, self.on_bad_image,
+                self.img_root, getattr(loader, 'backend_args', None))
             self._report_dropped(dropped, len(self.data_list))
         self._write_dropped_list()
+        if self.data_list and not data_list:
+            raise ValueError(
+                nothing_left_message(self.dropped_images, len(self.data_list)))
         return data_list
 
     def _report_dropped(self, dropped, total: int) -> None:
@@ -231,15 +246,24 @@ class SoCoImageDataset(BaseDataset):
         if not self.check_images_at_start:
             return self.data_list
         from mmsoco.utils.progress import track
-        bad = []
-        for info in track(
-                self.data_list,
-                desc='check_images_at_start',
-                unit='img',
-                log=lambda line: print_log(line, logger='current')):
-            reason = image_decodes(info['img_path'])
-            if reason is not None:
-                bad.append((info['img_path'], reason))
+        steps = self._loading_steps()
+        if not steps:  # nothing loads images: the recipes' decode
+            from .transforms.loading import LoadImageWithPIL
+            steps = [LoadImageWithPIL()]
+
+        def unreadable() -> List[Tuple[str, str]]:
+            bad = []
+            for info in track(
+                    self.data_list,
+                    desc='check_images_at_start',
+                    unit='img',
+                    log=lambda line: print_log(line, logger='current')):
+                results, reason = run_steps(steps, dict(info))
+                if results is None:
+                    bad.append((info['img_path'], reason))
+            return bad
+
+        bad = computed_once(unreadable)  # by the main process only
         if not bad:
             return self.data_list
         listing = '\n'.join(f'  {path}: {reason}' for path, reason in bad[:20])
@@ -261,19 +285,19 @@ class SoCoImageDataset(BaseDataset):
         ]
         return [i for i in self.data_list if i['img_path'] not in bad_paths]
 
-    def _num_loading_steps(self) -> int:
-        """How many leading pipeline steps load the image (up to the last
-        ``LoadImage*`` transform); 0 if none."""
+    def _loading_steps(self) -> list:
+        """The leading pipeline steps that load the image (up to the last
+        ``LoadImage*`` transform); empty if none."""
         steps = 0
         for i, step in enumerate(self.pipeline.transforms):
             if type(step).__name__.startswith('LoadImage'):
                 steps = i + 1
-        return steps
+        return self.pipeline.transforms[:steps]
 
     def _loading_step(self):
         """The last ``LoadImage*`` step, or None."""
-        steps = self._num_loading_steps()
-        return self.pipeline.transforms[steps - 1] if steps else None
+        steps = self._loading_steps()
+        return steps[-1] if steps else None
 
     def prepare_data(self, idx: int):
         """Run the pipeline; in skip mode a failure of the loading steps
@@ -282,18 +306,11 @@ class SoCoImageDataset(BaseDataset):
         data_info = self.get_data_info(idx)
         if self.on_bad_image == 'error':
             return self.pipeline(data_info)
-        num_loading = self._num_loading_steps()
-        results, reason = data_info, 'the loader returned None'
-        try:
-            for step in self.pipeline.transforms[:num_loading]:
-                results = step(results)
-                if results is None:
-                    break
-        except Exception as err:  # noqa: BLE001 - scoped to image loading
-            results, reason = None, f'{type(err).__name__}: {err}'
+        loading = self._loading_steps()
+        results, reason = run_steps(loading, data_info)
         if results is None:
             return self._skip(data_info, reason)
-        for step in self.pipeline.transforms[num_loading:]:
+        for step in self.pipeline.transforms[len(loading):]:
             try:
                 results = step(results)
             except ProposalImageMismatch as err:

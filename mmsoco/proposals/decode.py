@@ -89,16 +89,28 @@ def decode_bytes(content: bytes, exif_orientation: bool = False) -> np.ndarray:
     return rgb
 
 
-def header_size(path: str, exif_orientation: bool = False) -> Tuple[int, int]:
+def header_size(path: str,
+                exif_orientation: bool = False,
+                backend_args: Optional[dict] = None) -> Tuple[int, int]:
     """(W, H) of an image file in the given convention, from its header only.
 
     With ``exif_orientation`` the sizes of orientations 5-8 (90-degree
-    rotations) are swapped, as decoding would.
+    rotations) are swapped, as decoding would. ``backend_args``: mmengine's
+    file backend arguments, as the loader's. A local file is opened and
+    Pillow reads only its header (and EXIF block); mmengine's other backends
+    (HTTP, Petrel, ...) fetch whole objects only, so there the whole file is
+    read.
     """
+    from mmengine.fileio import get_file_backend
+    from mmengine.fileio.backends import LocalBackend
     from PIL import Image
+    backend = get_file_backend(
+        path, backend_args=backend_args, enable_singleton=True)
+    source = path if isinstance(backend, LocalBackend) else io.BytesIO(
+        backend.get(path))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-        with Image.open(path) as img:
+        with Image.open(source) as img:
             w, h = img.size
             if exif_orientation and \
                     exif_orientation_of(img) in TRANSPOSING_ORIENTATIONS:

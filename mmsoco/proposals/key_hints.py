@@ -7,14 +7,27 @@ image root: file stems). :func:`suggest_key_fix` finds the relation from a
 sample of the store's keys, checks it on the dataset's keys, and says which
 setting fixes it.
 """
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
-from mmsoco.utils.image_files import key_basename, key_stem
+from mmsoco.utils.image_files import key_basename, key_in_form, key_stem
 
 #: Store keys sampled (evenly spaced) to find the relation.
 NUM_SAMPLED = 2000
 #: Dataset keys the relation is checked on.
 NUM_CHECKED = 1000
+
+
+class Relation(NamedTuple):
+    """How a store key names a dataset image (:func:`relations_of`)."""
+    kind: str  # 'add', 'strip', 'basename' or 'stem'
+    prefix: str  # the folder prefix of 'add' / 'strip'; '' for the forms
+
+
+class RelationFit(NamedTuple):
+    """A relation and how many of the dataset keys checked it finds."""
+    relation: Relation
+    found: int
+    checked: int
 
 
 def _evenly_spaced(total: int, num: int) -> List[int]:
@@ -23,7 +36,7 @@ def _evenly_spaced(total: int, num: int) -> List[int]:
     return sorted({i * (total - 1) // (num - 1) for i in range(num)})
 
 
-def relations_of(store_key: str, dataset_key: str) -> List[Tuple[str, str]]:
+def relations_of(store_key: str, dataset_key: str) -> List[Relation]:
     """How ``store_key`` may name the image of ``dataset_key``.
 
     ``('add', p)``: store key = ``p + dataset key``; ``('strip', p)``:
@@ -34,41 +47,39 @@ def relations_of(store_key: str, dataset_key: str) -> List[Tuple[str, str]]:
     found = []
     if '/' not in store_key and store_key != dataset_key:
         if store_key == key_basename(dataset_key):
-            found.append(('basename', ''))
+            found.append(Relation('basename', ''))
         elif store_key == key_stem(dataset_key):
-            found.append(('stem', ''))
+            found.append(Relation('stem', ''))
     if store_key.endswith('/' + dataset_key):
-        found.append(('add', store_key[:-len(dataset_key)]))
+        found.append(Relation('add', store_key[:-len(dataset_key)]))
     if dataset_key.endswith('/' + store_key):
-        found.append(('strip', dataset_key[:-len(store_key)]))
+        found.append(Relation('strip', dataset_key[:-len(store_key)]))
     return found
 
 
-def mapping_of(relation: Tuple[str, str]) -> Callable[[str], Optional[str]]:
+def mapping_of(relation: Relation) -> Callable[[str], Optional[str]]:
     """Dataset key -> the store key ``relation`` gives it (None: none)."""
-    kind, prefix = relation
-    if kind == 'add':
-        return lambda k: prefix + k
+    kind, prefix = relation.kind, relation.prefix
     if kind == 'strip':
         return lambda k: k[len(prefix):] if k.startswith(prefix) else None
-    return key_basename if kind == 'basename' else key_stem
+    form = 'relpath' if kind == 'add' else kind
+    return lambda k: key_in_form(k, form, prefix)
 
 
-def find_relation(dataset_keys: Sequence[str],
-                  store) -> Optional[Tuple[Tuple[str, str], int, int]]:
+def find_relation(dataset_keys: Sequence[str], store) -> Optional[RelationFit]:
     """The relation between the store's keys and the dataset's that finds
     the most of (up to :data:`NUM_CHECKED`) dataset keys in the store.
 
     Candidates come from the store keys sampled that name a dataset image;
     on a tie a folder prefix wins for generated stores and a file name form
-    for imported reference JSONs. Returns ``(relation, found, checked)``, or
-    None when no sampled store key names a dataset image.
+    for imported reference JSONs. None when no sampled store key names a
+    dataset image.
     """
     by_name: Dict[str, str] = {}
     for key in dataset_keys:
         by_name.setdefault(key_basename(key), key)
         by_name.setdefault(key_stem(key), key)
-    counts: Dict[Tuple[str, str], int] = {}
+    counts: Dict[Relation, int] = {}
     for i in _evenly_spaced(len(store), NUM_SAMPLED):
         store_key = store.key_at(i)
         dataset_key = by_name.get(key_basename(store_key))
@@ -82,16 +93,16 @@ def find_relation(dataset_keys: Sequence[str],
     ]
     imported = (store.meta.get('meta')
                 or {}).get('source_format') == 'reference_json'
-    best = None
+    best, best_rank = None, None
     for relation in sorted(counts, key=counts.get, reverse=True)[:5]:
         mapping = mapping_of(relation)
         hits = sum(1 for k in checked
                    if mapping(k) is not None and mapping(k) in store)
-        is_form = relation[0] in ('basename', 'stem')
-        rank = (hits, is_form == imported)
-        if best is None or rank > best[0]:
-            best = (rank, relation, hits)
-    return best[1], best[2], len(checked)
+        is_form = relation.kind in ('basename', 'stem')
+        rank = (hits, is_form == imported)  # a tie: the likelier kind
+        if best is None or rank > best_rank:
+            best, best_rank = RelationFit(relation, hits, len(checked)), rank
+    return best
 
 
 def suggest_key_fix(dataset_keys: Sequence[str],
@@ -102,15 +113,14 @@ def suggest_key_fix(dataset_keys: Sequence[str],
 
     ``img_root`` is the dataset's image root (named in the advice).
     """
-    found = find_relation(dataset_keys, store)
-    if found is None:
+    fit = find_relation(dataset_keys, store)
+    if fit is None or fit.found * 2 < fit.checked:
         return None
-    (kind, prefix), hits, checked = found
-    if hits * 2 < checked:
-        return None
+    kind, prefix = fit.relation.kind, fit.relation.prefix
     store_root = (store.meta.get('meta') or {}).get('img_root')
     built_over = f' (it was generated over {store_root})' if store_root else ''
-    evidence = (f'{hits} of {checked} images checked are found that way')
+    evidence = (f'{fit.found} of {fit.checked} images checked are found '
+                'that way')
     here = f' {img_root}' if img_root else ''
     if kind == 'add':
         return (f"The store's keys are the dataset's with {prefix!r} in "
@@ -129,4 +139,7 @@ def suggest_key_fix(dataset_keys: Sequence[str],
             f'({evidence}).')
 
 
-__all__ = ['relations_of', 'mapping_of', 'find_relation', 'suggest_key_fix']
+__all__ = [
+    'Relation', 'RelationFit', 'relations_of', 'mapping_of', 'find_relation',
+    'suggest_key_fix'
+]

@@ -14,6 +14,7 @@ import json
 import os
 import os.path as osp
 import signal
+import warnings
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Sequence
 
@@ -194,28 +195,51 @@ def _record_crashes(shard_dir: str, exitcodes: Dict[int, int]) -> List[str]:
 MERGE_FIELDS = ('num_shards', 'num_keys', 'keys_sha1', 'params')
 
 
+def _read_manifest(shard_dir: str) -> Optional[dict]:
+    """A shard directory's manifest, or None when it cannot be read (not
+    written yet, or damaged)."""
+    try:
+        with open(osp.join(shard_dir, 'manifest.json')) as f:
+            manifest = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
 def _discard_shards(out_dir: str, shard_dir: str, manifest: dict) -> None:
-    """Delete ``shard_dir`` and the shard directories of ``out_dir`` that
-    cannot be merged with a run of ``manifest`` (``overwrite``)."""
+    """Delete ``shard_dir`` and the shard directories of ``out_dir`` whose
+    manifest says they cannot be merged with a run of ``manifest``
+    (``overwrite``).
+
+    A shard directory without a readable manifest may be another machine's
+    shard of this very run, created a moment ago (the manifest is written
+    after the directory): it is left, with a warning naming it.
+    """
     import shutil
     shards_root = osp.join(out_dir, 'shards')
     if not osp.isdir(shards_root):
         return
+    unread = []
     for name in sorted(os.listdir(shards_root)):
         path = osp.join(shards_root, name)
         if not name.startswith('shard-') or not osp.isdir(path):
             continue
-        other = osp.join(path, 'manifest.json')
-        try:
-            with open(other) as f:
-                old = json.load(f)
-            mergeable = all(
-                json.dumps(old.get(k), sort_keys=True) == json.dumps(
-                    manifest[k], sort_keys=True) for k in MERGE_FIELDS)
-        except (OSError, ValueError):
-            mergeable = False
-        if path == shard_dir or not mergeable:
+        if path == shard_dir:
             shutil.rmtree(path)
+            continue
+        other = _read_manifest(path)
+        if other is None:
+            unread.append(path)
+        elif any(
+                json.dumps(other.get(k), sort_keys=True) != json.dumps(
+                    manifest[k], sort_keys=True) for k in MERGE_FIELDS):
+            shutil.rmtree(path)
+    if unread:
+        warnings.warn(
+            f'--overwrite left {len(unread)} shard folder(s) without a '
+            f'readable manifest.json: {", ".join(unread)} (another machine\'s '
+            'shard being started, or a damaged one): delete them yourself if '
+            'no shard of this run is being written there.')
 
 
 def _ordered_results(executor, keys: Sequence[str], window: int):
@@ -263,9 +287,10 @@ def run_shard(img_root: str,
     already holds chunks is an error (nothing is overwritten). A manifest
     that disagrees (other key list, parameters, sharding or chunk size) is
     an error too, unless ``overwrite``: then this shard's directory, and
-    every shard directory of ``out_dir`` that could not be merged with this
-    run (other key list, parameters or sharding), are deleted first; shards
-    of this run done elsewhere are kept.
+    every shard directory of ``out_dir`` whose manifest says it could not be
+    merged with this run (other key list, parameters or sharding), are
+    deleted first; shards of this run done elsewhere are kept, and so are
+    shard directories without a readable manifest (named in a warning).
     """
     if resume and overwrite:
         raise ValueError('--resume continues a run, --overwrite discards it: '

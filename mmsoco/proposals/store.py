@@ -21,8 +21,10 @@ import numpy as np
 
 from .store_format import (FORMAT_VERSION, MAX_NAMED, STORE_FILES,
                            ProposalStoreError, find_invalid_images,
-                           invalid_box_reason, name_offenders, normalize_key,
-                           store_exif_orientation, store_key_form)
+                           invalid_box_reason, is_legacy_reference_import,
+                           legacy_import_message, name_offenders,
+                           normalize_key, store_exif_orientation,
+                           store_key_form)
 
 
 def _map_npy(path: str) -> np.ndarray:
@@ -162,14 +164,30 @@ class ProposalStore:
             raise ProposalStoreError(f'{path} is corrupt: ' +
                                      '; '.join(problems))
         self._num = n
+        self._exif_orientation = None
         if validate:
             self.validate()
 
     @property
     def exif_orientation(self) -> bool:
         """Whether the boxes and sizes are in the EXIF-rotated frame
-        (:func:`~mmsoco.proposals.store_format.store_exif_orientation`)."""
-        return store_exif_orientation(self.meta)
+        (:func:`~mmsoco.proposals.store_format.store_exif_orientation`).
+
+        Raises:
+            ProposalStoreError: a reference JSON imported with image sizes
+                before the convention was recorded (boxes and sizes in two
+                frames: :func:`~mmsoco.proposals.store_format.
+                is_legacy_reference_import`), naming the command that
+                imports it again.
+        """
+        if self._exif_orientation is None:
+            if is_legacy_reference_import(self.meta):
+                # Read only for such stores: the sizes array is (K, 2).
+                if (self._sizes[:, 0] >= 0).any():
+                    raise ProposalStoreError(
+                        legacy_import_message(self.path, self.meta))
+            self._exif_orientation = store_exif_orientation(self.meta)
+        return self._exif_orientation
 
     @property
     def key_form(self) -> str:

@@ -38,19 +38,17 @@ convention was recorded have no such entry: see
 Box convention: pixel ``i`` covers ``[i, i + 1)``; a box whose last pixel column
 is ``max_x`` has ``x2 = max_x + 1`` (see ``mmsoco.structures.boxes``).
 """
+import os.path as osp
 from typing import List, Optional, Tuple
 
 import numpy as np
 
-from mmsoco.utils.image_files import normalize_key
+from mmsoco.utils.image_files import KEY_FORMS, normalize_key
 
 FORMAT_VERSION = 1
 STORE_FILES = ('meta.json', 'keys.bin', 'key_offsets.npy', 'box_offsets.npy',
                'boxes.npy', 'sizes.npy')
 UNKNOWN_SIZE = (-1, -1)
-#: How a store's keys relate to the dataset's image keys
-#: (``SelectiveSearchProposals(key_from=...)``).
-KEY_FORMS = ('relpath', 'basename', 'stem')
 #: How many offending images an error message names.
 MAX_NAMED = 5
 
@@ -65,11 +63,43 @@ def store_exif_orientation(meta: dict) -> bool:
     ``meta`` is the store's ``meta.json``. Stores written before the
     convention was recorded: generated ones decoded with the EXIF orientation
     applied (true), imported reference JSONs hold the reference's boxes,
-    computed without it (false).
+    computed without it (false); but those imported with an image root hold
+    sizes read EXIF-rotated (:func:`is_legacy_reference_import`), which
+    :class:`~mmsoco.proposals.store.ProposalStore` refuses.
     """
     if 'exif_orientation' in meta:
         return bool(meta['exif_orientation'])
     return (meta.get('meta') or {}).get('source_format') != 'reference_json'
+
+
+def is_legacy_reference_import(meta: dict) -> bool:
+    """A reference JSON imported before the convention was recorded.
+
+    Its boxes are the reference's (EXIF orientation ignored), but the
+    importer of that time, given an image root, read each image's size with
+    the EXIF orientation applied (width and height swapped for orientations
+    5-8): with sizes, such a store is in two frames at once.
+    """
+    return 'exif_orientation' not in meta and (
+        meta.get('meta') or {}).get('source_format') == 'reference_json'
+
+
+def legacy_import_message(path: str, meta: dict) -> str:
+    """Why a legacy reference import with sizes is refused, and the command
+    that writes it again."""
+    source = (meta.get('meta') or {}).get('source') or 'REFERENCE.json'
+    out_dir = (
+        osp.dirname(osp.abspath(path))
+        if osp.basename(osp.normpath(path)) == 'store' else 'OUT_DIR')
+    return (
+        f'{path} was imported from the reference JSON with an image root by '
+        'an mmsoco that did not record the decoding convention yet: its boxes '
+        'are the reference\'s (EXIF orientation ignored) but its image sizes '
+        'were read with the EXIF orientation applied (width and height '
+        'swapped for orientations 5-8), so a rotated image would be checked '
+        'against the wrong size. Import it again with today\'s tool: python '
+        f'tools/generate_proposals.py IMG_ROOT {out_dir} --import-reference '
+        f'{source} (it replaces {out_dir}/store)')
 
 
 def store_key_form(meta: dict) -> str:
@@ -154,6 +184,7 @@ def find_invalid_images(boxes: np.ndarray,
 __all__ = [
     'FORMAT_VERSION', 'STORE_FILES', 'UNKNOWN_SIZE', 'KEY_FORMS', 'MAX_NAMED',
     'ProposalStoreError', 'normalize_key', 'store_exif_orientation',
-    'store_key_form', 'invalid_box_reason', 'name_offenders', 'bad_box_mask',
+    'is_legacy_reference_import', 'legacy_import_message', 'store_key_form',
+    'invalid_box_reason', 'name_offenders', 'bad_box_mask',
     'find_invalid_images'
 ]

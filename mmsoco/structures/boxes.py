@@ -79,13 +79,6 @@ def whole_box(width: float, height: float) -> np.ndarray:
     return np.array([[0, 0, width, height]], dtype=np.float32)
 
 
-def overlaps_window(boxes: np.ndarray, window: Sequence[float]) -> np.ndarray:
-    """Bool mask of boxes overlapping ``window`` with positive area."""
-    x1, y1, x2, y2 = window
-    return ((np.minimum(boxes[:, 2], x2) > np.maximum(boxes[:, 0], x1))
-            & (np.minimum(boxes[:, 3], y2) > np.maximum(boxes[:, 1], y1)))
-
-
 def intersect_windows(win_a: Sequence[float],
                       win_b: Sequence[float]) -> Tuple[float, ...]:
     """The intersection of two windows (may be empty: x2 <= x1)."""
@@ -131,7 +124,9 @@ def clip_to_window(boxes: np.ndarray,
     low = np.array([x1, y1, x1, y1], dtype=boxes.dtype)
     high = np.array([x2, y2, x2, y2], dtype=boxes.dtype)
     clipped = np.minimum(np.maximum(boxes, low), high)
-    return clipped, overlaps_window(boxes, window)
+    keep = ((np.minimum(boxes[:, 2], x2) > np.maximum(boxes[:, 0], x1))
+            & (np.minimum(boxes[:, 3], y2) > np.maximum(boxes[:, 1], y1)))
+    return clipped, keep
 
 
 def map_to_view(boxes: np.ndarray, crop: Sequence[float],

@@ -8,7 +8,8 @@ section 1.3).
 * :func:`image_key` is the key of an image: its path relative to the image
   root, with ``/`` separators and no leading ``./``. :func:`key_basename`
   and :func:`key_stem` are its shorter forms, the keys of stores imported
-  from the reference's JSON (keyed by file stem) without an image root.
+  from the reference's JSON (keyed by file stem) without an image root;
+  :func:`key_in_form` maps a key to any of the :data:`KEY_FORMS`.
 * :func:`list_image_folder` lists the images under a root: every regular file
   (or link to one) with an extension of :data:`IMAGE_EXTENSIONS`, case
   insensitive, recursively, following linked folders (except a link back
@@ -59,6 +60,27 @@ def key_stem(key: str) -> str:
     ``'x_1'``, the key of the reference's proposal JSON (its writer keys
     images by ``os.path.splitext(file_name)[0]``)."""
     return osp.splitext(key_basename(key))[0]
+
+
+#: The forms of a proposal store's keys (its ``key_form``), i.e. how an image
+#: key becomes a store key (``SelectiveSearchProposals(key_from=...)``).
+KEY_FORMS = ('relpath', 'basename', 'stem')
+
+
+def key_in_form(key: str, form: str, prefix: str = '') -> str:
+    """The store key of image key ``key`` in ``form``.
+
+    ``'relpath'``: ``prefix + key`` (the key itself; ``prefix`` for a store
+    generated over a parent folder); ``'basename'``: its file name;
+    ``'stem'``: its file name without the extension.
+    """
+    if form == 'relpath':
+        return prefix + key
+    if form == 'basename':
+        return key_basename(key)
+    if form == 'stem':
+        return key_stem(key)
+    raise ValueError(f'a key form is one of {KEY_FORMS}, got {form!r}')
 
 
 def list_image_folder(

@@ -1,6 +1,9 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share: config loading and launch set-up.
+"""What the tools share: config loading and launch set-up.
 
 Kept here, not in the tools, so tests can call it and the tools stay thin.
+:func:`load_config` is every tool's way to read a config;
+:func:`load_launch_config` adds what ``tools/train.py`` and ``tools/test.py``
+set on it.
 """
 import math
 import os
@@ -11,6 +14,26 @@ import torch
 from mmengine.config import Config
 
 
+def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
+    """``config`` with ``--cfg-options`` merged in, as every tool reads it.
+
+    Without setuptools' pkg_resources notice, which mmengine triggers once
+    per ``mmdet::`` base (:func:`~mmsoco.utils.setup_env.
+    ignore_pkg_resources_deprecation`).
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config} does not exist')
+    from mmsoco.utils.setup_env import ignore_pkg_resources_deprecation
+    ignore_pkg_resources_deprecation()
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def load_launch_config(config: str,
                        launcher: str = 'none',
                        cfg_options: Optional[dict] = None,
@@ -19,11 +42,7 @@ def load_launch_config(config: str,
 
     ``work_dir`` priority: argument > config > ``./work_dirs/<config name>``.
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config} does not exist')
-    from mmsoco.utils.setup_env import ignore_pkg_resources_deprecation
-    ignore_pkg_resources_deprecation()
-    cfg = Config.fromfile(config)
+    cfg = load_config(config)
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -206,7 +225,8 @@ def build_runner(cfg: Config):
 
 
 __all__: Sequence[str] = [
-    'load_launch_config', 'setup_cpu_distributed', 'apply_train_flags',
-    'set_local_rank_env', 'build_runner', 'apply_show_flags',
-    'amp_unavailable_reason', 'empty_epoch_reason', 'empty_train_epoch'
+    'load_config', 'load_launch_config', 'setup_cpu_distributed',
+    'apply_train_flags', 'set_local_rank_env', 'build_runner',
+    'apply_show_flags', 'amp_unavailable_reason', 'empty_epoch_reason',
+    'empty_train_epoch'
 ]

@@ -183,3 +183,44 @@ def test_strict_refuses_missing_or_unexpected_non_strict_only_nothing():
     check_warm_start(_report(deeper), False, 'x')
     with pytest.raises(WarmStartError, match='no tensor of the checkpoint'):
         check_warm_start(_report({'stem.0.weight': T}), False, 'x')
+
+
+class _RunsCode:
+    """Unpickling this would call os.mkdir(<marker>)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return (os.mkdir, (self.marker, ))
+
+
+def test_files_are_read_as_the_converters_read_them(tmp_path):
+    """One reader (``mmsoco.converters.io.read_checkpoint_file``): a file
+    that would run code, a detectron2 pickle and a text file are refused as
+    WarmStartError naming the file; a bare state dict is read."""
+    import pickle
+
+    import numpy as np
+
+    from mmsoco.converters.warm_start import load_backbone_checkpoint
+    evil = tmp_path / 'evil.pth'
+    torch.save({'state_dict': TV, 'x': _RunsCode(str(tmp_path / 'ran'))}, evil)
+    with pytest.raises(WarmStartError, match='weights-only allow-list'):
+        load_backbone_checkpoint(str(evil))
+    assert not (tmp_path / 'ran').exists()
+    d2 = tmp_path / 'model_final.pkl'
+    d2.write_bytes(
+        pickle.dumps(
+            dict(model={'backbone.bottom_up.stem.conv1.weight': np.zeros(2)}),
+            protocol=4))
+    with pytest.raises(WarmStartError, match='is a detectron2 weight file'):
+        load_backbone_checkpoint(str(d2))
+    text = tmp_path / 'x.pth'
+    text.write_text('not a checkpoint')
+    with pytest.raises(WarmStartError, match='not a readable torch'):
+        load_backbone_checkpoint(str(text))
+    torch.save(TV, tmp_path / 'tv.pth')
+    assert load_backbone_checkpoint(str(tmp_path / 'tv.pth')).keys() == \
+        TV.keys()

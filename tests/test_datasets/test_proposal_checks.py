@@ -7,15 +7,19 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from mmengine.fileio.backends import BaseStorageBackend
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from PIL import Image
 
+from mmsoco.datasets.proposal_checks import (computed_once, missing_images,
+                                             size_mismatches)
 from mmsoco.proposals.generation import generate
 from mmsoco.proposals.store import ProposalStore
 from mmsoco.proposals.store_exchange import import_reference_json
+from mmsoco.proposals.store_format import ProposalStoreError
 from mmsoco.proposals.store_writer import write_store
-from mmsoco.registry import DATASETS
+from mmsoco.registry import DATASETS, TRANSFORMS
 
 BOX = np.array([[0, 0, 8, 8]], np.float32)
 PIL_LOAD = dict(type='LoadImageWithPIL')
@@ -226,6 +230,18 @@ def test_size_mismatch_found_while_loading_is_skipped(tmp_path):
 
 
 # -- 28.2: decoding convention ------------------------------------------------
+def _as_written_before_the_convention(store):
+    """Drop what meta.json did not record then: the convention, the key
+    form."""
+    meta_path = osp.join(store, 'meta.json')
+    with open(meta_path) as f:
+        meta = json.load(f)
+    for key in ('exif_orientation', 'key_form'):
+        del meta[key]
+    with open(meta_path, 'w') as f:
+        json.dump(meta, f)
+
+
 def _orientation6(folder):
     """A 30 x 20 JPEG stored landscape, EXIF orientation 6 (view portrait)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -267,12 +283,7 @@ def test_store_from_before_the_convention_asks_for_exif(tmp_path):
         str(tmp_path / 'store'),
         [('rot.jpg', np.array([[1, 2, 19, 28]]), (20, 30))],
         exif_orientation=True)
-    meta_path = osp.join(store, 'meta.json')
-    with open(meta_path) as f:
-        meta = json.load(f)
-    del meta['exif_orientation']  # as written before it was recorded
-    with open(meta_path, 'w') as f:
-        json.dump(meta, f)
+    _as_written_before_the_convention(store)
     with pytest.raises(ValueError) as err:
         _build(tmp_path / 'img', store)
     message = str(err.value)
@@ -298,3 +309,272 @@ def test_reference_import_is_in_the_reference_frame(tmp_path):
     assert opened.exif_orientation is False
     dataset = _build(tmp_path / 'img', store)
     np.testing.assert_array_equal(dataset[0]['proposals'], [[2, 1, 28, 19]])
+
+
+def test_store_from_before_the_convention_imported_with_sizes_is_refused(
+        tmp_path):
+    """A reference JSON imported with IMG_ROOT by an older mmsoco: the
+    reference's boxes (stored frame) with sizes read EXIF-rotated (the old
+    importer swapped W and H for orientations 5-8), and no recorded
+    convention. Read as the reference's frame, the rotated image would fail
+    the size check with a message about its size; it is refused, naming the
+    command that imports it again."""
+    _orientation6(tmp_path / 'img')  # stored 30 x 20, viewed 20 x 30
+    out = tmp_path / 'proposals'
+    store = write_store(
+        str(out / 'store'),
+        [('rot.jpg', np.array([[2, 1, 18, 19]]), (20, 30))],
+        meta=dict(source='/data/ref.json', source_format='reference_json'))
+    _as_written_before_the_convention(store)
+    for check in (True, False):
+        with pytest.raises(ProposalStoreError) as err:
+            _build(tmp_path / 'img', store, check_proposals_at_start=check)
+        message = str(err.value)
+        assert 'image sizes were read with the EXIF orientation applied' in (
+            message)
+        assert (f'python tools/generate_proposals.py IMG_ROOT {out} '
+                '--import-reference /data/ref.json') in message
+    # The same import without IMG_ROOT had no sizes: the reference's frame.
+    unsized = write_store(
+        str(tmp_path / 'unsized'),
+        [('rot.jpg', np.array([[2, 1, 18, 19]]), (-1, -1))],
+        meta=dict(source='/data/ref.json', source_format='reference_json'))
+    _as_written_before_the_convention(unsized)
+    dataset = _build(tmp_path / 'img', unsized)
+    assert dataset[0]['img'].shape == (20, 30, 3)
+
+
+# -- the loader's convention, whatever check_proposals_at_start says ----------
+def test_loader_convention_is_checked_without_the_proposal_checks(tmp_path):
+    """mmcv's loader tags no sample with its convention: an image with EXIF
+    orientation 2-4 keeps its size and would pass every per-sample check
+    with its boxes in the wrong frame. The dataset refuses the loader at
+    start even with check_proposals_at_start=False."""
+    _write_images(tmp_path / 'img', ['a.png'])
+    store = write_store(str(tmp_path / 'store'), [('a.png', BOX, (16, 12))])
+    for load in (dict(type='LoadImageFromFile'),
+                 dict(type='LoadImageWithPIL', exif_orientation=True)):
+        with pytest.raises(
+                ValueError, match='decodes with EXIF orientation '
+                'applied'):
+            _build(
+                tmp_path / 'img',
+                store,
+                load=load,
+                check_proposals_at_start=False)
+    # TurboJPEG ignores the tag: in the store's frame (not decoded here).
+    dataset = _build(
+        tmp_path / 'img',
+        store,
+        load=dict(type='LoadImageFromFile', imdecode_backend='turbojpeg'),
+        check_proposals_at_start=False)
+    assert len(dataset) == 1
+
+
+# -- a dataset left empty ------------------------------------------------------
+def test_every_image_dropped_is_refused_with_the_likely_cause(tmp_path):
+    """Under on_bad_image='skip' a store of other images would drop them
+    all and train on nothing: refused, naming the first and the cause."""
+    _write_images(tmp_path / 'img', [f'{i}.png' for i in range(7)])
+    store = write_store(
+        str(tmp_path / 'store'),
+        [(f'{i}.png', BOX, (20, 10)) for i in range(7)])
+    with pytest.raises(ValueError) as err:
+        _build(tmp_path / 'img', store)
+    message = str(err.value)
+    assert 'all 7 images of the dataset would be dropped at start' in message
+    assert "'0.png': size differs: image 16x12, proposals for 20x10" in (
+        message)
+    assert '(and 2 more)' in message
+    assert 'the store describes other images' in message
+
+
+def test_every_image_unreadable_names_backend_args(tmp_path):
+    _write_images(tmp_path / 'img', ['a.png', 'b.png'])
+    store = write_store(
+        str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
+                                  ('b.png', BOX, (16, 12))])
+    for name in ('a.png', 'b.png'):
+        (tmp_path / 'img' / name).write_bytes(b'not an image')
+    with pytest.raises(ValueError) as err:
+        _build(tmp_path / 'img', store)
+    message = str(err.value)
+    assert "'a.png': unreadable: UnidentifiedImageError" in message
+    assert "no image could be read" in message and 'backend_args' in message
+
+
+# -- where the headers are read ----------------------------------------------
+class _CountingBackend(BaseStorageBackend):
+    """An mmengine file backend serving local files' bytes and counting the
+    reads: what a remote storage looks like to the loader and the check."""
+    reads = []
+    #: (bucket, folder): paths under the bucket are read from the folder.
+    served = ('', '')
+
+    def get(self, filepath):
+        type(self).reads.append(str(filepath))
+        bucket, folder = self.served
+        with open(str(filepath).replace(bucket, folder, 1), 'rb') as f:
+            return f.read()
+
+    def get_text(self, filepath, encoding='utf-8'):
+        return self.get(filepath).decode(encoding)
+
+
+def test_sizes_are_read_with_the_loaders_backend_args(tmp_path, run_log):
+    """The header check reads each image through the loader's backend, as
+    training does."""
+    from mmengine.fileio import register_backend
+    register_backend('mmsoco_test_counting', _CountingBackend, force=True)
+    _write_images(tmp_path / 'img', ['a.png', 'b.png'])
+    (tmp_path / 'list.txt').write_text('a.png\nb.png\n')
+    store = write_store(
+        str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
+                                  ('b.png', BOX, (20, 10))])
+    # The images are on the "remote" storage only: not under the bucket's
+    # path on this file system.
+    bucket = str(tmp_path / 'bucket')
+    _CountingBackend.served = (bucket, str(tmp_path / 'img'))
+    _CountingBackend.reads.clear()
+    load = dict(
+        type='LoadImageWithPIL',
+        backend_args=dict(backend='mmsoco_test_counting'))
+    dataset = DATASETS.build(
+        dict(
+            type='SoCoImageDataset',
+            ann_file=str(tmp_path / 'list.txt'),
+            data_prefix=dict(img_path=bucket),
+            proposal_store=store,
+            pipeline=[load, PROPOSALS]))
+    assert [dataset.get_data_info(i)['img_key']
+            for i in range(len(dataset))] == ['a.png']
+    # Each header once, through the backend.
+    assert sorted(_CountingBackend.reads) == [
+        osp.join(bucket, 'a.png'),
+        osp.join(bucket, 'b.png')
+    ]
+    assert 'b.png\tsize differs: image 16x12, proposals for 20x10' in (
+        run_log / 'dropped_images.tsv').read_text()
+    assert dataset[0]['img'].shape == (12, 16, 3)
+    assert len(_CountingBackend.reads) == 3
+
+
+def test_size_check_progress_goes_to_the_log(tmp_path, run_log, monkeypatch,
+                                             capsys):
+    monkeypatch.setenv('MMSOCO_PROGRESS_INTERVAL', '0')
+    _write_images(tmp_path / 'img', ['a.png', 'b.png'])
+    store = write_store(
+        str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
+                                  ('b.png', BOX, (16, 12))])
+    _build(tmp_path / 'img', store)
+    log = (run_log / '20240101_000000.log').read_text()
+    assert 'image sizes: 2/2 img (100.0%)' in log
+    assert 'image sizes' not in capsys.readouterr().err
+
+
+def _rank_builds(rank, port, img_root, store, queue):
+    """One rank of a 2-process gloo group building the dataset; counts the
+    headers it reads."""
+    import torch.distributed as dist
+
+    import mmsoco.proposals.decode as decode
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
+    reads = []
+    header_size = decode.header_size
+    decode.header_size = lambda *a, **k: reads.append(a[0]) or header_size(
+        *a, **k)
+    try:
+        init_default_scope('mmsoco')
+        dataset = _build(img_root, store)
+        queue.put((rank, len(dataset), len(reads)))
+    except Exception as err:  # noqa: BLE001 - reported to the test
+        queue.put((rank, repr(err), -1))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_headers_are_read_once_in_a_distributed_run(tmp_path):
+    """Two ranks (gloo, CPU): rank 0 reads every header, rank 1 none, and
+    both keep the same images."""
+    import multiprocessing as mp
+    import socket
+    _write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
+    store = write_store(
+        str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
+                                  ('b.png', BOX, (20, 10)),
+                                  ('c.png', BOX, (16, 12))])
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context('fork')
+    queue = ctx.Queue()
+    ranks = [
+        ctx.Process(
+            target=_rank_builds,
+            args=(rank, port, tmp_path / 'img', store, queue))
+        for rank in range(2)
+    ]
+    for process in ranks:
+        process.start()
+    try:
+        results = sorted(queue.get(timeout=120) for _ in ranks)
+    finally:
+        for process in ranks:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
+    assert results == [(0, 2, 3), (1, 2, 0)]
+
+
+def test_computed_once_raises_the_main_processs_error_everywhere(monkeypatch):
+    """What rank 1 does: no computing; the main process's result, or its
+    exception, comes through the broadcast."""
+    import mmengine.dist as dist
+    sent = {}
+    monkeypatch.setattr(dist, 'get_world_size', lambda *a: 2)
+    monkeypatch.setattr(dist, 'get_rank', lambda *a: 1)
+
+    def broadcast(data, src=0):
+        assert src == 0 and data == [None]
+        data[0] = sent['outcome']
+
+    monkeypatch.setattr(dist, 'broadcast_object_list', broadcast)
+
+    def never():
+        raise AssertionError('computed on rank 1')
+
+    sent['outcome'] = (True, [(1, 'why')])
+    assert computed_once(never) == [(1, 'why')]
+    sent['outcome'] = (False, KeyError('on rank 0'))
+    with pytest.raises(KeyError, match='on rank 0'):
+        computed_once(never)
+
+
+# -- the checks as functions -------------------------------------------------
+def test_missing_images_and_size_mismatches(tmp_path):
+    _write_images(tmp_path / 'img', ['cls/0.png', 'cls/1.png'])  # 16 x 12
+    store = write_store(
+        str(tmp_path / 'store'), [('cls/0.png', BOX, (12, 16))])
+    step = TRANSFORMS.build(dict(PROPOSALS, store_path=store))
+    assert missing_images(step, ['cls/0.png', 'cls/1.png']) == [1]
+    assert missing_images(step, ['cls/0.png']) == []
+    infos = [
+        dict(
+            img_path=str(tmp_path / 'img' / f'cls/{i}.png'),
+            img_key=f'cls/{i}.png') for i in range(2)
+    ]
+    # From the headers: the stored 12x16 is not the file's 16x12.
+    assert size_mismatches(
+        step, infos, progress=False) == [(0, 'image 16x12, proposals for '
+                                          '12x16')]
+
+
+def test_stem_keys_of_two_images_are_refused_naming_them(tmp_path):
+    store = write_store(
+        str(tmp_path / 'store'), [('0', BOX, (-1, -1))], key_form='stem')
+    step = TRANSFORMS.build(dict(PROPOSALS, store_path=store))
+    assert step.resolved_key_from == 'stem'  # from the store's meta.json
+    assert missing_images(step, ['a/0.png', 'b/1.png']) == [1]
+    with pytest.raises(ValueError, match=r"'0'.*'a/0.png', 'b/0.jpg'"):
+        missing_images(step, ['a/0.png', 'b/0.jpg'])

@@ -253,3 +253,24 @@ def test_images_missing_from_the_proposal_store_are_refused_at_start(tmp_path):
     dataset = _build(
         data_prefix=dict(img_path=str(tmp_path / 'img')), pipeline=pipeline)
     np.testing.assert_array_equal(dataset[1]['proposals'], box)
+
+
+def test_check_at_start_decodes_with_the_pipelines_loader(tmp_path):
+    """An image that Pillow decodes and OpenCV does not (a PCX listed by an
+    ann file): kept by the check when training loads with LoadImageWithPIL
+    (Pillow, the recipes' loader), dropped when it loads with mmcv's
+    OpenCV loader, so the check agrees with training either way."""
+    from PIL import Image
+    _write_images(tmp_path, ['a.png'])
+    Image.fromarray(np.full((12, 16, 3), 90,
+                            np.uint8)).save(str(tmp_path / 'b.pcx'))
+    (tmp_path / 'list.txt').write_text('a.png\nb.pcx\n')
+    common = dict(
+        ann_file=str(tmp_path / 'list.txt'),
+        data_prefix=dict(img_path=str(tmp_path)),
+        check_images_at_start=True)
+    pil = _build(pipeline=[dict(type='LoadImageWithPIL')], **common)
+    assert len(pil) == 2 and pil[1]['img'].shape == (12, 16, 3)
+    opencv = _build(pipeline=LOAD, **common)
+    assert len(opencv) == 1 and opencv.num_bad_images == 1
+    assert opencv.dropped_images[0][0] == 'b.pcx'

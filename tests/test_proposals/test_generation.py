@@ -133,6 +133,45 @@ def test_shards_partition_the_sorted_keys():
         shard_keys(keys, 4, 4)
 
 
+def test_overwrite_discards_only_shards_whose_manifest_differs(tmp_path):
+    """--overwrite on shard 0 of 2: a shard folder of other settings goes;
+    one of this run (done elsewhere) stays; one whose manifest is not
+    readable yet (another machine's, just created) stays and is named."""
+    imgs = str(tmp_path / 'imgs')
+    write_good_images(imgs, 2, size=(32, 24))
+    out = str(tmp_path / 'out')
+    generate(imgs, out, params=PARAMS, shard=(1, 2), progress=False)
+    shards = osp.join(out, 'shards')
+    this_run = osp.join(shards, 'shard-00001-of-00002')
+    other_settings = osp.join(shards, 'shard-00000-of-00003')
+    os.makedirs(other_settings)
+    with open(osp.join(this_run, 'manifest.json')) as f:
+        manifest = json.load(f)
+    with open(osp.join(other_settings, 'manifest.json'), 'w') as f:
+        json.dump(dict(manifest, num_shards=3, shard_index=0), f)
+    starting = osp.join(shards, 'shard-00001-of-00003')
+    os.makedirs(starting)  # no manifest.json yet
+    damaged = osp.join(shards, 'shard-00002-of-00003')
+    os.makedirs(damaged)
+    with open(osp.join(damaged, 'manifest.json'), 'w') as f:
+        f.write('{"num_sh')
+    with pytest.warns(UserWarning) as warned:
+        generate(
+            imgs,
+            out,
+            params=PARAMS,
+            shard=(0, 2),
+            overwrite=True,
+            progress=False)
+    assert sorted(os.listdir(shards)) == [
+        'shard-00000-of-00002', 'shard-00001-of-00002', 'shard-00001-of-00003',
+        'shard-00002-of-00003'
+    ]
+    message = str(warned[0].message)
+    assert f'{starting}, {damaged}' in message
+    assert 'without a readable manifest.json' in message
+
+
 def test_list_image_keys(tmp_path):
     write_good_images(str(tmp_path), 2, sub='b')
     write_good_images(str(tmp_path), 1, sub='a')

@@ -34,8 +34,8 @@ def test_file_names_of_many_folders_are_a_key_form(tmp_path):
         f'n{c:02d}/n{c:02d}_{i}.JPEG' for c in range(5) for i in range(4)
     ]
     store = _store(tmp_path, [k.split('/')[1] for k in dataset])
-    relation, found, checked = find_relation(dataset, store)
-    assert relation == ('basename', '') and found == checked == 20
+    fit = find_relation(dataset, store)
+    assert fit.relation == ('basename', '') and fit.found == fit.checked == 20
     assert "set key_from='basename'" in suggest_key_fix(dataset, store)
 
 

@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+from tool_runs import DETECTOR_CONFIG, PKG_RESOURCES_NOTICE, run_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOCO_DEMO = osp.join(REPO, 'configs', 'soco', 'soco_r18fpn_demo.py')
@@ -63,3 +64,15 @@ def test_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         _tool().parse_args([SOCO_DEMO, '--num-workers', '-1'])
     assert '--num-workers must be >= 0' in capsys.readouterr().err
+
+
+def test_detector_config_without_the_pkg_resources_notice(demo_data_root):
+    """A fine-tuning config's train pipeline, one image, run as a user runs
+    the tool: its ``mmdet::`` bases must not print the notice."""
+    proc = run_tool('analysis_tools/benchmark_pipeline.py', DETECTOR_CONFIG,
+                    '--num-workers', '0', '--num-images', '1', '--warmup', '0',
+                    '--cfg-options',
+                    f'train_dataloader.dataset.data_root={demo_data_root}',
+                    'train_dataloader.batch_size=1')
+    assert '1 images timed on ' in proc.stdout
+    assert PKG_RESOURCES_NOTICE not in proc.stderr, proc.stderr[-2000:]

@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
+from tool_runs import DETECTOR_CONFIG, PKG_RESOURCES_NOTICE, run_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'soco', 'soco_r18fpn_demo.py')
@@ -54,3 +55,11 @@ def test_bad_save_path_and_missing_config(tmp_path, capsys):
     assert 'must end in .py, .json, .yml, .yaml' in capsys.readouterr().err
     with pytest.raises(SystemExit, match='config file .*nope.py does not'):
         _tool().main([str(tmp_path / 'nope.py')])
+
+
+def test_detector_config_prints_without_the_pkg_resources_notice():
+    """Its ``mmdet::`` bases made mmengine print the notice 5 times."""
+    proc = run_tool('misc/print_config.py', DETECTOR_CONFIG)
+    assert proc.stdout.startswith('Config:\n')
+    assert "type='MaskRCNN'" in proc.stdout  # the mmdet:: bases were read
+    assert PKG_RESOURCES_NOTICE not in proc.stderr, proc.stderr[-2000:]

@@ -10,8 +10,8 @@ from mmengine.registry import init_default_scope
 
 from mmsoco.proposals.generation import list_image_keys
 from mmsoco.registry import DATASETS
-from mmsoco.utils.image_files import (image_key, list_image_folder,
-                                      read_image_list)
+from mmsoco.utils.image_files import (image_key, key_in_form,
+                                      list_image_folder, read_image_list)
 
 #: Hand-written expectation for the tree of ``awkward_tree``.
 EXPECTED = sorted([
@@ -98,3 +98,20 @@ def test_readme_lists_every_extension_the_scan_takes():
             line for line in f if line.startswith('| image folder tree'))
     listed = re.search(r'ending in `([^`]*)`', row).group(1).split()
     assert sorted(listed) == sorted(IMAGE_EXTENSIONS)
+
+
+@pytest.mark.parametrize(
+    'form, prefix, expected',
+    [
+        ('relpath', '', 'n01/x_1.v2.JPEG'),
+        ('relpath', 'train/', 'train/n01/x_1.v2.JPEG'),
+        ('basename', '', 'x_1.v2.JPEG'),
+        ('stem', '', 'x_1.v2'),  # the last extension only (splitext)
+    ])
+def test_key_forms(form, prefix, expected):
+    assert key_in_form('n01/x_1.v2.JPEG', form, prefix) == expected
+
+
+def test_unknown_key_form_is_refused():
+    with pytest.raises(ValueError, match=r"one of \('relpath'"):
+        key_in_form('a.jpg', 'extension')

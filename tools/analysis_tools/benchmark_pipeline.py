@@ -17,13 +17,13 @@ proposals) run faster once the cache is warm.
 import argparse
 import math
 import os
-import os.path as osp
 import time
 from typing import Iterator, List, NamedTuple
 
 from mmengine.config import Config, DictAction
 
 import mmsoco  # noqa: F401  (installs the weights-only checkpoint allow-list)
+from mmsoco.utils.launch import load_config
 from mmsoco.utils.progress import progress_bar
 
 
@@ -130,33 +130,33 @@ def report(rates: List[Rate], batch_size: int, step_ms=None) -> str:
     for rate in rates:
         rows.append(f'| {rate.workers} | {rate.images_per_s:.1f} | '
                     f'{rate.per_worker:.1f} |')
-    best = max(rates, key=lambda r: r.workers)
+    most_workers = max(rates, key=lambda r: r.workers)
+    per_worker = most_workers.per_worker
     rows.append(f'{sum(r.images for r in rates)} images timed on '
                 f'{os.cpu_count()} CPU cores, batch {batch_size} per GPU.')
     if step_ms is not None:
-        need = workers_needed(best.per_worker, batch_size, step_ms)
+        need = workers_needed(per_worker, batch_size, step_ms)
         rows.append(f'A GPU step of {step_ms:g} ms at batch {batch_size} '
-                    f'needs {need} workers ({best.per_worker:.1f} images/s '
-                    f'each, measured with {best.workers} workers).')
+                    f'needs {need} workers ({per_worker:.1f} images/s '
+                    f'each, measured with {most_workers.workers} workers).')
     else:
-        rows.append(f'One worker prepares {best.per_worker:.1f} images/s: a '
+        rows.append(f'One worker prepares {per_worker:.1f} images/s: a '
                     f'GPU step of X ms at batch {batch_size} needs '
-                    f'ceil({batch_size} * 1000 / (X * {best.per_worker:.1f})'
+                    f'ceil({batch_size} * 1000 / (X * {per_worker:.1f})'
                     ') workers (--gpu-step-ms X works it out).')
     return '\n'.join(rows)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file {args.config} does not exist')
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from None
     from mmengine.registry import DefaultScope
 
     from mmsoco.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     workers = args.num_workers or [cfg.train_dataloader.get('num_workers', 0)]
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmdet')):

@@ -18,7 +18,6 @@ RoIAlign has no formula and counts 0):
 SyncBN is reverted to BN first, so this runs on one CPU process.
 """
 import argparse
-import os.path as osp
 from typing import Dict, Iterator
 
 import numpy as np
@@ -26,6 +25,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmsoco  # noqa: F401  (installs the weights-only checkpoint allow-list)
+from mmsoco.utils.launch import load_config
 
 
 def parse_args(argv=None):
@@ -170,11 +170,10 @@ def report(result: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from None
     print(report(measure(cfg, args.num_images)))
 
 

@@ -9,6 +9,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 from mmsoco.utils.atomic_files import atomic_open
+from mmsoco.utils.launch import load_config
 
 FORMATS = {'.py': None, '.json': 'json', '.yml': 'yaml', '.yaml': 'yaml'}
 
@@ -44,11 +45,10 @@ def config_text(cfg: Config, suffix: str) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from None
     print(f'Config:\n{cfg.pretty_text}')
     if args.save_path is not None:
         text = config_text(cfg, osp.splitext(args.save_path)[1])

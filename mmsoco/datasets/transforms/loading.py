@@ -65,21 +65,47 @@ class LoadImageWithPIL(BaseTransform):
                 f'exif_orientation={self.exif_orientation})')
 
 
-#: mmcv ``LoadImageFromFile`` colour types that apply the EXIF orientation.
+#: mmcv ``LoadImageFromFile`` colour types that apply the EXIF orientation
+#: (with the cv2 and pillow decoders).
 _MMCV_EXIF_COLOR_TYPES = ('color', 'grayscale')
+#: mmcv decoders that never apply it: ``TurboJPEG.decode`` and
+#: ``tifffile.imread`` return the stored pixels (mmcv 2.1,
+#: ``mmcv/image/io.py``, ``imfrombytes``).
+_MMCV_DECODERS_WITHOUT_EXIF = ('turbojpeg', 'tifffile')
+
+
+def mmcv_exif_orientation(color_type,
+                          backend: Optional[str]) -> Optional[bool]:
+    """Whether ``mmcv.imfrombytes(flag=color_type, backend=backend)`` turns
+    images upright by their EXIF tag (mmcv 2.1).
+
+    ``'cv2'`` (``cv2.imdecode``) and ``'pillow'`` (``ImageOps.exif_transpose``
+    in ``_pillow2array``): for ``'color'`` and ``'grayscale'``, not for
+    ``'*_ignore_orientation'`` and ``'unchanged'``; ``'turbojpeg'`` and
+    ``'tifffile'``: never. ``backend=None`` is mmcv's global decoder
+    (``mmcv.use_backend``). None (unknown) for anything else.
+    """
+    if backend is None:
+        from mmcv.image import io as mmcv_io
+        backend = mmcv_io.imread_backend
+    if backend in _MMCV_DECODERS_WITHOUT_EXIF:
+        return False
+    if backend not in ('cv2', 'pillow') or not isinstance(color_type, str):
+        return None
+    return color_type in _MMCV_EXIF_COLOR_TYPES
 
 
 def loader_exif_orientation(step) -> Optional[bool]:
     """Whether a loading step turns images upright by their EXIF tag.
 
     ``LoadImageWithPIL``: its ``exif_orientation``; mmcv's
-    ``LoadImageFromFile``: true for ``color_type`` ``'color'`` (its default)
-    and ``'grayscale'``, false for ``'*_ignore_orientation'`` and
-    ``'unchanged'``; None for any other step (unknown).
+    ``LoadImageFromFile``: :func:`mmcv_exif_orientation` of its
+    ``color_type`` and ``imdecode_backend`` (true for its defaults); None
+    for any other step (unknown).
     """
     if isinstance(step, LoadImageWithPIL):
         return step.exif_orientation
     from mmcv.transforms import LoadImageFromFile
     if isinstance(step, LoadImageFromFile):
-        return step.color_type in _MMCV_EXIF_COLOR_TYPES
+        return mmcv_exif_orientation(step.color_type, step.imdecode_backend)
     return None

@@ -6,10 +6,10 @@ written as one cv2 call on HxWx3 uint8 BGR images (colour affine maps that
 round to nearest, cv2's full-range HSV, an exact separable Gaussian with
 reflected borders). They are not the reference's pixels: measured against
 torchvision on PIL images on four photos at 224 px
-(``benchmarks/photometric_parity.py``, table in ``benchmarks/README.md``),
+(``benchmarks/photometric_ops.py``, table in ``benchmarks/README.md``),
 brightness, contrast, saturation and grayscale are within 1 grey level (a
 bias of about +0.4 from rounding where Pillow truncates), the hue rotation
-within ~10 and the blur within ~30 at the image borders (a Gaussian against
+within 10 and the blur within 28 at the image borders (a Gaussian against
 Pillow's box passes with extended edges); solarize is the same LUT.
 """
 from typing import Optional

@@ -15,6 +15,7 @@ against torchvision on PIL images: identical pixels, on every RGB colour
 where the operation is per pixel.
 """
 import math
+from typing import NamedTuple
 
 import cv2
 import numba
@@ -22,8 +23,8 @@ import numpy as np
 
 __all__ = [
     'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
-    'to_grayscale', 'solarize', 'gaussian_blur', 'box_blur_weights',
-    'bgr_to_pil_hsv', 'pil_hsv_to_bgr'
+    'to_grayscale', 'solarize', 'gaussian_blur', 'BoxBlurWeights',
+    'box_blur_weights', 'bgr_to_pil_hsv', 'pil_hsv_to_bgr'
 ]
 
 # Kernels work on the flattened image (3 bytes a pixel): plain indices and no
@@ -250,13 +251,25 @@ def solarize(img: np.ndarray, threshold: int = 128) -> np.ndarray:
     return _solarized(_flat(img), np.int32(threshold)).reshape(img.shape)
 
 
-def box_blur_weights(sigma: float, passes: int = 3):
-    """(box radius, inner radius, ww, fw) of ``GaussianBlur(sigma)``.
+class BoxBlurWeights(NamedTuple):
+    """One box pass of Pillow's ``GaussianBlur`` (``ImagingHorizontalBoxBlur``).
+
+    Weights are in units of 2**-24: the ``2 * inner + 1`` nearest pixels
+    weigh ``inner_weight`` each, the next pixel on each side
+    ``edge_weight``.
+    """
+    radius: float  # the fractional box radius sigma becomes
+    inner: int  # int(radius)
+    inner_weight: int
+    edge_weight: int
+
+
+def box_blur_weights(sigma: float, passes: int = 3) -> BoxBlurWeights:
+    """The box pass of ``GaussianBlur(sigma)``.
 
     Pillow's ``_gaussian_blur_radius`` turns sigma into a fractional box
-    radius (float32; the box length through a double sqrt); each box pass
-    weighs the ``2 * inner + 1`` nearest pixels ``ww`` and the next pixel on
-    each side ``fw``, in units of 2**-24 (``ImagingHorizontalBoxBlur``).
+    radius (float32; the box length through a double sqrt), then the
+    weights of :class:`BoxBlurWeights`.
     """
     f32 = np.float32
     sigma2 = f32(sigma) * f32(sigma) / f32(passes)
@@ -267,23 +280,25 @@ def box_blur_weights(sigma: float, passes: int = 3):
     frac = frac / (f32(6) * (sigma2 - (whole + f32(1)) * (whole + f32(1))))
     radius = whole + frac
     inner = int(radius)
-    ww = int(f32(1 << 24) / (radius * f32(2) + f32(1)))
-    fw = ((1 << 24) - (2 * inner + 1) * ww) // 2
-    return float(radius), inner, ww, fw
+    inner_weight = int(f32(1 << 24) / (radius * f32(2) + f32(1)))
+    edge_weight = ((1 << 24) - (2 * inner + 1) * inner_weight) // 2
+    return BoxBlurWeights(float(radius), inner, inner_weight, edge_weight)
 
 
 @_kernel
-def _box_pass(src, dst, inner, ww, fw):
+def _box_pass(src, dst, inner, inner_weight, edge_weight):
     """One box pass down the columns of ``src`` (rows, n) into ``dst``:
-    out[y] = (ww * (sum of rows y-inner..y+inner) + fw * (row y-inner-1 +
-    row y+inner+1) + 2**23) >> 24, rows past an edge replaced by the edge
-    row (Pillow's extended edges), a sliding sum as ``ImagingLineBoxBlur``.
+    out[y] = (inner_weight * (sum of rows y-inner..y+inner) + edge_weight *
+    (row y-inner-1 + row y+inner+1) + 2**23) >> 24, rows past an edge
+    replaced by the edge row (Pillow's extended edges), a sliding sum as
+    ``ImagingLineBoxBlur``.
     The sums stay below 255 * 2**24 + 2**23 < 2**32: uint32 (truncated
     back at each step so LLVM keeps 32-bit lanes) is exact, as in Pillow."""
     count, n = src.shape
     last = count - 1
     u32 = np.uint32
-    inner_weight, far_weight, half = u32(ww), u32(fw), u32(1 << 23)
+    inner_w, edge_w = u32(inner_weight), u32(edge_weight)
+    half = u32(1 << 23)
     acc = np.zeros(n, np.uint32)
     for k in range(-inner - 1, inner):  # the window of row -1
         row = src[min(max(k, 0), last)]
@@ -298,19 +313,19 @@ def _box_pass(src, dst, inner, ww, fw):
             total = u32(u32(acc[j] + u32(enter[j])) - u32(leave[j]))
             acc[j] = total
             pair = u32(u32(leave[j]) + u32(far[j]))
-            bulk = u32(
-                u32(u32(total * inner_weight) + u32(pair * far_weight)) + half)
+            bulk = u32(u32(u32(total * inner_w) + u32(pair * edge_w)) + half)
             out[j] = np.uint8(bulk >> u32(24))
 
 
 @_kernel
-def _box_passes(rows, inner, ww, fw, passes):
+def _box_passes(rows, inner, inner_weight, edge_weight, passes):
     """``passes`` box passes down the columns of ``rows``, each rounded to
     uint8 (a new array; ``rows`` is left as it is)."""
     buffers = (np.empty_like(rows), np.empty_like(rows))
-    _box_pass(rows, buffers[0], inner, ww, fw)
+    _box_pass(rows, buffers[0], inner, inner_weight, edge_weight)
     for index in range(1, passes):
-        _box_pass(buffers[(index - 1) % 2], buffers[index % 2], inner, ww, fw)
+        _box_pass(buffers[(index - 1) % 2], buffers[index % 2], inner,
+                  inner_weight, edge_weight)
     return buffers[(passes - 1) % 2]
 
 
@@ -319,12 +334,16 @@ def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
     passes along x, then three along y, each rounded to uint8. The x passes
     run down the columns of the transposed image."""
     _check(img)
-    radius, inner, ww, fw = box_blur_weights(sigma)
-    if radius == 0:  # Pillow skips a zero radius
+    weights = box_blur_weights(sigma)
+    if weights.radius == 0:  # Pillow skips a zero radius
         return img.copy()
     height, width = img.shape[:2]
-    cols = _box_passes(
-        cv2.transpose(img).reshape(width, height * 3), inner, ww, fw, 3)
+
+    def three_passes(rows):  # the kernels take the weights as scalars
+        return _box_passes(rows, weights.inner, weights.inner_weight,
+                           weights.edge_weight, 3)
+
+    cols = three_passes(cv2.transpose(img).reshape(width, height * 3))
     rows = cv2.transpose(cols.reshape(width, height, 3))
-    return _box_passes(rows.reshape(height, width * 3), inner, ww, fw,
-                       3).reshape(height, width, 3)
+    return three_passes(rows.reshape(height,
+                                     width * 3)).reshape(height, width, 3)

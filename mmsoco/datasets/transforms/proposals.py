@@ -9,17 +9,17 @@ import json
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Optional
 
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
-from mmsoco.proposals.store_format import name_offenders
 from mmsoco.registry import TRANSFORMS
 from mmsoco.utils.atomic_files import atomic_open
-from mmsoco.utils.image_files import key_basename, key_stem
+from mmsoco.utils.image_files import KEY_FORMS, key_in_form
+from ..proposal_checks import orientation_message
 
 #: ``compute_proposals`` arguments used when none are configured: SoCo's
 #: filter, searched at the recommended max_side (the reference's recall at
@@ -30,9 +30,6 @@ DEFAULT_COMPUTE_CFG = dict(
     dedup=True,
     color_mode='reference')
 
-#: ``key_from`` values: how a sample's ``img_key`` becomes its store key.
-KEY_FROM = ('relpath', 'basename', 'stem')
-
 
 class ProposalImageMismatch(ValueError):
     """An image and its stored proposals disagree (size, bounds): the
@@ -42,44 +39,17 @@ class ProposalImageMismatch(ValueError):
 def store_key(results: dict,
               key_from: str = 'relpath',
               key_prefix: str = '') -> str:
-    """The store key of a sample, from the ``img_key`` its dataset gave it.
-
-    ``'relpath'``: ``key_prefix + img_key`` (the path relative to the
-    dataset's image root, :func:`mmsoco.utils.image_files.image_key`, as
-    ``tools/generate_proposals.py`` writes keys; ``key_prefix`` for a store
-    generated over a parent folder); ``'basename'``: its file name;
-    ``'stem'``: its file name without the extension (the keys of the
-    authors' proposal JSON, imported without an image root).
-    """
+    """The store key of a sample: the ``img_key`` its dataset gave it (the
+    path relative to the dataset's image root, as
+    ``tools/generate_proposals.py`` writes keys) in form ``key_from``
+    (:func:`mmsoco.utils.image_files.key_in_form`)."""
     key = results.get('img_key')
     if key is None:
         raise KeyError(
             f'sample {results.get("img_path")!r} has no "img_key": '
             'SelectiveSearchProposals with a store reads the key the dataset '
             'gives each image (SoCoImageDataset does)')
-    if key_from == 'relpath':
-        return key_prefix + key
-    if key_from == 'basename':
-        return key_basename(key)
-    if key_from == 'stem':
-        return key_stem(key)
-    raise ValueError(f'key_from must be one of {KEY_FROM}, got {key_from!r}')
-
-
-def duplicate_store_keys(img_keys: Sequence[str],
-                         store_keys: Sequence[str]) -> List[Tuple[str, str]]:
-    """``(store key, images)`` of every store key that several images map to
-    (two images with one stem cannot be told apart in a stem-keyed store)."""
-    owners: Dict[str, List[str]] = {}
-    for img_key, key in zip(img_keys, store_keys):
-        owners.setdefault(key, []).append(img_key)
-    return [(key, ', '.join(repr(k) for k in images[:3]))
-            for key, images in owners.items() if len(images) > 1]
-
-
-def orientation_name(exif_orientation: bool) -> str:
-    return ('EXIF orientation applied'
-            if exif_orientation else 'EXIF orientation ignored')
+    return key_in_form(key, key_from, key_prefix)
 
 
 def cache_file_name(img_path: str, params: dict) -> str:
@@ -137,7 +107,9 @@ class SelectiveSearchProposals(BaseTransform):
     the store's boxes (``exif_orientation`` of the sample, set by
     ``LoadImageWithPIL``, against the store's ``meta.json``) is refused, and
     so is an image whose size differs from the stored one
-    (:class:`ProposalImageMismatch`).
+    (:class:`ProposalImageMismatch`). ``SoCoImageDataset`` checks its
+    loading step's convention, and every image, once at start
+    (:mod:`mmsoco.datasets.proposal_checks`).
 
     Args:
         store_path (str, optional): Proposal store to read. The store is
@@ -169,8 +141,8 @@ class SelectiveSearchProposals(BaseTransform):
                  compute_cfg: Optional[dict] = None,
                  cache_dir: Optional[str] = None,
                  lru_size: int = 1024):
-        if key_from is not None and key_from not in KEY_FROM:
-            raise ValueError(f'key_from must be None or one of {KEY_FROM}, '
+        if key_from is not None and key_from not in KEY_FORMS:
+            raise ValueError(f'key_from must be None or one of {KEY_FORMS}, '
                              f'got {key_from!r}')
         self.store_path = store_path
         self.key_from = key_from
@@ -207,109 +179,16 @@ class SelectiveSearchProposals(BaseTransform):
         """``key_from``, or the store's key form when not set."""
         return self.key_from or self.store.key_form
 
-    def store_keys(self, img_keys: Iterable[str]) -> List[str]:
-        """The store key of each of ``img_keys`` (the dataset's keys)."""
-        key_from = self.resolved_key_from
-        return [
-            store_key(dict(img_key=k), key_from, self.key_prefix)
-            for k in img_keys
-        ]
-
-    # -- start-up checks (SoCoImageDataset calls them once) ----------------
-    def check_decoding(self, exif_orientation: Optional[bool],
-                       loader: str) -> None:
-        """Refuse a loader whose orientation convention is not the store's
-        (no-op without a store, or for a loader of unknown convention)."""
-        if self.store is None or exif_orientation is None or \
-                exif_orientation == self.store.exif_orientation:
-            return
-        raise ValueError(self._orientation_message(exif_orientation, loader))
-
-    def _orientation_message(self, exif_orientation: bool, loader: str) -> str:
-        stored = self.store.exif_orientation
-        old = ('' if 'exif_orientation' in self.store.meta else
-               ' (it predates the recorded convention: generated stores of '
-               'that time applied EXIF orientation)')
-        return (f'the proposals in {self.store_path} were computed with '
-                f'{orientation_name(stored)}{old}, but {loader} decodes '
-                f'with {orientation_name(exif_orientation)}: an image with '
-                f'an EXIF orientation tag would be in another frame than its '
-                f'boxes. Load with LoadImageWithPIL(exif_orientation='
-                f'{stored}) (the pipeline\'s loading step), or regenerate the '
-                f'store (tools/generate_proposals.py'
-                f'{" --exif-orientation" if exif_orientation else ""})')
-
-    def missing_images(self, img_keys: Sequence[str]) -> List[int]:
-        """Indices of ``img_keys`` without proposals in the store.
-
-        Refuses, naming them, images that map to one store key (file name
-        or stem keys).
-        """
-        keys = self.store_keys(img_keys)
-        if self.resolved_key_from != 'relpath':
-            clashes = duplicate_store_keys(img_keys, keys)
-            if clashes:
-                raise ValueError(
-                    f'{len(clashes)} key(s) of {self.store_path} '
-                    f'(key_from={self.resolved_key_from!r}) name several '
-                    'images of the dataset: ' +
-                    name_offenders('shared keys', clashes, len(clashes)) +
-                    '; import the reference JSON with IMG_ROOT (keys become '
-                    'relative paths) or rename the images')
-        store = self.store
-        return [i for i, k in enumerate(keys) if k not in store]
-
-    def key_hint(self,
-                 missing_keys: Sequence[str],
-                 img_root: Optional[str] = None) -> str:
-        """The setting under which ``missing_keys`` would be found, or ''."""
-        from mmsoco.proposals.key_hints import suggest_key_fix
-        return suggest_key_fix(missing_keys, self.store, img_root) or ''
-
-    def size_mismatches(
-            self,
-            infos: Sequence[dict],
-            progress: Optional[bool] = None) -> List[Tuple[int, str]]:
-        """``(index, reason)`` of the images of ``infos`` (``img_path``,
-        ``img_key``) whose size, read from the file header in the store's
-        convention (no decoding), differs from the stored one, or whose
-        header cannot be read. Images of unknown stored size are skipped."""
-        from mmsoco.proposals.decode import header_size
-        from mmsoco.utils.progress import track
-        store = self.store
-        exif = store.exif_orientation
-        keys = self.store_keys(info['img_key'] for info in infos)
-        bad = []
-        for i in track(
-                range(len(infos)),
-                desc='image sizes',
-                unit='img',
-                enabled=progress):
-            index = store.index(keys[i])
-            if index < 0:
-                continue
-            want = store.size_at(index)
-            if want[0] < 0:
-                continue
-            try:
-                got = header_size(infos[i]['img_path'], exif)
-            except Exception as err:  # noqa: BLE001 - any failure: unreadable
-                bad.append((i, f'unreadable: {type(err).__name__}: {err}'))
-                continue
-            if tuple(got) != tuple(want):
-                bad.append((i, f'image {got[0]}x{got[1]}, proposals for '
-                            f'{want[0]}x{want[1]}'))
-        return bad
-
-    # -- per sample -------------------------------------------------------
     def _from_store(self, results: dict) -> np.ndarray:
         img_path = results['img_path']
         store = self.store
         decoded_exif = results.get('exif_orientation')
         if decoded_exif is not None and \
                 bool(decoded_exif) != store.exif_orientation:
-            raise ValueError(f'image {img_path}: ' + self._orientation_message(
-                bool(decoded_exif), 'its loading step'))
+            # The dataset checks its loader at start; this catches a
+            # pipeline run without it.
+            raise ValueError(f'image {img_path}: ' + orientation_message(
+                self, bool(decoded_exif), 'its loading step'))
         key = store_key(results, self.resolved_key_from, self.key_prefix)
         index = store.index(key)
         if index < 0:

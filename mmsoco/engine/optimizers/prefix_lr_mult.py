@@ -11,7 +11,13 @@ every parameter under a named module by that module's factor:
 
     paramwise_cfg=dict(custom_keys={...}, prefix_lr_mult=dict(backbone=0.1))
 
-The schedulers keep the ratio (they scale each group's initial lr). The EMA
+The warm-up keeps the factor exactly (``LinearWarmupLR`` multiplies every
+group's lr by one factor). The cosine decay does not at its end:
+``CosineAnnealingLR`` takes each group from its own initial lr ``f * lr`` to
+the recipes' absolute ``eta_min=1e-6``, ``eta_min + (f * lr - eta_min) * c``
+with ``c = (1 + cos(pi t / T)) / 2``, so a group's ratio to the full-rate
+groups is ``f`` only while ``c * lr`` is large against ``eta_min`` and goes
+to 1 as every group reaches ``eta_min`` in the last iterations. The EMA
 target is left out as :class:`OnlineNetworkOptimWrapperConstructor` does.
 """
 from typing import Dict, List, Optional

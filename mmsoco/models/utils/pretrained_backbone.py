@@ -10,7 +10,6 @@ the key maps and the check are :mod:`mmsoco.converters.warm_start`'s; this
 is the shell that loads the result into the model.
 """
 from mmengine.logging import print_log
-from mmengine.model.weight_init import update_init_info
 
 from mmsoco.converters.warm_start import (LAYOUTS, backbone_weights,
                                           check_warm_start,
@@ -70,12 +69,16 @@ class PretrainedBackbone:
         check_warm_start(report, self.strict, source)
         missing, unexpected = model.load_state_dict(placed, strict=False)
         assert not unexpected, unexpected  # placed keys are the model's own
+        # mmengine logs every parameter's init info when the model's own
+        # init_weights ends, before this warm start runs (it must follow the
+        # children's initialisation), and drops the record then: the line
+        # says which entries of that log it overrides.
+        parts = ', '.join(f'{part}.*' for part in sorted(report.loaded))
         print_log(
-            f'{WARM_START_TYPE}: {source}\n{report.format()}',
+            f'{WARM_START_TYPE}: {source} loaded into {parts}, after the '
+            'init info logged above: for these tensors it overrides that '
+            f'record (the recipe\'s initialisation)\n{report.format()}',
             logger='current')
-        if hasattr(model, '_params_init_info'):
-            update_init_info(
-                model, init_info=f'{WARM_START_TYPE}: backbone from {source}')
 
 
 def _is_warm_start_type(type_) -> bool:

@@ -79,7 +79,33 @@ def test_loader_conventions():
     assert loader_exif_orientation(LoadImageFromFile()) is True
     assert loader_exif_orientation(
         LoadImageFromFile(color_type='color_ignore_orientation')) is False
+    assert loader_exif_orientation(
+        LoadImageFromFile(imdecode_backend='pillow')) is True
+    assert loader_exif_orientation(
+        LoadImageFromFile(color_type='unchanged',
+                          imdecode_backend='pillow')) is False
+    # TurboJPEG.decode takes no orientation: the stored frame, whatever the
+    # colour type (mmcv/image/io.py, imfrombytes).
+    for color_type in ('color', 'grayscale'):
+        assert loader_exif_orientation(
+            LoadImageFromFile(
+                color_type=color_type, imdecode_backend='turbojpeg')) is False
     assert loader_exif_orientation(object()) is None
+
+
+def test_mmcv_decoders_as_classified(kinds):
+    """The classification against what mmcv's decoders (those installed:
+    cv2 and pillow) make of an orientation-6 JPEG (stored 48 x 32)."""
+    path = kinds['orientation6.jpg']
+    for backend in ('cv2', 'pillow'):
+        for color_type in ('color', 'grayscale', 'color_ignore_orientation',
+                           'grayscale_ignore_orientation', 'unchanged'):
+            loader = LoadImageFromFile(
+                color_type=color_type, imdecode_backend=backend)
+            height = loader(dict(img_path=path))['img'].shape[0]
+            turned = height == 48
+            assert loader_exif_orientation(loader) is turned, \
+                (backend, color_type)
 
 
 def test_opencv_ignoring_orientation_matches_on_rgb_and_gray_jpegs(kinds):

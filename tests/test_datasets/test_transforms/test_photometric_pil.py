@@ -103,9 +103,10 @@ def test_blur_matches_pil_gaussian_blur(sigma):
 
 def test_blur_weights_and_zero_radius():
     # sigma 2 -> box radius 1.3...: 3 inner pixels and 2 fractional ones
-    radius, inner, ww, fw = P.box_blur_weights(2.0)
-    assert 1 < radius < 2 and inner == 1
-    assert 0 <= (1 << 24) - (3 * ww + 2 * fw) <= 1
+    weights = P.box_blur_weights(2.0)
+    assert 1 < weights.radius < 2 and weights.inner == 1
+    assert 0 <= (1 << 24) - (3 * weights.inner_weight +
+                             2 * weights.edge_weight) <= 1
     view = VIEWS[0]
     out = P.gaussian_blur(view, 0.0)
     _assert_same(out, view)

@@ -7,8 +7,7 @@ import mmcv
 import numpy as np
 import pytest
 
-from mmsoco.datasets.transforms.proposals import (ProposalImageMismatch,
-                                                  store_key)
+from mmsoco.datasets.transforms.proposals import ProposalImageMismatch
 from mmsoco.proposals.compute import compute_proposals
 from mmsoco.proposals.store_writer import write_store
 from mmsoco.registry import TRANSFORMS
@@ -87,14 +86,6 @@ def test_missing_image_and_size_mismatch_name_the_image(images, tmp_path):
         t(_results(paths[1]))
     with pytest.raises(ProposalImageMismatch, match=r'0.png is 96x64.*64x96'):
         t(_results(paths[0]))
-    assert t.missing_images(['cls/0.png', 'cls/1.png']) == [1]
-    assert t.missing_images(['cls/0.png']) == []
-    # At start, from the headers: the stored 64x96 is not the file's 96x64.
-    infos = [
-        dict(img_path=p, img_key=f'cls/{i}.png') for i, p in enumerate(paths)
-    ]
-    assert t.size_mismatches(
-        infos, progress=False) == [(0, 'image 96x64, proposals for 64x96')]
 
 
 def test_basename_keys_check_bounds_without_sizes(images, tmp_path):
@@ -161,31 +152,6 @@ def test_bad_key_from():
     with pytest.raises(ValueError, match='key_from'):
         TRANSFORMS.build(
             dict(type='SelectiveSearchProposals', key_from='extension'))
-
-
-@pytest.mark.parametrize(
-    'key_from, key_prefix, expected',
-    [
-        ('relpath', '', 'n01/x_1.v2.JPEG'),
-        ('relpath', 'train/', 'train/n01/x_1.v2.JPEG'),
-        ('basename', '', 'x_1.v2.JPEG'),
-        ('stem', '', 'x_1.v2'),  # the last extension only, as os.path.splitext
-    ])
-def test_store_key_forms(key_from, key_prefix, expected):
-    results = dict(img_key='n01/x_1.v2.JPEG')
-    assert store_key(results, key_from, key_prefix) == expected
-
-
-def test_stem_keys_of_two_images_are_refused_naming_them(images, tmp_path):
-    store = write_store(
-        str(tmp_path / 'store'), [('0', np.array([[0, 0, 5, 5]]), (-1, -1))],
-        key_form='stem')
-    t = TRANSFORMS.build(
-        dict(type='SelectiveSearchProposals', store_path=store))
-    assert t.resolved_key_from == 'stem'  # from the store's meta.json
-    assert t.missing_images(['a/0.png', 'b/1.png']) == [1]
-    with pytest.raises(ValueError, match=r"'0'.*'a/0.png', 'b/0.jpg'"):
-        t.missing_images(['a/0.png', 'b/0.jpg'])
 
 
 def test_a_sample_decoded_in_another_orientation_is_refused(images, tmp_path):

@@ -98,8 +98,8 @@ def test_scoped_type_names_reach_the_warm_start(torchvision_r18):
     scoped = dict(_warm(path), type='mmsoco.PretrainedBackbone')
     _assert_backbone_is(_build('fpn', scoped), state)
     _assert_backbone_is(
-        _build('fpn', [scoped, dict(type='Constant', layer='Linear', val=0)]),
-        state)
+        _build('fpn',
+               [scoped, dict(type='Constant', layer='Linear', val=0)]), state)
 
 
 def test_other_parts_start_exactly_as_the_recipe(torchvision_r18):
@@ -228,6 +228,14 @@ def test_runner_warm_start_then_trains(byol_checkpoint, demo_data_root,
             assert torch.equal(start[key], value), key
             assert torch.equal(start['target.' + key], value), key
     assert (tmp_path / 'work' / 'iter_1.pth').is_file()
+    # mmengine logs the init info (the recipe's, for the backbone too)
+    # before the warm start: the warm start's line says it overrides it.
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    init_info = log.index('Name of parameter - Initialization information')
+    warm = log.index(f'PretrainedBackbone: {path} loaded into backbone.*, '
+                     'after the init info logged above: for these tensors '
+                     'it overrides that record')
+    assert init_info < warm
 
 
 def test_frozen_backbone_stays_loaded_and_mirrored(torchvision_r18):
