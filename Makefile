@@ -40,7 +40,7 @@ $(STAMP): $(REQS)
 	MMCV_WITH_OPS=1 $(PIP_INSTALL) --no-build-isolation -r requirements/mminstall.txt
 	$(PIP_INSTALL) -q -r requirements/runtime.txt -r requirements/tests.txt
 	$(PIP_INSTALL) -q --no-build-isolation --no-deps -e .
-	$(PY) -c "import mmcv.ops, mmdet, mmsoco; print('mmsoco', mmsoco.__version__, 'installed')"
+	$(PY) tools/misc/check_install.py
 	@echo '$(STAMP_TEXT)' > $@
 
 demo: $(STAMP)

@@ -29,7 +29,7 @@ def _pins():
     for line in _requirement_lines(osp.join(REPO, CONSTRAINTS)):
         req = Requirement(line)
         specs = list(req.specifier)
-        assert len(specs) == 1 and specs[0].operator == '==' \
+        assert len(specs) == 1 and specs[0].operator in ('==', '===') \
             and '*' not in specs[0].version, f'not an exact pin: {line}'
         name = canonicalize_name(req.name)
         assert name not in pins, f'pinned twice: {req.name}'
@@ -62,6 +62,21 @@ def test_every_requirement_is_pinned_inside_its_range():
         assert req.specifier.contains(pins[name], prereleases=True), \
             f'{CONSTRAINTS} pins {req.name}=={pins[name]}, outside {req}'
     assert 'mmsoco' not in pins  # the editable install is not a pin
+
+
+def test_torch_pin_refuses_a_local_cpu_build():
+    """PyPI's torchvision does not load beside a ``+cpu`` torch of the same version.
+
+    ``==2.13.0`` admits ``2.13.0+cpu`` (PEP 440 ignores the local label), and a
+    machine with such a wheel on its find-links installs it; the pin must not.
+    """
+    torch_pin = next(
+        Requirement(line)
+        for line in _requirement_lines(osp.join(REPO, CONSTRAINTS))
+        if canonicalize_name(Requirement(line).name) == 'torch')
+    version = next(iter(torch_pin.specifier)).version
+    assert torch_pin.specifier.contains(version)
+    assert not torch_pin.specifier.contains(f'{version}+cpu')
 
 
 def _make(*args, cwd=REPO):
