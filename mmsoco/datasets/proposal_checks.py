@@ -259,9 +259,13 @@ def check_proposals(
         on_missing: str,
         on_bad_image: str,
         img_root: Optional[str],
-        backend_args: Optional[dict] = None) -> Tuple[List[dict], Dropped]:
+        backend_args: Optional[dict] = None,
+        transforms: Optional[Sequence] = None) -> Tuple[List[dict], Dropped]:
     """Run the start-up checks of every store-backed step over ``data_list``
     (:func:`check_decoding` has opened their stores).
+
+    ``transforms`` is the dataset's pipeline, where the steps sit (to spell
+    the ``--cfg-options`` of a step's setting in the advice).
 
     Returns the images kept and ``(img_key, reason)`` of those dropped;
     raises (naming images and the setting) where the policy says refuse.
@@ -273,7 +277,10 @@ def check_proposals(
         missing = missing_images(step, keys)
         if missing:
             missing_keys = [keys[i] for i in missing]
-            hint = ((suggest_key_fix(missing_keys, step.store, img_root) or '')
+            step_key = (f'{DATASET_KEY}.pipeline.{list(transforms).index(step)}'
+                        if transforms is not None else None)
+            hint = ((suggest_key_fix(missing_keys, step.store, img_root,
+                                     step_key) or '')
                     if 2 * len(missing) >= len(keys) else '')
             can_skip = len(missing) < len(keys)
             if on_missing == 'error' or not can_skip:

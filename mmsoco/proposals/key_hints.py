@@ -107,12 +107,23 @@ def find_relation(dataset_keys: Sequence[str], store) -> Optional[RelationFit]:
 
 def suggest_key_fix(dataset_keys: Sequence[str],
                     store,
-                    img_root: Optional[str] = None) -> Optional[str]:
+                    img_root: Optional[str] = None,
+                    step_key: Optional[str] = None) -> Optional[str]:
     """A sentence naming the setting under which the dataset's keys are found
     in ``store``, or None when no relation finds most of them.
 
-    ``img_root`` is the dataset's image root (named in the advice).
+    ``img_root`` is the dataset's image root (named in the advice);
+    ``step_key`` the config key of the ``SelectiveSearchProposals`` step
+    (e.g. ``train_dataloader.dataset.pipeline.1``), to spell the
+    ``--cfg-options`` that sets it.
     """
+
+    def on_step(name, value):
+        setting = f'set {name}={value!r} on SelectiveSearchProposals'
+        if step_key:
+            setting += f' (--cfg-options {step_key}.{name}={value})'
+        return setting
+
     fit = find_relation(dataset_keys, store)
     if fit is None or fit.found * 2 < fit.checked:
         return None
@@ -124,8 +135,8 @@ def suggest_key_fix(dataset_keys: Sequence[str],
     here = f' {img_root}' if img_root else ''
     if kind == 'add':
         return (f"The store's keys are the dataset's with {prefix!r} in "
-                f'front{built_over}: set key_prefix={prefix!r} on '
-                f'SelectiveSearchProposals, or regenerate the store over the '
+                f'front{built_over}: {on_step("key_prefix", prefix)}, or '
+                f'regenerate the store over the '
                 f"dataset's image root{here} ({evidence}).")
     if kind == 'strip':
         return (f"The dataset's keys start with {prefix!r}, which the "
@@ -134,8 +145,8 @@ def suggest_key_fix(dataset_keys: Sequence[str],
                 f"the store over the dataset's image root{here} "
                 f'({evidence}).')
     return (f'The store is keyed by file {kind} (a reference JSON imported '
-            f"without IMG_ROOT): set key_from={kind!r} on "
-            f'SelectiveSearchProposals, or re-import it with IMG_ROOT '
+            f"without IMG_ROOT): {on_step('key_from', kind)}, or re-import "
+            f'it with IMG_ROOT '
             f'({evidence}).')
 
 

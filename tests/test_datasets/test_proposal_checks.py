@@ -123,6 +123,9 @@ def test_store_over_the_parent_folder_names_key_prefix(tmp_path):
     message = str(err.value)
     assert '2 of 2 images' in message
     assert "set key_prefix='train/' on SelectiveSearchProposals" in message
+    # The step is the pipeline's second: the command-line spelling of it.
+    assert ('(--cfg-options train_dataloader.dataset.pipeline.1.key_prefix='
+            'train/)') in message
     assert f'generated over {photos}' in message
     # The named setting fixes it.
     dataset = DATASETS.build(

@@ -40,8 +40,9 @@ def main():
         print(failure, file=sys.stderr)
     if failures:
         sys.exit(1)
-    import mmsoco
     import torch
+
+    import mmsoco
     print(f'mmsoco {mmsoco.__version__} installed (torch {torch.__version__})')
 
 
