@@ -1,6 +1,6 @@
 # SoCo on the CPU demo data (`make demo`): ResNet-18 + FPN + narrow 4conv1fc
 # with plain BN, views 112 / 112 / 64, proposals computed on the fly, batch
-# 16, ~300 iterations (a few minutes on 2 cores), checkpoint at the end.
+# 16, 300 iterations (about 8 minutes on 2 cores), checkpoint at the end.
 _base_ = [
     '../_base_/models/soco_r18fpn.py',
     '../_base_/datasets/soco_demo.py',
