@@ -73,8 +73,9 @@ def main(argv=None):
     batch = make_batch(args.batch)
     with torch.no_grad():
         flops = {
-            name: train_step_flops(model, batch['inputs'],
-                                   batch['data_samples'])['train']
+            name:
+            train_step_flops(model, batch['inputs'],
+                             batch['data_samples'])['train']
             for name, (model, _) in models.items()
         }
     for model, optim in models.values():  # warm-up

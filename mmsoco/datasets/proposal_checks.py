@@ -277,11 +277,12 @@ def check_proposals(
         missing = missing_images(step, keys)
         if missing:
             missing_keys = [keys[i] for i in missing]
-            step_key = (f'{DATASET_KEY}.pipeline.{list(transforms).index(step)}'
-                        if transforms is not None else None)
+            step_key = (
+                f'{DATASET_KEY}.pipeline.{list(transforms).index(step)}'
+                if transforms is not None else None)
             hint = ((suggest_key_fix(missing_keys, step.store, img_root,
-                                     step_key) or '')
-                    if 2 * len(missing) >= len(keys) else '')
+                                     step_key) or '') if 2 *
+                    len(missing) >= len(keys) else '')
             can_skip = len(missing) < len(keys)
             if on_missing == 'error' or not can_skip:
                 raise KeyError(

@@ -212,8 +212,8 @@ class SoCoImageDataset(BaseDataset):
         if self.check_proposals_at_start:
             data_list, dropped = check_proposals(
                 data_list, steps, self.on_missing_proposals, self.on_bad_image,
-                self.img_root, getattr(loader, 'backend_args', None),
-                self.pipeline.transforms)
+                self.img_root, getattr(loader, 'backend_args',
+                                       None), self.pipeline.transforms)
             self._report_dropped(dropped, len(self.data_list))
         self._write_dropped_list()
         if self.data_list and not data_list:

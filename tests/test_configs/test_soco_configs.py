@@ -66,8 +66,8 @@ def test_config_recipe(path):
     # the paper's recipes count the EMA schedule as the reference (row 22)
     assert [h.type for h in cfg.custom_hooks] == ['MomentumUpdateHook']
     paper_soco = model.type == 'SoCo' and 'demo' not in osp.basename(path)
-    assert cfg.custom_hooks[0].get('schedule_length', 'run') == (
-        'reference' if paper_soco else 'run')
+    assert cfg.custom_hooks[0].get(
+        'schedule_length', 'run') == ('reference' if paper_soco else 'run')
     assert model.base_momentum == 0.99 and model.end_momentum == 1.0
     # The architecture comes from the detector's base file, unchanged.
     assert model.backbone == arch.backbone
