@@ -130,17 +130,6 @@ def seconds_per_call(call, images, factors, use_pil, repeat=3):
     return seconds / (repeat * len(inputs))
 
 
-def cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return 'unknown CPU'
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--runs', type=int, default=5)
@@ -176,11 +165,12 @@ def main(argv=None):
         ['PYTHONPATH=$PWD .venv/bin/python benchmarks/photometric_ops.py'] +
         ([given] if given else []))
     load_avg = ', '.join(f'{x:.1f}' for x in os.getloadavg())
+    cpu = readme_sections.cpu_name()
     lines = [
         f'Command: `{command}`', '',
         f'{len(images)} photos ({", ".join(PHOTOS)}) at 224 x 224; times: '
         f'median of {args.runs} passes, CPU time of one process, cv2 1 '
-        f'thread; {cpu_name()}, load average {load_avg} at the end (a '
+        f'thread; {cpu}, load average {load_avg} at the end (a '
         '2-core machine shared with other jobs: absolute times are noisy, '
         'the ratios compare calls interleaved in this process).', '',
         '| operation | factors | backend | max diff | mean abs diff | mean '

@@ -195,17 +195,6 @@ def time_pass(paths, load, resizer, built, clock=time.process_time):
     return floor, totals
 
 
-def cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return 'unknown CPU'
-
-
 def table(floor, runs, n, resizer):
     """Markdown rows: the floor, then each pipeline's median total and
     stages, as samples/s and as a time ratio to the floor."""
@@ -289,12 +278,13 @@ def main(argv=None):
     command = ' '.join(
         ['PYTHONPATH=$PWD .venv/bin/python benchmarks/pipeline.py'] +
         ([given] if given else []))
+    cpu = readme_sections.cpu_name()
     section = '\n'.join([
         f'Command: `{command}`',
         '',
         f'{n} images 500x375 JPEG, median of {args.runs} passes, '
         f'{args.clock} time of one process (cv2 / torch 1 thread); '
-        f'proposals: {source}; resizer: {resizer}; {cpu_name()}, load '
+        f'proposals: {source}; resizer: {resizer}; {cpu}, load '
         f'average {load_avg} at the end (a 2-core machine shared with other '
         'jobs: absolute times are noisy, the ratios compare runs interleaved '
         'in this process).',

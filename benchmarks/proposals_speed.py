@@ -336,13 +336,14 @@ def main(argv=None):
                       'max_size=500)')
         recall_table, total = recall_rows(scenes, sides, default_side)
 
+    cpu = readme_sections.cpu_name('unknown')
     section = '\n'.join([
         '## Selective search speed (`benchmarks/proposals_speed.py`)',
         '',
         f'Command: `.venv/bin/python benchmarks/proposals_speed.py '
         f'{" ".join(sys.argv[1:] if argv is None else argv)}` (single '
         f'process, single thread; CPU: '
-        f'{_cpu_name()}, a 2-core machine shared with other jobs, so absolute '
+        f'{cpu}, a 2-core machine shared with other jobs, so absolute '
         'seconds are noisy; the ratios compare runs interleaved image by image '
         'in the same process).',
         '',
@@ -397,17 +398,6 @@ def main(argv=None):
     if args.write_readme:
         readme_sections.write_section('proposals_speed', section)
     print(section)
-
-
-def _cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return 'unknown'
 
 
 if __name__ == '__main__':

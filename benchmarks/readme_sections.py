@@ -12,6 +12,18 @@ import re
 README = osp.join(osp.dirname(osp.abspath(__file__)), 'README.md')
 
 
+def cpu_name(unknown: str = 'unknown CPU') -> str:
+    """The CPU's model name (``/proc/cpuinfo``), for a table's caption."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return unknown
+
+
 def valid_tag(tag: str) -> bool:
     """Whether ``tag`` can go into a marker (letters, digits, ``_.-``)."""
     return bool(re.fullmatch(r'[\w.-]+', tag))

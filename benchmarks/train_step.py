@@ -103,6 +103,21 @@ def step(model, optim, batch):
     model.update_target(100)
 
 
+def time_steps(models, batch, runs, batch_size):
+    """Seconds per image of each model's step, ``runs`` times, the models
+    stepped in turn (one warm-up step each first), so machine noise falls on
+    all of them alike."""
+    for model, optim in models.values():  # warm-up
+        step(model, optim, batch)
+    times = {name: [] for name in models}
+    for _ in range(runs):
+        for name, (model, optim) in models.items():
+            start = time.perf_counter()
+            step(model, optim, batch)
+            times[name].append((time.perf_counter() - start) / batch_size)
+    return times
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch', type=int, default=8)
@@ -131,15 +146,7 @@ def main(argv=None):
         for name, (model, _) in models.items():
             flops[name] = train_step_flops(model, batch['inputs'],
                                            batch['data_samples'])
-    for name, (model, optim) in models.items():  # warm-up
-        step(model, optim, batch)
-    times = {name: [] for name in models}
-    for _ in range(args.runs):
-        for name, (model, optim) in models.items():
-            start = time.perf_counter()
-            step(model, optim, batch)
-            times[name].append((time.perf_counter() - start) / args.batch)
-
+    times = time_steps(models, batch, args.runs, args.batch)
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f'batch {args.batch}, {args.threads} threads, {args.runs} runs, '
           f'fp32, device cpu')

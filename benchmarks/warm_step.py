@@ -16,7 +16,6 @@ import argparse
 import os.path as osp
 import statistics
 import sys
-import time
 
 import torch
 from mmengine.config import Config
@@ -27,7 +26,7 @@ from mmsoco.models.utils.flop_count import train_step_flops
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 # isort: off
-from train_step import cpu_norms, make_batch, step  # noqa: E402
+from train_step import cpu_norms, make_batch, time_steps  # noqa: E402
 # isort: on
 
 BASELINE = 'SoCo R50-FPN, backbone trainable (the paper\'s model)'
@@ -78,14 +77,7 @@ def main(argv=None):
                              batch['data_samples'])['train']
             for name, (model, _) in models.items()
         }
-    for model, optim in models.values():  # warm-up
-        step(model, optim, batch)
-    times = {name: [] for name in models}
-    for _ in range(args.runs):
-        for name, (model, optim) in models.items():
-            start = time.perf_counter()
-            step(model, optim, batch)
-            times[name].append((time.perf_counter() - start) / args.batch)
+    times = time_steps(models, batch, args.runs, args.batch)
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f'batch {args.batch}, {args.threads} threads, {args.runs} runs, '
           'fp32, device cpu')

@@ -34,6 +34,16 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
+def load_config_or_exit(config: str,
+                        cfg_options: Optional[dict] = None) -> Config:
+    """:func:`load_config` for a command-line tool: a missing config file
+    ends the tool with one line naming it, not a traceback."""
+    try:
+        return load_config(config, cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from None
+
+
 def load_launch_config(config: str,
                        launcher: str = 'none',
                        cfg_options: Optional[dict] = None,
@@ -225,8 +235,8 @@ def build_runner(cfg: Config):
 
 
 __all__: Sequence[str] = [
-    'load_config', 'load_launch_config', 'setup_cpu_distributed',
-    'apply_train_flags', 'set_local_rank_env', 'build_runner',
-    'apply_show_flags', 'amp_unavailable_reason', 'empty_epoch_reason',
-    'empty_train_epoch'
+    'load_config', 'load_config_or_exit', 'load_launch_config',
+    'setup_cpu_distributed', 'apply_train_flags', 'set_local_rank_env',
+    'build_runner', 'apply_show_flags', 'amp_unavailable_reason',
+    'empty_epoch_reason', 'empty_train_epoch'
 ]

@@ -23,7 +23,7 @@ from typing import Iterator, List, NamedTuple
 from mmengine.config import Config, DictAction
 
 import mmsoco  # noqa: F401  (installs the weights-only checkpoint allow-list)
-from mmsoco.utils.launch import load_config
+from mmsoco.utils.launch import load_config_or_exit
 from mmsoco.utils.progress import progress_bar
 
 
@@ -149,10 +149,7 @@ def report(rates: List[Rate], batch_size: int, step_ms=None) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options)
-    except FileNotFoundError as err:
-        raise SystemExit(str(err)) from None
+    cfg = load_config_or_exit(args.config, args.cfg_options)
     from mmengine.registry import DefaultScope
 
     from mmsoco.utils import register_all_modules

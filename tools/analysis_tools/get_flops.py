@@ -25,7 +25,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmsoco  # noqa: F401  (installs the weights-only checkpoint allow-list)
-from mmsoco.utils.launch import load_config
+from mmsoco.utils.launch import load_config_or_exit
 
 
 def parse_args(argv=None):
@@ -170,10 +170,7 @@ def report(result: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options)
-    except FileNotFoundError as err:
-        raise SystemExit(str(err)) from None
+    cfg = load_config_or_exit(args.config, args.cfg_options)
     print(report(measure(cfg, args.num_images)))
 
 

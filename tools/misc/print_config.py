@@ -9,7 +9,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 from mmsoco.utils.atomic_files import atomic_open
-from mmsoco.utils.launch import load_config
+from mmsoco.utils.launch import load_config_or_exit
 
 FORMATS = {'.py': None, '.json': 'json', '.yml': 'yaml', '.yaml': 'yaml'}
 
@@ -45,10 +45,7 @@ def config_text(cfg: Config, suffix: str) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options)
-    except FileNotFoundError as err:
-        raise SystemExit(str(err)) from None
+    cfg = load_config_or_exit(args.config, args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')
     if args.save_path is not None:
         text = config_text(cfg, osp.splitext(args.save_path)[1])
