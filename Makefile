@@ -36,7 +36,7 @@ $(STAMP): $(REQS)
 	$(PIP_INSTALL) -q -r requirements/build.txt
 	$(PIP_INSTALL) -q -r requirements/torch.txt
 	@# mmcv's ops compile against the torch just installed, hence no build isolation.
-	@# With a matching wheel on PIP_FIND_LINKS this is a plain install, else a ~15 min build.
+	@# With a matching wheel on PIP_FIND_LINKS this is a plain install, else a 7-16 min build.
 	MMCV_WITH_OPS=1 $(PIP_INSTALL) --no-build-isolation -r requirements/mminstall.txt
 	$(PIP_INSTALL) -q -r requirements/runtime.txt -r requirements/tests.txt
 	$(PIP_INSTALL) -q --no-build-isolation --no-deps -e .
