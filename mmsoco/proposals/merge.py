@@ -7,7 +7,6 @@ boxes-per-image percentiles, fallbacks by level, decode conversions, failures
 with reasons), ``failures.tsv`` and ``fallbacks.tsv``.
 """
 import json
-import os
 import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -16,7 +15,9 @@ import numpy as np
 from mmsoco.utils.atomic_files import atomic_write_text
 from mmsoco.utils.progress import track
 from .chunks import CHUNK_FIELDS, chunk_path, load_chunk_arrays
-from .shards import FALLBACK_LEVELS, MERGE_FIELDS
+from .shard_folder import (MANIFEST_FILE, MERGE_FIELDS, differing_fields,
+                           read_manifest, shard_dirs)
+from .shards import FALLBACK_LEVELS
 from .store_format import ProposalStoreError
 from .store_writer import write_store_arrays
 
@@ -24,17 +25,21 @@ PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 
 
 def _read_manifests(out_dir: str) -> List[Tuple[str, dict]]:
-    shards_root = osp.join(out_dir, 'shards')
-    if not osp.isdir(shards_root):
+    if not osp.isdir(osp.join(out_dir, 'shards')):
         raise ProposalStoreError(f'{out_dir} has no shards/ directory')
     found = []
-    for name in sorted(os.listdir(shards_root)):
-        path = osp.join(shards_root, name, 'manifest.json')
-        if name.startswith('shard-') and osp.isfile(path):
-            with open(path) as f:
-                found.append((osp.join(shards_root, name), json.load(f)))
+    for shard_dir in shard_dirs(out_dir):
+        if not osp.isfile(osp.join(shard_dir, MANIFEST_FILE)):
+            continue
+        manifest = read_manifest(shard_dir)
+        if manifest is None:
+            raise ProposalStoreError(
+                f'{osp.join(shard_dir, MANIFEST_FILE)} cannot be read '
+                f'(damaged): run that shard again with --overwrite')
+        found.append((shard_dir, manifest))
     if not found:
-        raise ProposalStoreError(f'{shards_root} holds no shard manifests')
+        raise ProposalStoreError(
+            f'{osp.join(out_dir, "shards")} holds no shard manifests')
     return found
 
 
@@ -51,11 +56,7 @@ def collect_chunks(
     manifests = _read_manifests(out_dir)
     ref = manifests[0][1]
     for shard_dir, m in manifests[1:]:
-        diff = [
-            k for k in MERGE_FIELDS
-            if json.dumps(m.get(k), sort_keys=True) != json.dumps(
-                ref.get(k), sort_keys=True)
-        ]
+        diff = differing_fields(m, ref, MERGE_FIELDS)
         if diff:
             raise ProposalStoreError(
                 f'{shard_dir} does not belong with '

@@ -13,8 +13,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import signal
-import warnings
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Sequence
 
@@ -25,6 +23,10 @@ from mmsoco.utils.progress import progress_bar
 from .chunks import chunk_path, finished_chunk, save_chunk
 from .compute import proposals_of_image
 from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from .shard_folder import (CRASHED_FILE, INFLIGHT_PREFIX, MANIFEST_FILE,
+                           crashed_record, differing_fields, discard_shards,
+                           read_crashed, read_manifest, record_crashes,
+                           remove_scratch_files, shard_dir_name)
 from .store_format import ProposalStoreError, invalid_box_reason
 
 DEFAULT_CHUNK_SIZE = 500
@@ -55,10 +57,6 @@ def keys_digest(keys: Sequence[str]) -> str:
     for k in keys:
         h.update(k.encode('utf-8') + b'\n')
     return h.hexdigest()
-
-
-def shard_dir_name(shard_index: int, num_shards: int) -> str:
-    return f'shard-{shard_index:05d}-of-{num_shards:05d}'
 
 
 def process_image(img_root: str, key: str, params: dict) -> dict:
@@ -106,9 +104,6 @@ def process_image(img_root: str, key: str, params: dict) -> dict:
 
 
 _WORKER_STATE: Dict = {}
-CRASHED_FILE = 'crashed.tsv'
-CRASH_REASON = ('a worker process died on this image (out of memory or a '
-                'crash in a decoder) in an earlier try')
 
 
 def _init_worker(img_root: str,
@@ -130,7 +125,7 @@ def _work(key: str) -> dict:
     inflight_dir = _WORKER_STATE.get('inflight_dir')
     marker = None
     if inflight_dir is not None:
-        marker = osp.join(inflight_dir, f'.inflight-{os.getpid()}')
+        marker = osp.join(inflight_dir, f'{INFLIGHT_PREFIX}{os.getpid()}')
         # A scratch marker, removed below: not an output, so it skips the
         # atomic writer's fsync (one per image).
         with open(marker, 'w') as f:
@@ -140,106 +135,6 @@ def _work(key: str) -> dict:
     if marker is not None:
         os.remove(marker)
     return rec
-
-
-def _crashed_record(key: str) -> dict:
-    return dict(
-        key=key,
-        boxes=None,
-        size=(-1, -1),
-        fallback='',
-        num_raw=0,
-        error=CRASH_REASON,
-        notes=[])
-
-
-def _read_crashed(shard_dir: str) -> Dict[str, str]:
-    path = osp.join(shard_dir, CRASHED_FILE)
-    if not osp.isfile(path):
-        return {}
-    with open(path) as f:
-        return dict(
-            line.rstrip('\n').split('\t', 1) for line in f if '\t' in line)
-
-
-def _record_crashes(shard_dir: str, exitcodes: Dict[int, int]) -> List[str]:
-    """Keys that dead workers were on, appended to ``crashed.tsv``.
-
-    ``exitcodes`` maps the pool's worker pids to their exit codes once the
-    pool is down. When one worker dies the pool terminates the others
-    (SIGTERM): only a worker that ended otherwise (e.g. SIGKILL from the
-    out-of-memory killer) is the culprit; the others' images are retried.
-    """
-    keys = []
-    for name in os.listdir(shard_dir):
-        if not name.startswith('.inflight-'):
-            continue
-        path = osp.join(shard_dir, name)
-        code = exitcodes.get(int(name.split('-', 1)[1]))
-        if code is not None and code not in (0, -signal.SIGTERM):
-            with open(path) as f:
-                keys.append(f.read())
-        os.remove(path)
-    if keys:
-        crashed = dict(
-            _read_crashed(shard_dir), **{k: 'worker died'
-                                         for k in keys})
-        atomic_write_text(
-            osp.join(shard_dir, CRASHED_FILE),
-            ''.join(f'{k}\t{why}\n' for k, why in sorted(crashed.items())))
-    return sorted(keys)
-
-
-#: Manifest fields that must agree for shards to be merged (as in
-#: :func:`mmsoco.proposals.merge.collect_chunks`).
-MERGE_FIELDS = ('num_shards', 'num_keys', 'keys_sha1', 'params')
-
-
-def _read_manifest(shard_dir: str) -> Optional[dict]:
-    """A shard directory's manifest, or None when it cannot be read (not
-    written yet, or damaged)."""
-    try:
-        with open(osp.join(shard_dir, 'manifest.json')) as f:
-            manifest = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
-def _discard_shards(out_dir: str, shard_dir: str, manifest: dict) -> None:
-    """Delete ``shard_dir`` and the shard directories of ``out_dir`` whose
-    manifest says they cannot be merged with a run of ``manifest``
-    (``overwrite``).
-
-    A shard directory without a readable manifest may be another machine's
-    shard of this very run, created a moment ago (the manifest is written
-    after the directory): it is left, with a warning naming it.
-    """
-    import shutil
-    shards_root = osp.join(out_dir, 'shards')
-    if not osp.isdir(shards_root):
-        return
-    unread = []
-    for name in sorted(os.listdir(shards_root)):
-        path = osp.join(shards_root, name)
-        if not name.startswith('shard-') or not osp.isdir(path):
-            continue
-        if path == shard_dir:
-            shutil.rmtree(path)
-            continue
-        other = _read_manifest(path)
-        if other is None:
-            unread.append(path)
-        elif any(
-                json.dumps(other.get(k), sort_keys=True) != json.dumps(
-                    manifest[k], sort_keys=True) for k in MERGE_FIELDS):
-            shutil.rmtree(path)
-    if unread:
-        warnings.warn(
-            f'--overwrite left {len(unread)} shard folder(s) without a '
-            f'readable manifest.json: {", ".join(unread)} (another machine\'s '
-            'shard being started, or a damaged one): delete them yourself if '
-            'no shard of this run is being written there.')
 
 
 def _ordered_results(executor, keys: Sequence[str], window: int):
@@ -314,21 +209,21 @@ def run_shard(img_root: str,
         num_chunks=len(chunks),
         params=params,
         img_root=osp.abspath(img_root))
-    manifest_path = osp.join(shard_dir, 'manifest.json')
+    manifest_path = osp.join(shard_dir, MANIFEST_FILE)
     if overwrite:
-        _discard_shards(out_dir, shard_dir, manifest)
+        discard_shards(out_dir, shard_dir, manifest)
         os.makedirs(shard_dir, exist_ok=True)
     if osp.isfile(manifest_path):
-        with open(manifest_path) as f:
-            old = json.load(f)
+        old = read_manifest(shard_dir)
+        if old is None:
+            raise ProposalStoreError(
+                f'{manifest_path} cannot be read (damaged); --overwrite '
+                f'starts this shard again')
         if isinstance(old.get('params'), dict):
             # Runs from before the convention was recorded applied EXIF.
             old['params'].setdefault('exif_orientation', True)
-        diff = [
-            k for k in manifest
-            if k != 'img_root' and json.dumps(old.get(k), sort_keys=True) !=
-            json.dumps(manifest[k], sort_keys=True)
-        ]
+        diff = differing_fields(old, manifest,
+                                [k for k in manifest if k != 'img_root'])
         if diff:
             raise ProposalStoreError(
                 f'{shard_dir} was started with other settings '
@@ -344,11 +239,7 @@ def run_shard(img_root: str,
                 f'empty OUT_DIR')
     else:
         atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
-    # Temp files of a killed run are never mistaken for chunks; drop them.
-    for name in os.listdir(shard_dir):
-        if name.startswith('.chunk-') and name.endswith('.tmp') or \
-                name.startswith('.inflight-'):
-            os.remove(osp.join(shard_dir, name))
+    remove_scratch_files(shard_dir)
 
     pending = [
         i for i, ck in enumerate(chunks)
@@ -357,7 +248,7 @@ def run_shard(img_root: str,
     done_images = len(my_keys) - sum(len(chunks[i]) for i in pending)
     desc = f'shard {shard_index}/{num_shards}'
     tasks = [k for i in pending for k in chunks[i]]
-    crashed = _read_crashed(shard_dir)
+    crashed = read_crashed(shard_dir)
     to_compute = [k for k in tasks if k not in crashed]
     with progress_bar(
             total=len(my_keys),
@@ -390,14 +281,14 @@ def run_shard(img_root: str,
                 records = []
                 for key in chunks[i]:
                     records.append(
-                        _crashed_record(key) if key in
+                        crashed_record(key) if key in
                         crashed else next(results))
                     bar.update(1)
                 save_chunk(chunk_path(shard_dir, i), records)
         except BrokenProcessPool:
             processes = dict(getattr(executor, '_processes', None) or {})
             executor.shutdown(wait=True, cancel_futures=True)
-            culprits = _record_crashes(shard_dir, {
+            culprits = record_crashes(shard_dir, {
                 pid: p.exitcode
                 for pid, p in processes.items()
             })
