@@ -9,13 +9,13 @@ are part of the 5% split, which is part of the 10% one) and reproducible from
 ``info['mmsoco_subset']`` records how the split was made. Files are written
 atomically.
 """
-import json
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_json
+from mmsoco.utils.image_files import load_coco_json
 from mmsoco.utils.progress import track
 
 DEFAULT_FRACTIONS = (0.01, 0.05, 0.10)
@@ -24,31 +24,6 @@ DEFAULT_FRACTIONS = (0.01, 0.05, 0.10)
 def split_name(fraction: float) -> str:
     """``0.01 -> '1pct'``, ``0.005 -> '0.5pct'``: the file-name tag."""
     return f'{round(fraction * 100, 6):g}pct'
-
-
-def load_coco_json(ann_file: str) -> dict:
-    """Read a COCO annotation file, with errors naming the file and key."""
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'annotation file {ann_file} not found')
-    try:
-        with open(ann_file, encoding='utf-8') as f:
-            coco = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f'{ann_file} is not valid JSON: {err}') from None
-    if not isinstance(coco, dict):
-        raise ValueError(f'{ann_file}: expected a COCO dict at the top level')
-    for key in ('images', 'annotations', 'categories'):
-        if not isinstance(coco.get(key), list):
-            raise ValueError(f'{ann_file}: key "{key}" is missing or not a '
-                             'list; not a COCO instances file')
-    for i, img in enumerate(coco['images']):
-        if not isinstance(img, dict) or 'id' not in img:
-            raise ValueError(f'{ann_file}: images[{i}] has no "id"')
-    for i, ann in enumerate(coco['annotations']):
-        if not isinstance(ann, dict) or 'image_id' not in ann:
-            raise ValueError(f'{ann_file}: annotations[{i}] has no '
-                             '"image_id"')
-    return coco
 
 
 def split_size(fraction: float, num_images: int) -> int:
@@ -114,12 +89,18 @@ def make_mini_coco(ann_file: str,
         ``{output path: info['mmsoco_subset'] plus num_annotations}``.
 
     Raises:
-        ValueError: two fractions select the same number of images
+        ValueError: a fraction outside (0, 1], an annotation file without
+            images, or two fractions that select the same number of images
             (:func:`check_distinct_splits`); nothing is written.
     """
     coco = load_coco_json(ann_file)
-    if coco['images']:
-        check_distinct_splits(fractions, len(coco['images']), ann_file)
+    # Every check before the first file, so that an error leaves none.
+    for fraction in fractions:
+        if not 0 < fraction <= 1:
+            raise ValueError(f'fraction must be in (0, 1], got {fraction:g}')
+    if not coco['images']:
+        raise ValueError(f'{ann_file} lists no images')
+    check_distinct_splits(fractions, len(coco['images']), ann_file)
     written = {}
     for fraction in track(
             fractions, desc='mini-COCO splits', unit='split',

@@ -8,7 +8,6 @@ COCO's area ranges: small < 32^2 <= medium < 96^2 <= large, using the
 annotation's ``area`` (as COCO's evaluation does), or ``w * h`` without one.
 Crowd annotations are ignored.
 """
-import json
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -85,7 +84,8 @@ def eval_proposal_recall(store,
         store: the store, or its path.
         coco_json: COCO-format annotation file.
         img_prefix: prepended (with ``/``) to each ``file_name`` to form the
-            store key, for stores keyed relative to a parent directory.
+            store key, for stores keyed relative to a parent directory (a
+            store keyed by file name or stem is looked up by those).
         iou_thrs: IoU thresholds.
         allow_missing: count images absent from the store as having no
             proposals instead of raising (which names them).
@@ -96,16 +96,15 @@ def eval_proposal_recall(store,
         'num_images', 'missing_images', 'proposals_per_image'}``.
     """
     from mmsoco.proposals.store import ProposalStore
-    from mmsoco.utils.image_files import normalize_key
+    from mmsoco.utils.image_files import load_coco_json
     from mmsoco.utils.progress import track
     if isinstance(store, str):
         store = ProposalStore(store)
-    with open(coco_json) as f:
-        coco = json.load(f)
+    coco = load_coco_json(coco_json, required=('images', 'annotations'))
     gts = coco_gt_boxes(coco)
     prefix = img_prefix.rstrip('/') + '/' if img_prefix else ''
     keys = {
-        im['id']: normalize_key(prefix + im['file_name'])
+        im['id']: store.key_for(im['file_name'], prefix)
         for im in coco['images']
     }
     if not allow_missing:

@@ -19,6 +19,7 @@ from typing import Iterable, Iterator, List, Tuple
 
 import numpy as np
 
+from mmsoco.utils.image_files import key_in_form
 from .store_format import (FORMAT_VERSION, MAX_NAMED, STORE_FILES,
                            ProposalStoreError, find_invalid_images,
                            invalid_box_reason, is_legacy_reference_import,
@@ -193,6 +194,14 @@ class ProposalStore:
     def key_form(self) -> str:
         """What the keys are: ``'relpath'``, ``'basename'`` or ``'stem'``."""
         return store_key_form(self.meta)
+
+    def key_for(self, image_key: str, prefix: str = '') -> str:
+        """This store's key of the image keyed ``image_key`` (relative to the
+        dataset's image root): ``prefix + image_key`` for a store of
+        relative paths generated over a parent folder, its file name or stem
+        for a store keyed so (:func:`mmsoco.utils.image_files.key_in_form`).
+        """
+        return key_in_form(normalize_key(image_key), self.key_form, prefix)
 
     # -- mapping protocol -------------------------------------------------
     def __len__(self) -> int:

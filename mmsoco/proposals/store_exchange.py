@@ -27,7 +27,7 @@ import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
 from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, key_basename, key_stem,
-                                      list_image_folder)
+                                      list_image_folder, load_coco_json)
 from mmsoco.utils.progress import track
 from .decode import header_size
 from .store import ProposalStore
@@ -76,8 +76,11 @@ def _write_imported(out_path: str,
 
 def _load_json(path: str, kind: type, expected: str):
     """The content of a JSON file, refused naming the file unless ``kind``."""
-    with open(path) as f:
-        data = json.load(f)
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ProposalStoreError(f'{path} is not valid JSON: {err}') from None
     if not isinstance(data, kind):
         raise ProposalStoreError(
             f'{path}: expected {expected}, got {type(data).__name__}')
@@ -235,14 +238,28 @@ def import_coco_results(results_json: str,
     whether the boxes were computed on EXIF-rotated images (as mmdet's
     default loader decodes) or not (the SoCo recipes' convention).
     """
-    with open(ann_file) as f:
-        images = {im['id']: im for im in json.load(f)['images']}
+    images = {
+        im['id']: im
+        for im in load_coco_json(ann_file, required=('images', ))['images']
+    }
+    unsized = [
+        im['file_name'] for im in images.values()
+        if 'width' not in im or 'height' not in im
+    ]
+    if unsized:
+        raise ProposalStoreError(
+            f'{ann_file}: image(s) without "width" / "height" (the store '
+            f'records each image\'s size): {unsized[:MAX_NAMED]}')
     results = _load_json(
         results_json, list, 'a COCO results list [{"image_id", "bbox", '
         '"score"}, ...]')
     per_image = {i: [] for i in images}
     unknown = []
-    for r in results:
+    for i, r in enumerate(results):
+        if not isinstance(r, dict) or 'image_id' not in r or 'bbox' not in r:
+            raise ProposalStoreError(
+                f'{results_json}: entry {i} is not a COCO result '
+                f'{{"image_id", "bbox", "score"}}: {r!r:.200}')
         if r['image_id'] not in per_image:
             unknown.append(r['image_id'])
             continue
@@ -279,14 +296,16 @@ def export_coco_results(store: ProposalStore,
                         results_json: str,
                         progress: Optional[bool] = None) -> str:
     """Write a store as COCO results, ``score`` falling with the box's rank."""
-    with open(ann_file) as f:
-        images = json.load(f)['images']
-    store.check_keys([im['file_name'] for im in images], source=ann_file)
+    images = load_coco_json(ann_file, required=('images', ))['images']
+    keys = [store.key_for(im['file_name']) for im in images]
+    store.check_keys(keys, source=ann_file)
     out = []
-    for im in track(
-            images, desc=f'exporting {store.path}', unit='img',
+    for im, key in track(
+            list(zip(images, keys)),
+            desc=f'exporting {store.path}',
+            unit='img',
             enabled=progress):
-        boxes = store[im['file_name']].astype(np.float64)
+        boxes = store[key].astype(np.float64)
         n = len(boxes)
         for rank, b in enumerate(boxes):
             out.append(

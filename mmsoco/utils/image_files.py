@@ -18,6 +18,8 @@ section 1.3).
 * :func:`read_image_list` reads the listed images of an ann file: a COCO json
   (``images[].file_name``) or an ImageNet-style list file (first field of
   each line; blank lines and ``#`` comments skipped).
+* :func:`load_coco_json` reads a COCO annotation file, the one reader of the
+  package's COCO inputs, with errors naming the file and the entry.
 """
 import json
 import os
@@ -119,21 +121,8 @@ def read_image_list(ann_file: str) -> List[str]:
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'ann file not found: {ann_file}')
     if ann_file.endswith('.json'):
-        with open(ann_file) as f:
-            try:
-                data = json.load(f)
-            except ValueError as err:
-                raise ValueError(f'{ann_file} is not valid JSON: {err}') \
-                    from None
-        if not isinstance(data, dict) or not isinstance(
-                data.get('images'), list):
-            raise ValueError(f'{ann_file}: not a COCO json (no "images" '
-                             'list)')
-        try:
-            return [normalize_key(im['file_name']) for im in data['images']]
-        except (KeyError, TypeError):
-            raise ValueError(f'{ann_file}: an entry of "images" has no '
-                             '"file_name"') from None
+        coco = load_coco_json(ann_file, required=('images', ))
+        return [normalize_key(im['file_name']) for im in coco['images']]
     keys = []
     with open(ann_file) as f:
         for line in f:
@@ -141,3 +130,34 @@ def read_image_list(ann_file: str) -> List[str]:
             if line and not line.startswith('#'):
                 keys.append(normalize_key(line.split()[0]))
     return keys
+
+
+def load_coco_json(
+    ann_file: str,
+    required: Sequence[str] = ('images', 'annotations', 'categories')
+) -> dict:
+    """A COCO annotation file, checked: a dict whose ``required`` keys are
+    lists, each image with an ``id`` and a ``file_name``, each annotation
+    with an ``image_id``. Errors name the file and the entry."""
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'annotation file {ann_file} not found')
+    try:
+        with open(ann_file, encoding='utf-8') as f:
+            coco = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f'{ann_file} is not valid JSON: {err}') from None
+    if not isinstance(coco, dict):
+        raise ValueError(f'{ann_file}: expected a COCO dict at the top level')
+    for key in required:
+        if not isinstance(coco.get(key), list):
+            raise ValueError(f'{ann_file}: key "{key}" is missing or not a '
+                             'list; not a COCO file')
+    for i, img in enumerate(coco.get('images') or []):
+        for field in ('id', 'file_name'):
+            if not isinstance(img, dict) or field not in img:
+                raise ValueError(f'{ann_file}: images[{i}] has no "{field}"')
+    for i, ann in enumerate(coco.get('annotations') or []):
+        if not isinstance(ann, dict) or 'image_id' not in ann:
+            raise ValueError(f'{ann_file}: annotations[{i}] has no '
+                             '"image_id"')
+    return coco

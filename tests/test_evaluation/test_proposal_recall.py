@@ -60,6 +60,36 @@ def test_recall_by_size_hand_worked(tmp_path):
     assert r['large']['recall@0.61'] == 0.0
 
 
+def test_a_store_keyed_by_stem_is_looked_up_by_stem(tmp_path):
+    """A reference JSON imported without an image root is keyed by file
+    stem; recall finds its images (the same numbers as the relpath store
+    above), not recall 0 for 'missing' images."""
+    coco = _dataset(tmp_path)
+    store = write_store(
+        str(tmp_path / 'store'), [
+            ('a', np.array([[0, 0, 10, 5], [0, 0, 50, 40]]), (200, 200)),
+            ('b', np.array([[100, 100, 200, 160], [0, 150, 10, 160]]),
+             (200, 200)),
+        ],
+        key_form='stem')
+    r = eval_proposal_recall(store, coco, img_prefix='ignored/for/stems')
+    assert r['missing_images'] == 0
+    assert r['all']['recall@0.5'] == pytest.approx(1.0)
+    assert r['all']['recall@0.7'] == pytest.approx(1 / 3)
+
+
+def test_a_bad_coco_file_is_named(tmp_path):
+    store = write_store(str(tmp_path / 'store'), [])
+    broken = tmp_path / 'broken.json'
+    broken.write_text('{"images": [')
+    with pytest.raises(ValueError, match='broken.json is not valid JSON'):
+        eval_proposal_recall(store, str(broken))
+    no_anns = tmp_path / 'no_anns.json'
+    no_anns.write_text(json.dumps(dict(images=[])))
+    with pytest.raises(ValueError, match='no_anns.json: key "annotations"'):
+        eval_proposal_recall(store, str(no_anns))
+
+
 def test_missing_images_are_named_or_counted(tmp_path):
     coco = _dataset(tmp_path)
     store = write_store(

@@ -163,3 +163,48 @@ def test_coco_results_round_trip(tmp_path):
     with pytest.raises(ProposalStoreError, match=r'\[3\]'):
         exchange.import_coco_results(
             str(res_path), str(ann_path), str(tmp_path / 'x'))
+
+
+def test_coco_export_of_a_stem_keyed_store_and_bad_inputs(tmp_path):
+    ann = dict(
+        images=[dict(id=7, file_name='val/a.jpg', width=50, height=40)],
+        annotations=[],
+        categories=[])
+    ann_path = tmp_path / 'ann.json'
+    ann_path.write_text(json.dumps(ann))
+    # A reference JSON imported without an image root: keyed by stem.
+    ref_path = tmp_path / 'ref.json'
+    ref_path.write_text(json.dumps({'a': [[2, 3, 9, 19]]}))
+    store = ProposalStore(
+        exchange.import_reference_json(str(ref_path), str(tmp_path / 's')))
+    assert store.key_form == 'stem'
+    out = tmp_path / 'out.json'
+    exchange.export_coco_results(store, str(ann_path), str(out))
+    # Inclusive w = 9 -> COCO w = 10 (see the hand-worked mapping above).
+    assert [(r['image_id'], r['bbox'])
+            for r in json.loads(out.read_text())] == [(7, [2, 3, 10, 20])]
+    # Bad inputs are named.
+    res_path = tmp_path / 'res.json'
+    res_path.write_text('[{"image_id": 7,')
+    with pytest.raises(ProposalStoreError, match='res.json is not valid JSON'):
+        exchange.import_coco_results(
+            str(res_path), str(ann_path), str(tmp_path / 'x'))
+    res_path.write_text(json.dumps([dict(image_id=7, score=0.5)]))
+    with pytest.raises(
+            ProposalStoreError,
+            match=r'res.json: entry 0 is not a COCO result'):
+        exchange.import_coco_results(
+            str(res_path), str(ann_path), str(tmp_path / 'x'))
+    unsized = tmp_path / 'unsized.json'
+    unsized.write_text(
+        json.dumps(dict(ann, images=[dict(id=7, file_name='val/a.jpg')])))
+    res_path.write_text(json.dumps([]))
+    with pytest.raises(
+            ProposalStoreError,
+            match=r"unsized.json: image\(s\) without .*'val/a.jpg'"):
+        exchange.import_coco_results(
+            str(res_path), str(unsized), str(tmp_path / 'x'))
+    no_images = tmp_path / 'no_images.json'
+    no_images.write_text(json.dumps(dict(annotations=[])))
+    with pytest.raises(ValueError, match='no_images.json: key "images"'):
+        exchange.export_coco_results(store, str(no_images), str(out))

@@ -109,8 +109,23 @@ def test_bad_inputs(tmp_path):
         make_mini_coco(str(no_anns), str(tmp_path))
     good = tmp_path / 'good.json'
     good.write_text(json.dumps(_fake_coco(10)))
-    with pytest.raises(ValueError, match='fraction'):
-        make_mini_coco(str(good), str(tmp_path), fractions=[1.5])
+    out = tmp_path / 'out'
+    # The bad fraction comes second: refused before the first file.
+    with pytest.raises(
+            ValueError, match=r'fraction must be in \(0, 1\], got 1.5'):
+        make_mini_coco(str(good), str(out), fractions=[0.1, 1.5])
+    assert not out.exists() or not os.listdir(out)
+    no_images = tmp_path / 'no_images.json'
+    no_images.write_text(json.dumps(_fake_coco(0)))
+    with pytest.raises(ValueError, match='no_images.json lists no images'):
+        make_mini_coco(str(no_images), str(out))
+    unnamed = _fake_coco(3)
+    del unnamed['images'][1]['file_name']
+    no_name = tmp_path / 'no_name.json'
+    no_name.write_text(json.dumps(unnamed))
+    with pytest.raises(
+            ValueError, match=r'no_name.json: images\[1\] has no "file_name"'):
+        make_mini_coco(str(no_name), str(out))
 
 
 def test_command_line(ann_file, tmp_path, capsys):
