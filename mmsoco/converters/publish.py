@@ -13,7 +13,7 @@ disk.
 """
 import hashlib
 import io
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 
@@ -31,16 +31,29 @@ def published_name(out_file: str, sha256: str) -> str:
 
 def publish_checkpoint(in_file: str,
                        out_file: str,
-                       save_keys: Sequence[str] = DEFAULT_SAVE_KEYS) -> str:
+                       save_keys: Optional[Sequence[str]] = None) -> str:
     """Write the published form of ``in_file``; return its final path.
+
+    ``save_keys``: the top-level keys kept, each of which must be in the
+    checkpoint; default :data:`DEFAULT_SAVE_KEYS`, of which ``meta`` may be
+    absent.
 
     Raises:
         FileNotFoundError: ``in_file`` does not exist.
-        ConversionError: ``in_file`` is not an mmengine checkpoint, or the
-            kept part would not load weights-only.
+        ConversionError: ``in_file`` is not an mmengine checkpoint, lacks
+            one of ``save_keys``, or the kept part would not load
+            weights-only.
     """
     checkpoint = load_checkpoint_dict(in_file)
-    kept = {key: checkpoint[key] for key in save_keys if key in checkpoint}
+    if save_keys is None:
+        save_keys = [key for key in DEFAULT_SAVE_KEYS if key in checkpoint]
+    absent = [key for key in save_keys if key not in checkpoint]
+    if absent:
+        # A mistyped key would otherwise publish a file without it.
+        raise ConversionError(
+            f'{in_file} has no {", ".join(map(repr, absent))} (it has '
+            f'{", ".join(map(repr, checkpoint))}); check --save-keys')
+    kept = {key: checkpoint[key] for key in save_keys}
     buffer = io.BytesIO()
     torch.save(kept, buffer)
     data = buffer.getvalue()

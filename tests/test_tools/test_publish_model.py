@@ -106,3 +106,30 @@ def test_bad_input_names_the_file(kind, tmp_path):
     }[kind]
     assert expected in message, message
     assert not list(tmp_path.glob('out*'))
+
+
+def test_a_mistyped_save_key_is_refused_naming_the_keys(
+        training_ckpt, tmp_path):
+    """Without the check, ``--save-keys meta state_dic`` would publish a
+    file with no weights, named as if complete."""
+    out = tmp_path / 'pub'
+    out.mkdir()
+    with pytest.raises(SystemExit) as err:
+        _tool()['main']([
+            training_ckpt,
+            str(out / 'soco.pth'), '--save-keys', 'meta', 'state_dic'
+        ])
+    message = str(err.value)
+    assert "has no 'state_dic'" in message and "'state_dict'" in message
+    assert '--save-keys' in message
+    assert not os.listdir(out)
+    # The default keeps meta only where there is one.
+    bare = tmp_path / 'bare.pth'
+    torch.save(
+        dict(
+            state_dict=torch.load(training_ckpt, weights_only=True)
+            ['state_dict']), bare)
+    _tool()['main']([str(bare), str(out / 'bare.pth')])
+    (published, ) = os.listdir(out)
+    assert sorted(torch.load(out / published,
+                             weights_only=True)) == ['state_dict']

@@ -22,8 +22,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--save-keys',
         nargs='+',
-        default=list(DEFAULT_SAVE_KEYS),
-        help='top-level keys to keep (default: meta state_dict)')
+        help='top-level keys to keep, each of which must be in the '
+        'checkpoint (default: ' + ' '.join(DEFAULT_SAVE_KEYS) +
+        ', meta if it has one)')
     return parser.parse_args(argv)
 
 

@@ -12,7 +12,7 @@ import cv2
 from mmcv.transforms import BaseTransform
 from mmengine.fileio import get as get_bytes
 
-from mmsoco.proposals.decode import decode_bytes
+from mmsoco.proposals.decode import ImageDecodeError, decode_bytes
 from mmsoco.registry import TRANSFORMS
 
 
@@ -51,8 +51,14 @@ class LoadImageWithPIL(BaseTransform):
         self.backend_args = backend_args
 
     def transform(self, results: dict) -> dict:
-        content = get_bytes(results['img_path'], self.backend_args)
-        rgb = decode_bytes(content, self.exif_orientation)
+        img_path = results['img_path']
+        content = get_bytes(img_path, self.backend_args)
+        try:
+            rgb = decode_bytes(content, self.exif_orientation)
+        except Exception as err:  # noqa: BLE001 - Pillow raises many kinds
+            # Pillow names a BytesIO, not the file.
+            raise ImageDecodeError(f'image {img_path} cannot be decoded: '
+                                   f'{type(err).__name__}: {err}') from err
         img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         results['img'] = img
         results['img_shape'] = img.shape[:2]

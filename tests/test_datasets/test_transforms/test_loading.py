@@ -1,5 +1,7 @@
 """LoadImageWithPIL decodes every kind of image as the reference does:
 ``PIL.Image.open(f).convert('RGB')``, EXIF orientation ignored."""
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ from PIL import Image
 
 from mmsoco.datasets.transforms.loading import (LoadImageWithPIL,
                                                 loader_exif_orientation)
+from mmsoco.proposals.decode import ImageDecodeError
 
 
 def reference_decode(path):
@@ -58,6 +61,20 @@ def test_every_kind_is_decoded_as_the_reference(kinds):
         assert out['img'].flags['C_CONTIGUOUS'] and out['img'].flags.writeable
         assert out['img_shape'] == out['ori_shape'] == (32, 48)
         assert out['exif_orientation'] is False
+
+
+def test_an_undecodable_file_is_named(tmp_path):
+    """Pillow's own message names a BytesIO; the loader names the file."""
+    text = tmp_path / 'notes.jpg'
+    text.write_text('not an image')
+    truncated = tmp_path / 'truncated.png'
+    Image.fromarray(_photo()).save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:60])
+    for path in (text, truncated):
+        with pytest.raises(
+                ImageDecodeError,
+                match=f'image {re.escape(str(path))} cannot be decoded'):
+            LoadImageWithPIL()(dict(img_path=str(path)))
 
 
 def test_exif_orientation_option_turns_the_image_upright(kinds):
