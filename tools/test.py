@@ -62,7 +62,7 @@ def main(argv=None):
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(
-            dict(type='DumpDetResults', out_file_path=args.out))
+            dict(type='mmsoco.AtomicDumpDetResults', out_file_path=args.out))
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
     runner.test()

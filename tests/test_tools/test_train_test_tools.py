@@ -1,8 +1,11 @@
 """tools/train.py and tools/test.py: their one-line refusals, and test.py's
---show-dir drawing the predictions of each test image."""
+--show-dir drawing the predictions of each test image and --out dumping
+them."""
 import importlib.util
 import json
+import os
 import os.path as osp
+import pickle
 
 import mmcv
 import pytest
@@ -105,6 +108,7 @@ def test_show_dir_writes_each_test_image_drawn(demo_data_root, tmp_path):
     torch.save({'meta': {}, 'state_dict': model.state_dict()}, ckpt)
     val_ann = demo_data_root / 'annotations' / 'instances_val.json'
     show_dir = tmp_path / 'shown'
+    preds = tmp_path / 'out' / 'preds.pkl'
     _tool('test').main([
         DEMO_FT,
         str(ckpt),
@@ -112,6 +116,8 @@ def test_show_dir_writes_each_test_image_drawn(demo_data_root, tmp_path):
         str(tmp_path / 'work'),
         '--show-dir',
         str(show_dir),
+        '--out',
+        str(preds),
         '--cfg-options',
         f'test_dataloader.dataset.data_root={demo_data_root}',
         'test_dataloader.dataset.indices=2',
@@ -128,3 +134,11 @@ def test_show_dir_writes_each_test_image_drawn(demo_data_root, tmp_path):
         drawn = mmcv.imread(str(show_dir / osp.basename(image['file_name'])))
         # mmdet's layout: ground truth on the left, predictions on the right.
         assert drawn.shape[:2] == (image['height'], 2 * image['width'])
+    # --out: every test image's predictions, and nothing else in the folder.
+    assert os.listdir(preds.parent) == ['preds.pkl']
+    with open(preds, 'rb') as f:
+        dumped = pickle.load(f)
+    assert sorted(osp.basename(d['img_path']) for d in dumped) == sorted(
+        osp.basename(i['file_name']) for i in images)
+    assert all('pred_instances' in d and 'gt_instances' not in d
+               for d in dumped)
