@@ -26,7 +26,7 @@ from mmengine.logging import MMLogger, print_log
 from mmsoco.proposals.store_format import (MAX_NAMED, ProposalStoreError,
                                            is_legacy_reference_import,
                                            name_offenders)
-from mmsoco.utils.atomic_files import atomic_write_text
+from mmsoco.utils.atomic_files import atomic_write_tsv
 from mmsoco.utils.image_files import key_in_form
 
 #: Where the dropped images are listed, in the folder of the run's log.
@@ -352,7 +352,5 @@ def write_dropped_list(dropped: Dropped) -> Optional[str]:
         return None
     path = osp.join(osp.dirname(osp.abspath(log_file)), DROPPED_LIST)
     if is_main_process():
-        atomic_write_text(
-            path, 'img_key\treason\n' + ''.join(f'{k}\t{why}\n'
-                                                for k, why in dropped))
+        atomic_write_tsv(path, dropped, header=('img_key', 'reason'))
     return path

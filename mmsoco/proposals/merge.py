@@ -8,11 +8,11 @@ with reasons), ``failures.tsv`` and ``fallbacks.tsv``.
 """
 import json
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from mmsoco.utils.atomic_files import atomic_write_text
+from mmsoco.utils.atomic_files import atomic_write_text, atomic_write_tsv
 from mmsoco.utils.progress import track
 from .chunks import CHUNK_FIELDS, chunk_path, load_chunk_arrays
 from .shard_folder import (MANIFEST_FILE, MERGE_FIELDS, differing_fields,
@@ -178,18 +178,6 @@ def format_summary(summary: dict, max_failures: int = 20) -> str:
     return '\n'.join(lines)
 
 
-def _write_tsv(path: str, header: Sequence[str],
-               rows: Iterable[Sequence[str]]) -> None:
-
-    def clean(v):
-        return str(v).replace('\t', ' ').replace('\n', ' ')
-
-    text = '\t'.join(header) + '\n' + ''.join('\t'.join(clean(v)
-                                                        for v in row) + '\n'
-                                              for row in rows)
-    atomic_write_text(path, text)
-
-
 def merge_shards(out_dir: str,
                  store_path: Optional[str] = None,
                  progress: Optional[bool] = None) -> dict:
@@ -222,14 +210,16 @@ def merge_shards(out_dir: str,
     summary['store'] = osp.abspath(store_path)
     atomic_write_text(
         osp.join(out_dir, 'summary.json'), json.dumps(summary, indent=2))
-    _write_tsv(
-        osp.join(out_dir, 'failures.tsv'), ('key', 'reason'),
-        ((f['key'], f['reason']) for f in summary['failures']))
+    atomic_write_tsv(
+        osp.join(out_dir, 'failures.tsv'),
+        ((f['key'], f['reason']) for f in summary['failures']),
+        header=('key', 'reason'))
     ok = arrays['ok'] & (arrays['fallback'] != 'none')
-    _write_tsv(
-        osp.join(out_dir, 'fallbacks.tsv'), ('key', 'fallback'),
+    atomic_write_tsv(
+        osp.join(out_dir, 'fallbacks.tsv'),
         sorted(
-            zip(arrays['keys'][ok].tolist(), arrays['fallback'][ok].tolist())))
+            zip(arrays['keys'][ok].tolist(), arrays['fallback'][ok].tolist())),
+        header=('key', 'fallback'))
     return summary
 
 

@@ -14,7 +14,7 @@ import signal
 import warnings
 from typing import Dict, List, Optional, Sequence
 
-from mmsoco.utils.atomic_files import atomic_write_text
+from mmsoco.utils.atomic_files import atomic_write_tsv
 
 MANIFEST_FILE = 'manifest.json'
 CRASHED_FILE = 'crashed.tsv'
@@ -145,7 +145,6 @@ def record_crashes(shard_dir: str, exitcodes: Dict[int, int]) -> List[str]:
         crashed = dict(
             read_crashed(shard_dir), **{k: 'worker died'
                                         for k in keys})
-        atomic_write_text(
-            osp.join(shard_dir, CRASHED_FILE),
-            ''.join(f'{k}\t{why}\n' for k, why in sorted(crashed.items())))
+        atomic_write_tsv(
+            osp.join(shard_dir, CRASHED_FILE), sorted(crashed.items()))
     return sorted(keys)

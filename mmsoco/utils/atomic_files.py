@@ -34,7 +34,7 @@ import shutil
 import stat
 import tempfile
 import uuid
-from typing import IO, Iterator, Optional
+from typing import IO, Iterable, Iterator, Optional, Sequence
 
 __all__ = [
     'current_umask', 'new_file_mode', 'new_dir_mode', 'atomic_open',
@@ -156,6 +156,23 @@ def atomic_write_json(path: str, obj, **dump_kwargs) -> str:
     with atomic_open(path, 'w') as f:
         json.dump(obj, f, **dump_kwargs)
     return path
+
+
+def tsv_field(value) -> str:
+    """``value`` as one TSV field: tabs and line breaks (e.g. in an
+    exception's message) become spaces, so that a row stays one line."""
+    return ' '.join(str(value).replace('\t', ' ').splitlines())
+
+
+def atomic_write_tsv(path: str,
+                     rows: Iterable[Sequence],
+                     header: Optional[Sequence[str]] = None) -> str:
+    """Write ``rows`` (and a ``header`` line first, if given) to ``path``
+    as tab-separated lines, atomically; return ``path``."""
+    lines = [header] if header is not None else []
+    lines += list(rows)
+    return atomic_write_text(
+        path, ''.join('\t'.join(map(tsv_field, row)) + '\n' for row in lines))
 
 
 def replace_folder(built: str, path: str) -> str:

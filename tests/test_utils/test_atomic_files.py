@@ -181,3 +181,18 @@ def test_replace_folder_puts_the_old_folder_back_when_the_move_fails(
     assert (target / 'old.txt').read_text() == 'old'
     assert (built / 'new.txt').read_text() == 'new'
     assert sorted(os.listdir(tmp_path)) == ['.store.partial', 'store']
+
+
+def test_a_tsv_row_stays_one_line_whatever_the_reason_holds(tmp_path):
+    """Reasons carry exception messages, which can hold tabs and line
+    breaks; each row must stay one line of two fields."""
+    from mmsoco.utils.atomic_files import atomic_write_tsv
+    path = str(tmp_path / 'dropped.tsv')
+    atomic_write_tsv(
+        path, [('a/x.jpg', 'OSError: line one\nline two\ttabbed'),
+               ('b.png', 3)],
+        header=('img_key', 'reason'))
+    with open(path) as f:
+        assert f.read() == ('img_key\treason\n'
+                            'a/x.jpg\tOSError: line one line two tabbed\n'
+                            'b.png\t3\n')
