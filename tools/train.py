@@ -57,10 +57,15 @@ def main(argv=None):
         raise SystemExit(f'config file {args.config} does not exist')
     if args.amp and amp_unavailable_reason():
         raise SystemExit(amp_unavailable_reason())
+    if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
+        raise SystemExit(f'--resume checkpoint {args.resume} does not exist')
     register_all_modules(init_default_scope=False)
     cfg = load_launch_config(args.config, args.launcher, args.cfg_options,
                              args.work_dir)
-    apply_train_flags(cfg, args.amp, args.auto_scale_lr, args.resume)
+    try:
+        apply_train_flags(cfg, args.amp, args.auto_scale_lr, args.resume)
+    except RuntimeError as err:  # --auto-scale-lr without its settings
+        raise SystemExit(f'{args.config}: {err}')
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
     empty_epoch = empty_train_epoch(runner)

@@ -187,7 +187,11 @@ class SoCoImageDataset(BaseDataset):
                 sources.append((folder, keys))
             for i, ann_file in enumerate(self.ann_files):
                 folder = self.img_prefixes[min(i, len(self.img_prefixes) - 1)]
-                sources.append((folder, read_image_list(ann_file)))
+                keys = read_image_list(ann_file)
+                if not keys:
+                    raise ValueError(f'the ann file {ann_file} lists no '
+                                     f'images; {PATH_KEYS}')
+                sources.append((folder, keys))
         except FileNotFoundError as err:
             raise FileNotFoundError(f'{err}; {PATH_KEYS}') from None
         data_list = []

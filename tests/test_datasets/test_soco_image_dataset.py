@@ -155,6 +155,11 @@ def test_bad_configuration(tmp_path):
         _build(data_root=str(tmp_path))
     with pytest.raises(ValueError, match='on_bad_image'):
         _build(data_root=str(tmp_path), on_bad_image='ignore')
+    (tmp_path / 'empty.txt').write_text('# nothing listed yet\n')
+    with pytest.raises(
+            ValueError,
+            match=f'the ann file {tmp_path}/empty.txt lists no images'):
+        _build(data_root=str(tmp_path), ann_file='empty.txt')
 
 
 DATA_CONFIGS = [

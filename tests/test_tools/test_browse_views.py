@@ -4,6 +4,7 @@ import os.path as osp
 
 import cv2
 import numpy as np
+import pytest
 
 from mmsoco.visualization import colour_for_id
 
@@ -120,3 +121,10 @@ def test_cutout_squares_shown_in_the_mean_colour():
     assert (shown[3:7, 2:5] == (104, 116, 124)).all()
     assert (shown[:3] == 200).all() and (shown[7:] == 200).all()
     assert (img == 200).all()  # the view itself is left alone
+
+
+def test_missing_config_is_one_line(tmp_path):
+    missing = str(tmp_path / 'nope.py')
+    with pytest.raises(SystemExit) as exit_info:
+        _tool().main([missing, '--output-dir', str(tmp_path / 'views')])
+    assert str(exit_info.value) == f'config file {missing} does not exist'

@@ -134,3 +134,12 @@ def test_detector_report_counts_its_tensor_forward(demo_data_root):
 def test_missing_config_is_one_line(tmp_path):
     with pytest.raises(SystemExit, match='config file .*nope.py does not'):
         _tool().main([str(tmp_path / 'nope.py')])
+
+
+def test_num_images_below_one_is_refused(capsys):
+    """A negative count would never stop the loop (the whole dataloader)."""
+    for bad in ('0', '-1'):
+        with pytest.raises(SystemExit):
+            _tool().parse_args(['any.py', '--num-images', bad])
+        assert f'--num-images must be at least 1, got {bad}' in \
+            capsys.readouterr().err

@@ -64,6 +64,15 @@ def test_missing_config_is_one_line(nothing_built, tmp_path):
     assert str(exit_info.value) == f'config file {missing} does not exist'
 
 
+def test_missing_resume_checkpoint_is_one_line(nothing_built, tmp_path):
+    train, _ = nothing_built
+    missing = str(tmp_path / 'epoch_3.pth')
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([SOCO_DEMO, '--resume', missing])
+    assert str(exit_info.value) == (
+        f'--resume checkpoint {missing} does not exist')
+
+
 def test_dataset_smaller_than_a_batch_names_both(demo_data_root, tmp_path):
     """3 images, batch 4, drop_last: mmengine would say `epoch_length must
     be a positive integer, but got 0` once the schedulers are built."""

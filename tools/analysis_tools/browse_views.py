@@ -19,8 +19,9 @@ import sys
 from typing import List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
+from mmsoco.utils.launch import load_config_or_exit
 from mmsoco.utils.progress import add_quiet_argument, enabled_by, track
 from mmsoco.visualization import (UNSAMPLED_COLOUR, draw_boxes, fill_squares,
                                   label, mosaic, to_height, write_image)
@@ -138,9 +139,7 @@ def parse_args(argv=None):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config_or_exit(args.config, args.cfg_options)
     paths = browse_views(cfg, args.output_dir, args.num, args.seed,
                          not args.no_photometric, enabled_by(args))
     for path in paths:

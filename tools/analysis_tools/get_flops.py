@@ -41,7 +41,10 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='override settings in the config, key=value pairs')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.num_images < 1:
+        parser.error(f'--num-images must be at least 1, got {args.num_images}')
+    return args
 
 
 def is_pretraining(model) -> bool:
@@ -127,7 +130,8 @@ def measure(cfg: Config, num_images: int) -> dict:
                 views = inputs if isinstance(inputs, list) else [inputs]
                 shapes = [tuple(v.shape[1:]) for v in views]
     if not counts:
-        raise ValueError('the dataset gave no sample')
+        raise SystemExit(f'the {"train" if pretraining else "val"} '
+                         'dataset of the config gave no sample')
     params = num_params(model._online_parts() if pretraining else model) + (
         num_params(model.predictor) if pretraining else 0)
     return dict(
