@@ -7,7 +7,6 @@
    next command (conversion to an MMDetection checkpoint).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import shlex
@@ -41,20 +40,22 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _loss_curve(work_dir):
-    """(iteration, loss) pairs from the run's scalars.json, oldest first."""
+def _losses(work_dir):
+    """The logged training losses of the last run in ``work_dir``, oldest
+    first (empty when it logged none)."""
+    from mmsoco.utils.log_analysis import (curve, is_train_record,
+                                           load_scalars)
     runs = sorted(
         d for d in os.listdir(work_dir)
         if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
     if not runs:
         return []
-    curve = []
-    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
-        for line in f:
-            record = json.loads(line)
-            if 'loss' in record and 'iter' in record:
-                curve.append((record['iter'], record['loss']))
-    return curve
+    path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
+    records = [r for r in load_scalars(path) if is_train_record(r)]
+    try:
+        return curve(records, 'loss', path)[1]
+    except KeyError:  # no logged loss
+        return []
 
 
 def _point_at_demo_data(cfg, root):
@@ -151,12 +152,12 @@ def main(argv=None):
         raise SystemExit(f'{DEMO_CONFIG}: {empty_epoch}')
     runner.train()
 
-    curve = _loss_curve(args.work_dir)
-    if curve:
-        head = curve[:max(1, len(curve) // 5)]
-        tail = curve[-max(1, len(curve) // 5):]
-        first = sum(v for _, v in head) / len(head)
-        last = sum(v for _, v in tail) / len(tail)
+    losses = _losses(args.work_dir)
+    if losses:
+        head = losses[:max(1, len(losses) // 5)]
+        tail = losses[-max(1, len(losses) // 5):]
+        first = sum(head) / len(head)
+        last = sum(tail) / len(tail)
         print(f'loss: {first:.4f} (first logged iterations) -> '
               f'{last:.4f} (last logged iterations)')
     ckpt_file = osp.join(args.work_dir, 'last_checkpoint')

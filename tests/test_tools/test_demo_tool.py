@@ -95,3 +95,22 @@ def test_finetune_config_header_shows_the_printed_commands():
     for command in printed:
         command[0] = '.venv/bin/python'
     assert _header_commands() == printed
+
+
+def test_losses_are_the_last_runs_logged_training_losses(tmp_path):
+    """What the demo's closing "loss: A -> B" line averages: the train
+    records' ``loss`` of the newest run folder (mmengine's layout), not a
+    val record's metrics or an older run's."""
+    import json
+    for run, losses in (('20260101_000000', [9.0]), ('20260102_000000',
+                                                     [4.0, 3.5, 3.0])):
+        vis = tmp_path / run / 'vis_data'
+        vis.mkdir(parents=True)
+        rows = [
+            dict(loss=v, iter=i + 1, step=i + 1) for i, v in enumerate(losses)
+        ]
+        rows.append({'coco/bbox_mAP': 0.1, 'step': 3})
+        (vis / 'scalars.json').write_text('\n'.join(map(json.dumps, rows)) +
+                                          '\n\n')
+    assert _demo()._losses(str(tmp_path)) == [4.0, 3.5, 3.0]
+    assert _demo()._losses(str(tmp_path / '20260101_000000')) == []
