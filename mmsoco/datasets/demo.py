@@ -50,10 +50,9 @@ import shutil
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-import cv2
 import numpy as np
 
-from mmsoco.utils.atomic_files import (atomic_write_bytes, atomic_write_json,
+from mmsoco.utils.atomic_files import (atomic_write_image, atomic_write_json,
                                        atomic_write_text, replace_folder)
 from mmsoco.utils.progress import track
 from .demo_drawing import DEMO_METAINFO  # noqa: F401 (re-exported)
@@ -71,13 +70,6 @@ PathLike = Union[str, os.PathLike]
 # ---------------------------------------------------------------------------
 # Writing (the only functions that touch the disk).
 # ---------------------------------------------------------------------------
-def _write_jpeg(path: PathLike, img: np.ndarray, quality: int) -> None:
-    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise OSError(f'could not encode {path} as JPEG')
-    atomic_write_bytes(os.fspath(path), buf.tobytes())
-
-
 def _write_json(path: PathLike, obj) -> None:
     atomic_write_json(os.fspath(path), obj, separators=(',', ':'))
 
@@ -286,7 +278,8 @@ def _draw_and_write_image(root: Path, index: int, split: str,
         min_object_size=params['min_object_size'],
         max_object_fraction=params['max_object_fraction'])
     file_name = f'{split}/{index:06d}.jpg'
-    _write_jpeg(root / 'images' / file_name, img, params['jpeg_quality'])
+    atomic_write_image(
+        root / 'images' / file_name, img, jpeg_quality=params['jpeg_quality'])
     return dict(
         image=dict(
             id=index + 1, file_name=file_name, width=width, height=height),

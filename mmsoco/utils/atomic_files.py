@@ -158,6 +158,27 @@ def atomic_write_json(path: str, obj, **dump_kwargs) -> str:
     return path
 
 
+def atomic_write_image(path: str,
+                       img,
+                       jpeg_quality: Optional[int] = None) -> str:
+    """Encode ``img`` (BGR uint8, OpenCV's order) in the format of
+    ``path``'s extension (PNG without one; ``jpeg_quality`` for a JPEG) and
+    write it atomically; return ``path``."""
+    import cv2
+    path = os.fspath(path)
+    ext = osp.splitext(path)[1] or '.png'
+    params = [] if jpeg_quality is None else [
+        cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)
+    ]
+    try:
+        ok, buf = cv2.imencode(ext, img, params)
+    except cv2.error as err:
+        raise OSError(f'cannot encode {path} as {ext}: {err}') from None
+    if not ok:
+        raise OSError(f'cannot encode {path} as {ext}')
+    return atomic_write_bytes(path, buf.tobytes())
+
+
 def tsv_field(value) -> str:
     """``value`` as one TSV field: tabs and line breaks (e.g. in an
     exception's message) become spaces, so that a row stays one line."""

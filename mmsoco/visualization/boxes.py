@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmsoco.utils.atomic_files import atomic_write_bytes
+from mmsoco.utils.atomic_files import atomic_write_image
 
 #: Colour of id -1 (a whole-view fallback box).
 WHOLE_VIEW_COLOUR = (255, 255, 255)
@@ -86,8 +86,4 @@ def mosaic(panels: Sequence[np.ndarray],
 
 def write_image(path: str, img: np.ndarray) -> str:
     """Write ``img`` (PNG or JPEG by extension) atomically; return ``path``."""
-    ext = '.' + path.rsplit('.', 1)[-1] if '.' in path else '.png'
-    ok, buf = cv2.imencode(ext, img)
-    if not ok:
-        raise OSError(f'cannot encode {path} as {ext}')
-    return atomic_write_bytes(path, buf.tobytes())
+    return atomic_write_image(path, img)

@@ -295,16 +295,16 @@ def _visible_entries(folder):
 def test_interrupted_generation_resumes_to_the_same_bytes(
         tmp_path, monkeypatch):
     root = tmp_path / 'demo'
-    real_write = demo._write_jpeg
+    real_write = demo.atomic_write_image
     written, interrupt = [], [True]
 
-    def failing_write(path, img, quality):
+    def failing_write(path, img, jpeg_quality):
         if interrupt[0] and len(written) == 2:
             raise KeyboardInterrupt('simulated interruption')
         written.append(osp.basename(path))
-        real_write(path, img, quality)
+        real_write(path, img, jpeg_quality)
 
-    monkeypatch.setattr(demo, '_write_jpeg', failing_write)
+    monkeypatch.setattr(demo, 'atomic_write_image', failing_write)
     with pytest.raises(KeyboardInterrupt):
         make_demo_dataset(root, 5, seed=0, **TINY)
     assert not root.exists()
@@ -318,7 +318,7 @@ def test_interrupted_generation_resumes_to_the_same_bytes(
     assert len(written) == 3
     assert (root / MANIFEST_NAME).is_file()
     assert os.listdir(tmp_path) == ['demo']  # build folder gone
-    monkeypatch.setattr(demo, '_write_jpeg', real_write)
+    monkeypatch.setattr(demo, 'atomic_write_image', real_write)
     clean = make_demo_dataset(tmp_path / 'clean', 5, seed=0, **TINY)
     assert tree_bytes(root) == tree_bytes(clean['root'])
 
@@ -328,10 +328,10 @@ def test_interrupted_regeneration_keeps_the_old_dataset(tmp_path, monkeypatch):
     make_demo_dataset(root, 4, seed=0, **TINY)
     before = tree_bytes(root)
 
-    def failing_write(path, img, quality):
+    def failing_write(path, img, jpeg_quality):
         raise OSError('disk full (simulated)')
 
-    monkeypatch.setattr(demo, '_write_jpeg', failing_write)
+    monkeypatch.setattr(demo, 'atomic_write_image', failing_write)
     with pytest.raises(OSError, match='simulated'):
         make_demo_dataset(root, 4, seed=1, **TINY)
     assert tree_bytes(root) == before

@@ -196,3 +196,22 @@ def test_a_tsv_row_stays_one_line_whatever_the_reason_holds(tmp_path):
         assert f.read() == ('img_key\treason\n'
                             'a/x.jpg\tOSError: line one line two tabbed\n'
                             'b.png\t3\n')
+
+
+def test_an_image_is_encoded_by_its_extension(tmp_path):
+    import cv2
+    import numpy as np
+
+    from mmsoco.utils.atomic_files import atomic_write_image
+    img = np.random.default_rng(0).integers(0, 256, (8, 12, 3), np.uint8)
+    png = atomic_write_image(str(tmp_path / 'a.png'), img)
+    np.testing.assert_array_equal(cv2.imread(png), img)  # lossless
+    jpg = atomic_write_image(str(tmp_path / 'b.jpg'), img, jpeg_quality=90)
+    ok, expected = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert open(jpg, 'rb').read() == expected.tobytes()
+    # A dot in a folder name is not an extension: PNG by default.
+    bare = atomic_write_image(str(tmp_path / 'out.d' / 'mosaic'), img)
+    np.testing.assert_array_equal(cv2.imread(bare), img)
+    with pytest.raises(OSError, match='cannot encode .*x.nope as .nope'):
+        atomic_write_image(str(tmp_path / 'x.nope'), img)
+    assert sorted(os.listdir(tmp_path)) == ['a.png', 'b.jpg', 'out.d']
