@@ -25,7 +25,7 @@ from mmengine.logging import MMLogger, print_log
 
 from mmsoco.proposals.store_format import (MAX_NAMED, ProposalStoreError,
                                            is_legacy_reference_import,
-                                           name_offenders)
+                                           name_offenders, named)
 from mmsoco.utils.atomic_files import atomic_write_tsv
 from mmsoco.utils.image_files import key_in_form
 
@@ -77,13 +77,6 @@ def open_store(step) -> None:
             f'{DATASET_KEY}.proposal_store=PATH (or =None to compute '
             f'proposals on the fly); README.md, section \'Preparing data\''
         ) from None
-
-
-def named(keys: Sequence[str]) -> str:
-    """The first few ``keys``, quoted, and how many more."""
-    more = (f' (and {len(keys) - MAX_NAMED} more)'
-            if len(keys) > MAX_NAMED else '')
-    return ', '.join(repr(k) for k in keys[:MAX_NAMED]) + more
 
 
 # -- the decoding convention (docs/method.md section 1.7) ---------------------

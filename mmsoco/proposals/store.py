@@ -23,7 +23,7 @@ from mmsoco.utils.image_files import key_in_form
 from .store_format import (FORMAT_VERSION, MAX_NAMED, STORE_FILES,
                            ProposalStoreError, find_invalid_images,
                            invalid_box_reason, is_legacy_reference_import,
-                           legacy_import_message, name_offenders,
+                           legacy_import_message, name_offenders, named,
                            normalize_key, store_exif_orientation,
                            store_key_form)
 
@@ -283,12 +283,9 @@ class ProposalStore:
         """Raise a KeyError naming the first images of ``keys`` not in the store."""
         missing = self.missing(keys)
         if missing:
-            named = ', '.join(repr(k) for k in missing[:MAX_NAMED])
-            more = (f' (and {len(missing) - MAX_NAMED} more)'
-                    if len(missing) > MAX_NAMED else '')
             raise KeyError(
                 f'{len(missing)} image(s) of {source} have no proposals in '
-                f'{self.path}: {named}{more}. Regenerate the store over these '
+                f'{self.path}: {named(missing)}. Regenerate the store over these '
                 f'images, or drop them from the dataset (images that failed '
                 f'to decode are listed in failures.tsv beside the store).')
 

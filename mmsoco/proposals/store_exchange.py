@@ -32,7 +32,7 @@ from mmsoco.utils.progress import track
 from .decode import header_size
 from .store import ProposalStore
 from .store_format import (MAX_NAMED, UNKNOWN_SIZE, ProposalStoreError,
-                           name_offenders)
+                           name_offenders, named)
 from .store_writer import write_store
 
 
@@ -121,7 +121,7 @@ def resolve_reference_names(names, img_root: str,
     if missing:
         raise ProposalStoreError(
             f'{len(missing)} image(s) of {json_path} are not under '
-            f'{img_root}, e.g. ' + ', '.join(map(repr, missing[:MAX_NAMED])) +
+            f'{img_root}: ' + named(missing) +
             ' (its keys are file stems or names of the images the proposals '
             'were computed on: pass the folder that holds them as IMG_ROOT)')
     if ambiguous:
@@ -249,7 +249,7 @@ def import_coco_results(results_json: str,
     if unsized:
         raise ProposalStoreError(
             f'{ann_file}: image(s) without "width" / "height" (the store '
-            f'records each image\'s size): {unsized[:MAX_NAMED]}')
+            f'records each image\'s size): {named(unsized)}')
     results = _load_json(
         results_json, list, 'a COCO results list [{"image_id", "bbox", '
         '"score"}, ...]')

@@ -39,7 +39,7 @@ Box convention: pixel ``i`` covers ``[i, i + 1)``; a box whose last pixel column
 is ``max_x`` has ``x2 = max_x + 1`` (see ``mmsoco.structures.boxes``).
 """
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -134,6 +134,14 @@ def invalid_box_reason(boxes: np.ndarray, size: Tuple[int,
     return None
 
 
+def named(keys: Sequence[str]) -> str:
+    """The first :data:`MAX_NAMED` of ``keys``, quoted, and how many more:
+    how every error names the images it is about."""
+    more = (f' (and {len(keys) - MAX_NAMED} more)'
+            if len(keys) > MAX_NAMED else '')
+    return ', '.join(repr(k) for k in keys[:MAX_NAMED]) + more
+
+
 def name_offenders(what: str, offenders: List[Tuple[str, str]],
                    total: int) -> str:
     named = '; '.join(f'{k!r}: {r}' for k, r in offenders[:MAX_NAMED])
@@ -185,6 +193,6 @@ __all__ = [
     'FORMAT_VERSION', 'STORE_FILES', 'UNKNOWN_SIZE', 'KEY_FORMS', 'MAX_NAMED',
     'ProposalStoreError', 'normalize_key', 'store_exif_orientation',
     'is_legacy_reference_import', 'legacy_import_message', 'store_key_form',
-    'invalid_box_reason', 'name_offenders', 'bad_box_mask',
+    'named', 'invalid_box_reason', 'name_offenders', 'bad_box_mask',
     'find_invalid_images'
 ]

@@ -119,7 +119,7 @@ def test_reference_json_import_checks_bounds_and_missing(tmp_path):
     ref_path.write_text(json.dumps({'gone': [[0, 0, 1, 1]]}))
     with pytest.raises(
             ProposalStoreError,
-            match=f"1 image.*are not under {root}, e.g. 'gone'"):
+            match=f"1 image.*are not under {root}: 'gone'"):
         exchange.import_reference_json(
             str(ref_path), str(tmp_path / 's'), img_root=str(root))
     # Without an image root: the keys as given, sizes unknown.
