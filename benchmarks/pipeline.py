@@ -262,8 +262,8 @@ def main(argv=None):
             for label, cfg in variants
             for backend in args.backends
         }
-        first = next(iter(built.values()))
-        load, resizer = first[0][1][0], first[2][1][0].resizer
+        first = dict(next(iter(built.values())))  # stage name -> steps
+        load, resizer = first['decode'][0], first['views'][0].resizer
         time_pass(paths[:10], load, resizer, built)  # warm-up: store, numba
         floor_runs, runs = [], {key: [] for key in built}
         for _ in range(args.runs):

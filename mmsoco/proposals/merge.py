@@ -54,13 +54,13 @@ def collect_chunks(
     key lists or parameters.
     """
     manifests = _read_manifests(out_dir)
-    ref = manifests[0][1]
+    first_dir, ref = manifests[0]
     for shard_dir, m in manifests[1:]:
         diff = differing_fields(m, ref, MERGE_FIELDS)
         if diff:
             raise ProposalStoreError(
                 f'{shard_dir} does not belong with '
-                f'{manifests[0][0]} ({", ".join(diff)} differ): shards of '
+                f'{first_dir} ({", ".join(diff)} differ): shards of '
                 f'an earlier run? Generate with --overwrite to discard the '
                 f'shards of other settings, or use another OUT_DIR')
     n = ref['num_shards']

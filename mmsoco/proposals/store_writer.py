@@ -122,7 +122,7 @@ def write_store(path: str,
     unknown size. Written atomically, see :func:`write_store_arrays` (which
     also says what ``exif_orientation`` and ``key_form`` record).
     """
-    records = {}
+    boxes_of, size_of = {}, {}
     duplicates = []
     for key, boxes, size in items:
         key = normalize_key(str(key))
@@ -133,19 +133,19 @@ def write_store(path: str,
             raise ProposalStoreError(
                 f'{key!r}: boxes have shape {boxes.shape}, expected (N, 4)')
         size = UNKNOWN_SIZE if size is None else (int(size[0]), int(size[1]))
-        if key in records:
+        if key in boxes_of:
             duplicates.append((key, 'listed twice'))
-        records[key] = (boxes, size)
+        boxes_of[key], size_of[key] = boxes, size
     if duplicates:
         raise ProposalStoreError(
             name_offenders('duplicate keys', duplicates, len(duplicates)))
-    keys = sorted(records)
+    keys = sorted(boxes_of)
     box_offsets = np.zeros(len(keys) + 1, dtype=np.int64)
-    np.cumsum([len(records[k][0]) for k in keys], out=box_offsets[1:])
+    np.cumsum([len(boxes_of[k]) for k in keys], out=box_offsets[1:])
     boxes = (
-        np.concatenate([records[k][0] for k in keys]) if keys else np.zeros(
+        np.concatenate([boxes_of[k] for k in keys]) if keys else np.zeros(
             (0, 4), np.float32))
-    sizes = np.array([records[k][1] for k in keys], np.int32).reshape(-1, 2)
+    sizes = np.array([size_of[k] for k in keys], np.int32).reshape(-1, 2)
     return write_store_arrays(path, keys, box_offsets, boxes, sizes, meta,
                               overwrite, exif_orientation, key_form)
 

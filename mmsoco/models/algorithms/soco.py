@@ -247,6 +247,7 @@ class SoCo(BaseMomentumModel):
         online = self._embed_all(self._online_parts(), inputs, pairs, sets,
                                  levels, True)
         online = {key: self._split(rows) for key, rows in online.items()}
+        online_projs = {key: proj for key, (proj, _) in online.items()}
         preds = {key: pred for key, (_, pred) in online.items()}
         with torch.no_grad():
             projs = self._embed_all(self.target, inputs, pairs, sets, levels,
@@ -268,7 +269,7 @@ class SoCo(BaseMomentumModel):
         kept = {key: levels[key] >= 0 for key in sets}
         losses.update(
             embedding_stats(
-                torch.cat([online[key][0][kept[key]] for key in sets]),
+                torch.cat([online_projs[key][kept[key]] for key in sets]),
                 torch.cat([sets[key].rois[kept[key], 0] for key in sets])))
         return losses
 
