@@ -6,6 +6,7 @@ are computed on the loaded image and cached, for small datasets and the demo.
 """
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 from collections import OrderedDict
@@ -14,6 +15,7 @@ from typing import Optional
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 
 from mmsoco.proposals.compute import RECOMMENDED_MAX_SIDE
 from mmsoco.registry import TRANSFORMS
@@ -130,7 +132,10 @@ class SelectiveSearchProposals(BaseTransform):
             ``img_path`` without its ``img_key``: the dataset's image folder
             after any ``data_root`` override), so
             ``'{img_root}/../proposal_cache'`` keeps the cache beside the
-            images whatever the working directory.
+            images whatever the working directory. An entry that cannot be
+            read (e.g. damaged by a full disk) or holds no (N, 4) array is
+            recomputed and rewritten, with a warning naming it; each process
+            counts them in ``num_cache_rewrites``.
         lru_size (int): Computed images kept in memory per process.
     """
 
@@ -152,6 +157,7 @@ class SelectiveSearchProposals(BaseTransform):
         self.lru_size = lru_size
         self._store = None
         self._lru: OrderedDict = OrderedDict()
+        self.num_cache_rewrites = 0
 
     # Each worker opens the store itself; the mapping is not pickled.
     def __getstate__(self):
@@ -236,10 +242,7 @@ class SelectiveSearchProposals(BaseTransform):
                 cache_file_name(img_path, self.compute_cfg))
         boxes = None
         if cache_file is not None and osp.isfile(cache_file):
-            try:
-                boxes = np.load(cache_file, allow_pickle=False)
-            except (OSError, ValueError):
-                boxes = None  # unreadable cache entry: recompute it
+            boxes = self._read_cache(cache_file, img_path)
         if boxes is None:
             from mmsoco.proposals.compute import proposals_of_image
             rgb = mmcv.bgr2rgb(img) if img.ndim == 3 else \
@@ -254,6 +257,25 @@ class SelectiveSearchProposals(BaseTransform):
             while len(self._lru) > self.lru_size:
                 self._lru.popitem(last=False)
         return boxes
+
+    def _read_cache(self, path: str, img_path: str) -> Optional[np.ndarray]:
+        """The cached boxes, or None (counted, with a warning) when the
+        entry cannot be used and is to be recomputed."""
+        try:
+            boxes = np.load(path, allow_pickle=False)
+            if boxes.ndim == 2 and boxes.shape[1] == 4:
+                return boxes
+            reason = f'an array of shape {boxes.shape}, not (N, 4)'
+        except (OSError, ValueError) as err:
+            reason = f'unreadable: {err}'
+        self.num_cache_rewrites += 1
+        print_log(
+            f'proposal cache entry {path} of image {img_path} is {reason}; '
+            f'recomputing it ({self.num_cache_rewrites} so far in this '
+            'process)',
+            logger='current',
+            level=logging.WARNING)
+        return None
 
     @staticmethod
     def _write_cache(path: str, boxes: np.ndarray) -> None:

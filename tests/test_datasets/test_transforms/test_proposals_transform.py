@@ -1,4 +1,5 @@
 """SelectiveSearchProposals: boxes from the store with stable ids, or computed + cached."""
+import logging
 import os
 import pickle
 
@@ -137,6 +138,37 @@ def test_compute_and_cache_without_store(images, tmp_path, monkeypatch):
             compute_cfg=dict(rule=None)))
     with pytest.raises(AssertionError, match='recomputed'):
         other(_results(paths[0]))
+
+
+def test_a_damaged_cache_entry_is_recomputed_counted_and_named(
+        images, tmp_path, monkeypatch):
+    from mmsoco.datasets.transforms import proposals
+    warned = []
+    monkeypatch.setattr(proposals, 'print_log',
+                        lambda msg, logger, level: warned.append((level, msg)))
+    root, paths = images
+    cache = tmp_path / 'cache'
+    t = TRANSFORMS.build(
+        dict(type='SelectiveSearchProposals', cache_dir=str(cache)))
+    expected = t(_results(paths[0]))['proposals']
+    (entry, ) = cache.iterdir()
+    for damage in (b'\x93NUMPY truncated', None):
+        if damage is None:  # a readable array of the wrong shape
+            np.save(entry, np.zeros((3, 5), np.float32))
+        else:
+            entry.write_bytes(damage)
+        fresh = TRANSFORMS.build(
+            dict(type='SelectiveSearchProposals', cache_dir=str(cache)))
+        np.testing.assert_array_equal(
+            fresh(_results(paths[0]))['proposals'], expected)
+        assert fresh.num_cache_rewrites == 1
+        np.testing.assert_array_equal(np.load(entry), expected)  # rewritten
+    assert [level for level, _ in warned] == [logging.WARNING] * 2
+    assert warned[0][1].startswith(
+        f'proposal cache entry {entry} of image {paths[0]} is unreadable')
+    assert warned[1][1].endswith(
+        'is an array of shape (3, 5), not (N, 4); recomputing it '
+        '(1 so far in this process)')
 
 
 def test_compute_refuses_an_already_resized_image(images):
