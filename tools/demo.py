@@ -43,8 +43,7 @@ def parse_args(argv=None):
 def _losses(work_dir):
     """The logged training losses of the last run in ``work_dir``, oldest
     first (empty when it logged none)."""
-    from mmsoco.utils.log_analysis import (curve, is_train_record,
-                                           load_scalars)
+    from mmsoco.utils.log_analysis import curve, is_train_record, load_scalars
     runs = sorted(
         d for d in os.listdir(work_dir)
         if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))

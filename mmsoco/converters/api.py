@@ -7,7 +7,7 @@ atomically and returns the key report the tool prints.
 import contextlib
 from typing import Optional
 
-from mmsoco.utils.progress import progress_bar
+from mmsoco.utils.progress import add_quiet_argument, enabled_by, progress_bar
 from .backbone import extract_backbone
 from .checks import (arch_config_for, arch_destination_shapes,
                      check_against_destination, detector_destination_shapes)
@@ -168,4 +168,39 @@ def convert_from_args(convert, args) -> str:
         arch=args.arch,
         config=args.config,
         arch_config=args.arch_config,
-        progress=False if args.quiet else None)
+        progress=enabled_by(args))
+
+
+def add_checkpoint_arguments(parser, src_help: str, dst_help: str) -> None:
+    """``SRC DST [--net online|target] [--quiet]``: what every converter
+    tool reads."""
+    parser.add_argument('src', help=src_help)
+    parser.add_argument('dst', help=dst_help)
+    parser.add_argument(
+        '--net',
+        choices=['online', 'target'],
+        default='online',
+        help='online network (default) or the EMA target')
+    add_quiet_argument(parser)
+
+
+def add_detector_arguments(parser, dst_help: str) -> None:
+    """:func:`add_checkpoint_arguments` for a SoCo checkpoint, and how the
+    detector converters find and check the architecture
+    (:func:`convert_from_args` reads them)."""
+    add_checkpoint_arguments(parser, 'SoCo checkpoint (mmengine .pth)',
+                             dst_help)
+    parser.add_argument(
+        '--arch',
+        choices=['fpn', 'c4'],
+        help='architecture; detected from the keys if unset')
+    check = parser.add_mutually_exclusive_group()
+    check.add_argument(
+        '--config',
+        help='mmdet fine-tuning config whose detector the converted '
+        'tensors are checked against')
+    check.add_argument(
+        '--arch-config',
+        help='architecture base file to check against (default: the '
+        'configs/_base_/models file of the ResNet depth recorded in the '
+        "checkpoint's meta.cfg, else r50_fpn_4conv1fc.py or r50_c4.py)")

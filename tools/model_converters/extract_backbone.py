@@ -14,20 +14,18 @@ import argparse
 import sys
 
 from mmsoco.converters import ConversionError, export_backbone
-from mmsoco.utils.progress import add_quiet_argument, enabled_by
+from mmsoco.converters.api import add_checkpoint_arguments
+from mmsoco.utils.progress import enabled_by
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='SoCo / BYOL checkpoint (mmengine .pth)')
-    parser.add_argument('dst', help='output backbone checkpoint')
-    parser.add_argument(
-        '--net', choices=['online', 'target'], default='online')
+    add_checkpoint_arguments(parser, 'SoCo / BYOL checkpoint (mmengine .pth)',
+                             'output backbone checkpoint')
     parser.add_argument(
         '--torchvision',
         action='store_true',
         help='torchvision ResNet key names, bare state dict')
-    add_quiet_argument(parser)
     return parser.parse_args(argv)
 
 

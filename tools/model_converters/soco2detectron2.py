@@ -15,30 +15,12 @@ import argparse
 import sys
 
 from mmsoco.converters import ConversionError, convert_to_detectron2
-from mmsoco.converters.api import convert_from_args
-from mmsoco.utils.progress import add_quiet_argument
+from mmsoco.converters.api import add_detector_arguments, convert_from_args
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='SoCo checkpoint (mmengine .pth)')
-    parser.add_argument('dst', help='output detectron2 weights (.pkl)')
-    parser.add_argument(
-        '--net', choices=['online', 'target'], default='online')
-    parser.add_argument(
-        '--arch',
-        choices=['fpn', 'c4'],
-        help='architecture; detected from the keys if unset')
-    check = parser.add_mutually_exclusive_group()
-    check.add_argument(
-        '--config',
-        help='mmdet fine-tuning config to check '
-        'the converted shapes against')
-    check.add_argument(
-        '--arch-config',
-        help='architecture base file to check against (default: as '
-        'soco2mmdet.py, from the checkpoint\'s meta.cfg)')
-    add_quiet_argument(parser)
+    add_detector_arguments(parser, 'output detectron2 weights (.pkl)')
     args = parser.parse_args(argv)
     if not args.dst.endswith('.pkl'):
         parser.error('detectron2 reads weights from a .pkl file: OUT must '

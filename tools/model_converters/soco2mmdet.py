@@ -13,34 +13,12 @@ import argparse
 import sys
 
 from mmsoco.converters import ConversionError, convert_to_mmdet
-from mmsoco.converters.api import convert_from_args
-from mmsoco.utils.progress import add_quiet_argument
+from mmsoco.converters.api import add_detector_arguments, convert_from_args
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='SoCo checkpoint (mmengine .pth)')
-    parser.add_argument('dst', help='output mmdet checkpoint')
-    parser.add_argument(
-        '--net',
-        choices=['online', 'target'],
-        default='online',
-        help='online network (default) or the EMA target')
-    parser.add_argument(
-        '--arch',
-        choices=['fpn', 'c4'],
-        help='architecture; detected from the keys if unset')
-    check = parser.add_mutually_exclusive_group()
-    check.add_argument(
-        '--config',
-        help='fine-tuning config whose detector the weights '
-        'are checked against')
-    check.add_argument(
-        '--arch-config',
-        help='architecture base file to check against (default: the '
-        'configs/_base_/models file of the ResNet depth recorded in the '
-        "checkpoint's meta.cfg, else r50_fpn_4conv1fc.py or r50_c4.py)")
-    add_quiet_argument(parser)
+    add_detector_arguments(parser, 'output mmdet checkpoint')
     return parser.parse_args(argv)
 
 
