@@ -167,6 +167,9 @@ def test_config_resolves_with_the_recipe(name):
 
     _check_schedule(name, cfg)
     _check_data(name, cfg)
+    # A NaN loss stops a fine-tune too (built in mmdet's scope: the demo
+    # fine-tune's run below).
+    assert cfg.default_hooks.nan_guard == dict(type='mmsoco.NanGuardHook')
     hooks = [
         h for h in cfg.get('custom_hooks', []) if 'PreciseBNHook' in h.type
     ]
@@ -379,6 +382,7 @@ def test_demo_finetune_one_iteration_from_converted(demo_data_root, tmp_path):
     cfg = _demo_finetune_cfg(demo_data_root, tmp_path / 'work', converted)
     runner = Runner.from_cfg(copy.deepcopy(cfg))
     runner.train()
+    assert 'NanGuardHook' in [type(h).__name__ for h in runner.hooks]
     model = runner.model
     params = dict(model.named_parameters())
     expected, _ = soco_to_mmdet(soco_sd)

@@ -54,6 +54,7 @@ def test_recipes_take_the_swin_architecture_whole():
     for key, value in arch.bbox_head_trunk.items():
         assert det.model.roi_head.bbox_head[key] == value, key
     assert det.model.roi_head.bbox_head.type == 'Shared4Conv1FCBBoxHead'
+    assert det.default_hooks.nan_guard == dict(type='mmsoco.NanGuardHook')
     # every SoCo setting is the R50-FPN recipe's
     r50 = Config.fromfile(R50_SOCO).model
     assert _without(soco.model, 'backbone', 'neck', 'init_cfg',

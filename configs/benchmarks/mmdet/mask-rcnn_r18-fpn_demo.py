@@ -84,7 +84,9 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     optimizer=dict(lr=0.0025, weight_decay=2.5e-5),
     paramwise_cfg=dict(norm_decay_mult=0.))
-default_hooks = dict(logger=dict(interval=5))
+# A NaN / inf loss stops the run at once (as every mmsoco recipe).
+default_hooks = dict(
+    logger=dict(interval=5), nan_guard=dict(type='mmsoco.NanGuardHook'))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
 # The converted demo SoCo weights; --cfg-options load_from=PATH for yours.

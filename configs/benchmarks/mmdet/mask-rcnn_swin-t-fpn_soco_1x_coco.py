@@ -14,6 +14,8 @@ _base_ = [
 # The converted SoCo weights (load_from initialises every converted part);
 # --cfg-options load_from=PATH points to yours.
 load_from = 'work_dirs/soco-warm_swin-t-fpn_12e_coco/mmdet.pth'
+# A NaN / inf loss stops the run at once (as every mmsoco recipe).
+default_hooks = dict(nan_guard=dict(type='mmsoco.NanGuardHook'))
 
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs)
