@@ -305,9 +305,10 @@ class SoCoImageDataset(BaseDataset):
         return steps[-1] if steps else None
 
     def prepare_data(self, idx: int):
-        """Run the pipeline; in skip mode a failure of the loading steps
+        """Run the pipeline; in skip mode a failure of the loading steps, a
+        proposal / image size mismatch, or a later step returning None
         returns None (so ``__getitem__`` fetches another image) and is
-        logged with the image's path and the running count."""
+        logged with the image's path, the reason and the running count."""
         data_info = self.get_data_info(idx)
         if self.on_bad_image == 'error':
             return self.pipeline(data_info)
@@ -320,14 +321,15 @@ class SoCoImageDataset(BaseDataset):
                 results = step(results)
             except ProposalImageMismatch as err:
                 return self._skip(data_info, str(err))
-            if results is None:
-                return None
+            if results is None:  # a step dropped the sample: say which
+                return self._skip(data_info,
+                                  f'{type(step).__name__} returned None')
         return results
 
     def _skip(self, data_info: dict, reason: str) -> None:
         self.num_bad_images += 1
         print_log(
-            f'skipping unreadable image {data_info["img_path"]} '
+            f'skipping image {data_info["img_path"]} '
             f'({reason}); {self.num_bad_images} skipped so far in this '
             'process',
             logger='current',

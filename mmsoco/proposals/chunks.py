@@ -6,6 +6,7 @@ chunk file either is complete or does not exist, and ``resume`` skips the
 chunk files that load and hold the expected keys.
 """
 import os.path as osp
+import warnings
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -77,7 +78,9 @@ def finished_chunk(path: str, expected_keys: Sequence[str]) -> bool:
         return False
     try:
         keys = load_chunk_arrays(path)['keys']
-    except Exception:  # noqa: BLE001 - unreadable: recompute it
+    except Exception as err:  # noqa: BLE001 - unreadable: recompute it
+        warnings.warn(f'chunk {path} cannot be read ({type(err).__name__}: '
+                      f'{err}); computing it again')
         return False
     return keys.tolist() == list(expected_keys)
 

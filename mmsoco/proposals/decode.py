@@ -48,12 +48,21 @@ class ImageDecodeError(Exception):
     """An image file cannot be used; the message is the reason listed."""
 
 
-def exif_orientation_of(img) -> int:
-    """The EXIF orientation of an open PIL image (1 when absent/unreadable)."""
+def _read_orientation(img) -> Optional[int]:
+    """The EXIF orientation of an open PIL image (1 when absent), None when
+    its EXIF block cannot be read."""
     try:
         return int(img.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
-    except Exception:  # noqa: BLE001 - unreadable EXIF: no rotation
-        return 1
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds here
+        return None
+
+
+def exif_orientation_of(img) -> int:
+    """The EXIF orientation of an open PIL image (1 when absent or
+    unreadable: such an image is not turned, and :func:`pil_to_rgb` notes
+    it)."""
+    orientation = _read_orientation(img)
+    return 1 if orientation is None else orientation
 
 
 def pil_to_rgb(img,
@@ -65,7 +74,10 @@ def pil_to_rgb(img,
     """
     from PIL import ImageOps
     notes = []
-    if exif_orientation and exif_orientation_of(img) != 1:
+    orientation = _read_orientation(img) if exif_orientation else 1
+    if orientation is None:
+        notes.append('EXIF unreadable: not turned upright')
+    elif orientation != 1:
         img = ImageOps.exif_transpose(img)
         notes.append('EXIF orientation applied')
     mode = img.mode

@@ -70,7 +70,7 @@ def collect_chunks(
         raise ProposalStoreError(
             f'shard(s) {absent} of {n} are missing from {out_dir}/shards; '
             f'run them (--shard I/{n}) or copy their directories in')
-    parts, incomplete = [], []
+    parts, incomplete, unreadable = [], [], []
     paths = [
         chunk_path(shard_dir, i) for shard_dir, m in manifests
         for i in range(m['num_chunks'])
@@ -79,8 +79,16 @@ def collect_chunks(
             paths, desc=f'merging {out_dir}', unit='chunk', enabled=progress):
         try:
             parts.append(load_chunk_arrays(path))
-        except Exception:  # noqa: BLE001
+        except FileNotFoundError:
             incomplete.append(path)
+        except Exception as err:  # noqa: BLE001 - named below
+            unreadable.append((path, f'{type(err).__name__}: {err}'))
+    if unreadable:
+        path, reason = unreadable[0]
+        raise ProposalStoreError(
+            f'{len(unreadable)} chunk(s) cannot be read, e.g. {path} '
+            f'({reason}); a damaged chunk is computed again by rerunning '
+            f'its shard with --resume')
     if incomplete:
         raise ProposalStoreError(
             f'{len(incomplete)} chunk(s) are not finished, e.g. '

@@ -105,6 +105,35 @@ def test_skip_mode_skips_and_counts(tmp_path, monkeypatch):
     assert '1 skipped so far in this process' in message
 
 
+def test_a_step_that_drops_a_sample_is_named_and_counted(
+        tmp_path, monkeypatch):
+    """A transform after loading that returns None (nothing to train on)
+    is skipped like an unreadable image: logged with the step, counted."""
+    from mmcv.transforms import BaseTransform
+
+    from mmsoco.datasets import soco_image_dataset
+    from mmsoco.registry import TRANSFORMS
+
+    @TRANSFORMS.register_module(force=True)
+    class _DropsA(BaseTransform):
+
+        def transform(self, results):
+            return None if results['img_path'].endswith('a.png') else results
+
+    logged = []
+    monkeypatch.setattr(soco_image_dataset, 'print_log',
+                        lambda msg, logger, level: logged.append((level, msg)))
+    _write_images(tmp_path, ['a.png', 'c.png'])
+    dataset = _build(
+        data_root=str(tmp_path), pipeline=LOAD + [dict(type='_DropsA')])
+    result = dataset[0]  # a.png: dropped by the step, c.png given
+    assert result['img_path'] == str(tmp_path / 'c.png')
+    level, message = logged[0]
+    assert level == logging.WARNING
+    assert message.startswith(f'skipping image {tmp_path / "a.png"} '
+                              '(_DropsA returned None); 1 skipped')
+
+
 def test_error_mode_names_the_image(tmp_path):
     root = _with_corrupt(tmp_path)
     dataset = _build(data_root=str(root), pipeline=LOAD, on_bad_image='error')

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmsoco.proposals.chunks import load_chunk
+from mmsoco.proposals.chunks import chunk_path, load_chunk
 from mmsoco.proposals.compute import compute_proposals
 from mmsoco.proposals.decode import ImageDecodeError, decode_image, header_size
 from mmsoco.proposals.generation import generate, list_image_keys
@@ -362,3 +362,46 @@ def test_a_worker_killed_on_an_image_is_named_then_listed(
     assert 'worker process died' in summary['failures'][0]['reason']
     store = ProposalStore(osp.join(out, 'store'))
     assert sorted(store.keys()) == sorted(set(keys) - {victim})
+
+
+def test_unreadable_exif_is_noted_not_silently_ignored():
+    """With ``exif_orientation`` an EXIF block Pillow cannot parse leaves the
+    image unturned, and the conversion notes (counted in summary.json) say
+    so; without it nothing is read, nothing noted."""
+    from mmsoco.proposals.decode import pil_to_rgb
+    img = Image.fromarray(scene(48, 36))
+
+    def broken_exif():
+        raise SyntaxError('not a TIFF file')
+
+    img.getexif = broken_exif
+    rgb, notes = pil_to_rgb(img, exif_orientation=True)
+    assert rgb.shape == (36, 48, 3)
+    assert notes == ['EXIF unreadable: not turned upright']
+    assert pil_to_rgb(img, exif_orientation=False)[1] == []
+
+
+def test_a_damaged_chunk_is_named_by_merge_and_recomputed_by_resume(tmp_path):
+    imgs = str(tmp_path / 'imgs')
+    write_good_images(imgs, 4, size=(32, 24))
+    out = str(tmp_path / 'out')
+    clean = generate(imgs, out, params=PARAMS, chunk_size=2, progress=False)
+    chunk = chunk_path(osp.join(out, 'shards', 'shard-00000-of-00001'), 1)
+    assert osp.isfile(chunk)
+    with open(chunk, 'wb') as f:
+        f.write(b'PK\x03\x04 not a whole zip')
+    with pytest.raises(
+            ProposalStoreError,
+            match=re.escape(chunk) + r' \((BadZipFile|ValueError|OSError|'
+            r'EOFError)[^)]*\); a damaged chunk is computed again by '
+            r'rerunning its shard with --resume'):
+        merge_shards(out)
+    with pytest.warns(UserWarning, match=re.escape(chunk) + ' cannot be read'):
+        summary = generate(
+            imgs,
+            out,
+            params=PARAMS,
+            chunk_size=2,
+            resume=True,
+            progress=False)
+    assert summary['stored'] == clean['stored'] == 4
