@@ -42,6 +42,13 @@ def test_keys_follow_the_contract():
 
 def test_loss_terms_by_hand_and_no_target_gradient():
     model = _build()
+    # Move the online network off its EMA copy (as after any step), so that
+    # a loss computing its targets with the online network fails below.
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in list(model.backbone.parameters()) + list(
+                model.projector.parameters()):
+            p.add_(0.05 * torch.randn(p.shape, generator=gen))
     inputs = _inputs()
     losses = model(inputs, _samples(), mode='loss')
     assert set(losses) == {
@@ -67,8 +74,11 @@ def test_loss_terms_by_hand_and_no_target_gradient():
     with torch.no_grad():
         pred0 = model.predictor(embed(model, inputs[0]))
         proj1 = embed(model.target, inputs[1])
+        online1 = embed(model, inputs[1])
     expected = 2 - 2 * F.cosine_similarity(pred0, proj1).mean()
     assert torch.allclose(losses['loss_v0_v1'], expected, atol=1e-5)
+    with_online_targets = 2 - 2 * F.cosine_similarity(pred0, online1).mean()
+    assert abs(float(with_online_targets - expected)) > 1e-3
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
     assert all(p.grad is None for p in model.target.parameters())
     assert model.backbone.conv1.weight.grad is not None
