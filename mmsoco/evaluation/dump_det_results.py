@@ -11,7 +11,12 @@ from mmsoco.utils.atomic_files import atomic_open
 
 @METRICS.register_module()
 class AtomicDumpDetResults(DumpDetResults):
-    """mmdet's ``DumpDetResults`` (predictions, masks as RLE, to a pickle)
+    """Predictions of a fine-tuned detector dumped for offline evaluation.
+
+    SoCo (https://arxiv.org/abs/2106.02637), evaluating the transfer:
+    docs/method.md section 5.2.
+
+    mmdet's ``DumpDetResults`` (predictions, masks as RLE, to a pickle)
     written through a temporary file renamed into place, with the mode any
     new file gets under the user's umask: a test run killed while dumping
     leaves no truncated ``.pkl`` looking complete (mmengine's ``dump``
