@@ -69,8 +69,8 @@ def test_missing_resume_checkpoint_is_one_line(nothing_built, tmp_path):
     missing = str(tmp_path / 'epoch_3.pth')
     with pytest.raises(SystemExit) as exit_info:
         train.main([SOCO_DEMO, '--resume', missing])
-    assert str(exit_info.value) == (
-        f'--resume checkpoint {missing} does not exist')
+    message = str(exit_info.value)
+    assert message == f'--resume checkpoint {missing} does not exist'
 
 
 def test_dataset_smaller_than_a_batch_names_both(demo_data_root, tmp_path):
