@@ -4,49 +4,26 @@ counted and listed."""
 import json
 import os.path as osp
 
-import cv2
 import numpy as np
 import pytest
 from mmengine.fileio.backends import BaseStorageBackend
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
-from PIL import Image
+from proposal_check_files import (BOX, PIL_LOAD, PROPOSALS, build_dataset,
+                                  write_images)
 
 from mmsoco.datasets.proposal_checks import (computed_once, missing_images,
                                              size_mismatches)
 from mmsoco.proposals.generation import generate
 from mmsoco.proposals.store import ProposalStore
 from mmsoco.proposals.store_exchange import import_reference_json
-from mmsoco.proposals.store_format import ProposalStoreError
 from mmsoco.proposals.store_writer import write_store
 from mmsoco.registry import DATASETS, TRANSFORMS
-
-BOX = np.array([[0, 0, 8, 8]], np.float32)
-PIL_LOAD = dict(type='LoadImageWithPIL')
-PROPOSALS = dict(type='SelectiveSearchProposals')
 
 
 @pytest.fixture(autouse=True)
 def _scope():
     init_default_scope('mmsoco')
-
-
-def _write_images(folder, names, size=(12, 16)):
-    """Flat-coloured PNGs of ``size`` (H, W) under ``folder``."""
-    for i, name in enumerate(names):
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(path), np.full((*size, 3), i * 10, np.uint8))
-
-
-def _build(img_root, store, load=PIL_LOAD, **kwargs):
-    return DATASETS.build(
-        dict(
-            type='SoCoImageDataset',
-            data_prefix=dict(img_path=str(img_root)),
-            proposal_store=store,
-            pipeline=[load, PROPOSALS],
-            **kwargs))
 
 
 @pytest.fixture
@@ -68,12 +45,12 @@ def run_log(tmp_path):
 
 # -- 25.2: images without proposals ------------------------------------------
 def test_missing_proposals_refused_naming_images_and_the_way_out(tmp_path):
-    _write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
+    write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
                                   ('c.png', BOX, (16, 12))])
     with pytest.raises(KeyError) as err:
-        _build(tmp_path / 'img', store)
+        build_dataset(tmp_path / 'img', store)
     message = str(err.value)
     assert "1 of 3 images of the dataset have no proposals" in message
     assert "'b.png'" in message and store in message
@@ -82,11 +59,12 @@ def test_missing_proposals_refused_naming_images_and_the_way_out(tmp_path):
 
 
 def test_skip_drops_counts_and_lists_them_beside_the_log(tmp_path, run_log):
-    _write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png', 'd.png'])
+    write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png', 'd.png'])
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
                                   ('c.png', BOX, (16, 12))])
-    dataset = _build(tmp_path / 'img', store, on_missing_proposals='skip')
+    dataset = build_dataset(
+        tmp_path / 'img', store, on_missing_proposals='skip')
     assert [dataset.get_data_info(i)['img_key']
             for i in range(len(dataset))] == ['a.png', 'c.png']
     log = (run_log / '20240101_000000.log').read_text()
@@ -102,10 +80,10 @@ def test_skip_drops_counts_and_lists_them_beside_the_log(tmp_path, run_log):
 
 
 def test_skip_with_no_image_left_still_refuses(tmp_path):
-    _write_images(tmp_path / 'img', ['a.png'])
+    write_images(tmp_path / 'img', ['a.png'])
     store = write_store(str(tmp_path / 'store'), [('z.png', BOX, (16, 12))])
     with pytest.raises(KeyError, match='1 of 1 images') as err:
-        _build(tmp_path / 'img', store, on_missing_proposals='skip')
+        build_dataset(tmp_path / 'img', store, on_missing_proposals='skip')
     # Nothing would be left to train on: no way out is offered.
     assert 'on_missing_proposals' not in str(err.value)
 
@@ -113,13 +91,13 @@ def test_skip_with_no_image_left_still_refuses(tmp_path):
 # -- 25.3: a store built over another root -----------------------------------
 def test_store_over_the_parent_folder_names_key_prefix(tmp_path):
     photos = tmp_path / 'photos'
-    _write_images(photos / 'train', ['a.png', 'b.png'])
-    _write_images(photos, ['val/c.png'])
+    write_images(photos / 'train', ['a.png', 'b.png'])
+    write_images(photos, ['val/c.png'])
     out = str(tmp_path / 'proposals')
     generate(str(photos), out, params=dict(max_side=64), progress=False)
     store = osp.join(out, 'store')
     with pytest.raises(KeyError) as err:
-        _build(photos / 'train', store)
+        build_dataset(photos / 'train', store)
     message = str(err.value)
     assert '2 of 2 images' in message
     assert "set key_prefix='train/' on SelectiveSearchProposals" in message
@@ -140,13 +118,13 @@ def test_store_over_the_parent_folder_names_key_prefix(tmp_path):
 
 def test_store_over_a_subfolder_names_the_image_folder(tmp_path):
     photos = tmp_path / 'photos'
-    _write_images(photos / 'train', ['a.png', 'b.png', 'c.png'])
-    _write_images(photos, ['val/d.png'])
+    write_images(photos / 'train', ['a.png', 'b.png', 'c.png'])
+    write_images(photos, ['val/d.png'])
     store = write_store(
         str(tmp_path / 'store'),
         [(k, BOX, (16, 12)) for k in ('a.png', 'b.png', 'c.png')])
     with pytest.raises(KeyError) as err:
-        _build(photos, store)
+        build_dataset(photos, store)
     message = str(err.value)
     assert "The dataset's keys start with 'train/'" in message
     assert "data_prefix.img_path ending in 'train/'" in message
@@ -154,7 +132,7 @@ def test_store_over_a_subfolder_names_the_image_folder(tmp_path):
 
 # -- 28.7: the authors' stem-keyed JSON --------------------------------------
 def test_stem_keyed_reference_json_without_image_root(tmp_path):
-    _write_images(tmp_path / 'img', ['n01/n01_1.JPEG', 'n02/n02_7.JPEG'])
+    write_images(tmp_path / 'img', ['n01/n01_1.JPEG', 'n02/n02_7.JPEG'])
     ref = tmp_path / 'ref.json'
     ref.write_text(
         json.dumps({
@@ -163,7 +141,7 @@ def test_stem_keyed_reference_json_without_image_root(tmp_path):
         }))
     store = import_reference_json(str(ref), str(tmp_path / 'store'))
     assert ProposalStore(store).key_form == 'stem'
-    dataset = _build(tmp_path / 'img', store)  # key_from: the store's
+    dataset = build_dataset(tmp_path / 'img', store)  # key_from: the store's
     np.testing.assert_array_equal(dataset[0]['proposals'], [[1, 2, 7, 9]])
     np.testing.assert_array_equal(dataset[1]['proposals'], [[0, 0, 16, 12]])
 
@@ -171,19 +149,19 @@ def test_stem_keyed_reference_json_without_image_root(tmp_path):
 def test_stem_keys_without_key_form_get_a_hint(tmp_path):
     """A store of stems that does not say so (imported before mmsoco
     recorded the key form) is found with the hint's setting."""
-    _write_images(tmp_path / 'img', ['n01/n01_1.JPEG', 'n02/n02_7.JPEG'])
+    write_images(tmp_path / 'img', ['n01/n01_1.JPEG', 'n02/n02_7.JPEG'])
     store = write_store(
         str(tmp_path / 'store'), [('n01_1', BOX, (-1, -1)),
                                   ('n02_7', BOX, (-1, -1))])
     with pytest.raises(KeyError, match="set key_from='stem'"):
-        _build(tmp_path / 'img', store)
+        build_dataset(tmp_path / 'img', store)
 
 
 # -- 25.4 / 25.5: paths ------------------------------------------------------
 def test_store_that_does_not_exist_names_the_override_key(tmp_path):
-    _write_images(tmp_path / 'img', ['a.png'])
+    write_images(tmp_path / 'img', ['a.png'])
     with pytest.raises(FileNotFoundError) as err:
-        _build(tmp_path / 'img', str(tmp_path / 'nowhere'))
+        build_dataset(tmp_path / 'img', str(tmp_path / 'nowhere'))
     message = str(err.value)
     assert f'proposal store {tmp_path / "nowhere"} does not exist' in message
     assert 'train_dataloader.dataset.proposal_store=PATH' in message
@@ -191,7 +169,7 @@ def test_store_that_does_not_exist_names_the_override_key(tmp_path):
 
 
 def test_dataset_store_and_step_store_must_agree(tmp_path):
-    _write_images(tmp_path / 'img', ['a.png'])
+    write_images(tmp_path / 'img', ['a.png'])
     with pytest.raises(ValueError, match='disagree'):
         DATASETS.build(
             dict(
@@ -206,184 +184,43 @@ def test_dataset_store_and_step_store_must_agree(tmp_path):
 
 # -- 25.6: sizes at start ----------------------------------------------------
 def test_size_mismatch_found_at_start(tmp_path, run_log):
-    _write_images(tmp_path / 'img', ['a.png', 'b.png'])  # 16 x 12
+    write_images(tmp_path / 'img', ['a.png', 'b.png'])  # 16 x 12
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
                                   ('b.png', BOX, (20, 10))])
     with pytest.raises(ValueError) as err:
-        _build(tmp_path / 'img', store, on_bad_image='error')
+        build_dataset(tmp_path / 'img', store, on_bad_image='error')
     message = str(err.value)
     assert "'b.png': image 16x12, proposals for 20x10" in message
     assert "on_bad_image='skip'" in message
-    dataset = _build(tmp_path / 'img', store)  # on_bad_image='skip'
+    dataset = build_dataset(tmp_path / 'img', store)  # on_bad_image='skip'
     assert len(dataset) == 1 and dataset.num_bad_images == 1
     assert 'b.png\tsize differs: image 16x12, proposals for 20x10' in (
         run_log / 'dropped_images.tsv').read_text()
 
 
 def test_size_mismatch_found_while_loading_is_skipped(tmp_path):
-    _write_images(tmp_path / 'img', ['a.png', 'b.png'])
+    write_images(tmp_path / 'img', ['a.png', 'b.png'])
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
                                   ('b.png', BOX, (20, 10))])
-    dataset = _build(tmp_path / 'img', store, check_proposals_at_start=False)
+    dataset = build_dataset(
+        tmp_path / 'img', store, check_proposals_at_start=False)
     assert len(dataset) == 2
     out = dataset[1]  # b.png does not fit: another image comes instead
     assert out['img_key'] == 'a.png' and dataset.num_bad_images >= 1
-
-
-# -- 28.2: decoding convention ------------------------------------------------
-def _as_written_before_the_convention(store):
-    """Drop what meta.json did not record then: the convention, the key
-    form."""
-    meta_path = osp.join(store, 'meta.json')
-    with open(meta_path) as f:
-        meta = json.load(f)
-    for key in ('exif_orientation', 'key_form'):
-        del meta[key]
-    with open(meta_path, 'w') as f:
-        json.dump(meta, f)
-
-
-def _orientation6(folder):
-    """A 30 x 20 JPEG stored landscape, EXIF orientation 6 (view portrait)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    img = Image.fromarray(np.full((20, 30, 3), 128, np.uint8))
-    exif = img.getexif()
-    exif[0x0112] = 6
-    img.save(str(folder / 'rot.jpg'), exif=exif.tobytes(), quality=95)
-
-
-def test_loader_in_another_orientation_than_the_store_is_refused(tmp_path):
-    _orientation6(tmp_path / 'img')
-    # Boxes that fit the stored 30 x 20 frame only (x2 = 28 > 20).
-    boxes = np.array([[2, 1, 28, 19]], np.float32)
-    store = write_store(
-        str(tmp_path / 'store'), [('rot.jpg', boxes, (30, 20))])
-    dataset = _build(tmp_path / 'img', store)
-    out = dataset[0]
-    assert out['img'].shape == (20, 30, 3)  # the reference's frame
-    np.testing.assert_array_equal(out['proposals'], boxes)
-    # mmcv's default loader turns the image upright: refused at start.
-    with pytest.raises(ValueError) as err:
-        _build(tmp_path / 'img', store, load=dict(type='LoadImageFromFile'))
-    message = str(err.value)
-    assert 'EXIF orientation ignored' in message
-    assert 'LoadImageFromFile decodes with EXIF orientation applied' in message
-    assert 'LoadImageWithPIL(exif_orientation=False)' in message
-    # mmcv's loader told to ignore the tag is in the store's frame.
-    dataset = _build(
-        tmp_path / 'img',
-        store,
-        load=dict(
-            type='LoadImageFromFile', color_type='color_ignore_orientation'))
-    np.testing.assert_array_equal(dataset[0]['proposals'], boxes)
-
-
-def test_store_from_before_the_convention_asks_for_exif(tmp_path):
-    _orientation6(tmp_path / 'img')
-    store = write_store(
-        str(tmp_path / 'store'),
-        [('rot.jpg', np.array([[1, 2, 19, 28]]), (20, 30))],
-        exif_orientation=True)
-    _as_written_before_the_convention(store)
-    with pytest.raises(ValueError) as err:
-        _build(tmp_path / 'img', store)
-    message = str(err.value)
-    assert 'predates the recorded convention' in message
-    assert 'LoadImageWithPIL(exif_orientation=True)' in message
-    dataset = _build(
-        tmp_path / 'img',
-        store,
-        load=dict(type='LoadImageWithPIL', exif_orientation=True))
-    assert dataset[0]['img'].shape == (30, 20, 3)  # upright
-
-
-def test_reference_import_is_in_the_reference_frame(tmp_path):
-    """The authors' boxes of an orientation-6 image are in its stored frame:
-    they import (checked against the stored size) and load."""
-    _orientation6(tmp_path / 'img')
-    ref = tmp_path / 'ref.json'
-    ref.write_text(json.dumps({'rot': [[2, 1, 25, 17]]}))  # x2 = 28 > 20
-    store = import_reference_json(
-        str(ref), str(tmp_path / 'store'), img_root=str(tmp_path / 'img'))
-    opened = ProposalStore(store)
-    assert opened.size('rot.jpg') == (30, 20)
-    assert opened.exif_orientation is False
-    dataset = _build(tmp_path / 'img', store)
-    np.testing.assert_array_equal(dataset[0]['proposals'], [[2, 1, 28, 19]])
-
-
-def test_store_from_before_the_convention_imported_with_sizes_is_refused(
-        tmp_path):
-    """A reference JSON imported with IMG_ROOT by an older mmsoco: the
-    reference's boxes (stored frame) with sizes read EXIF-rotated (the old
-    importer swapped W and H for orientations 5-8), and no recorded
-    convention. Read as the reference's frame, the rotated image would fail
-    the size check with a message about its size; it is refused, naming the
-    command that imports it again."""
-    _orientation6(tmp_path / 'img')  # stored 30 x 20, viewed 20 x 30
-    out = tmp_path / 'proposals'
-    store = write_store(
-        str(out / 'store'),
-        [('rot.jpg', np.array([[2, 1, 18, 19]]), (20, 30))],
-        meta=dict(source='/data/ref.json', source_format='reference_json'))
-    _as_written_before_the_convention(store)
-    for check in (True, False):
-        with pytest.raises(ProposalStoreError) as err:
-            _build(tmp_path / 'img', store, check_proposals_at_start=check)
-        message = str(err.value)
-        assert 'image sizes were read with the EXIF orientation applied' in (
-            message)
-        assert (f'python tools/generate_proposals.py IMG_ROOT {out} '
-                '--import-reference /data/ref.json') in message
-    # The same import without IMG_ROOT had no sizes: the reference's frame.
-    unsized = write_store(
-        str(tmp_path / 'unsized'),
-        [('rot.jpg', np.array([[2, 1, 18, 19]]), (-1, -1))],
-        meta=dict(source='/data/ref.json', source_format='reference_json'))
-    _as_written_before_the_convention(unsized)
-    dataset = _build(tmp_path / 'img', unsized)
-    assert dataset[0]['img'].shape == (20, 30, 3)
-
-
-# -- the loader's convention, whatever check_proposals_at_start says ----------
-def test_loader_convention_is_checked_without_the_proposal_checks(tmp_path):
-    """mmcv's loader tags no sample with its convention: an image with EXIF
-    orientation 2-4 keeps its size and would pass every per-sample check
-    with its boxes in the wrong frame. The dataset refuses the loader at
-    start even with check_proposals_at_start=False."""
-    _write_images(tmp_path / 'img', ['a.png'])
-    store = write_store(str(tmp_path / 'store'), [('a.png', BOX, (16, 12))])
-    for load in (dict(type='LoadImageFromFile'),
-                 dict(type='LoadImageWithPIL', exif_orientation=True)):
-        with pytest.raises(
-                ValueError, match='decodes with EXIF orientation '
-                'applied'):
-            _build(
-                tmp_path / 'img',
-                store,
-                load=load,
-                check_proposals_at_start=False)
-    # TurboJPEG ignores the tag: in the store's frame (not decoded here).
-    dataset = _build(
-        tmp_path / 'img',
-        store,
-        load=dict(type='LoadImageFromFile', imdecode_backend='turbojpeg'),
-        check_proposals_at_start=False)
-    assert len(dataset) == 1
 
 
 # -- a dataset left empty ------------------------------------------------------
 def test_every_image_dropped_is_refused_with_the_likely_cause(tmp_path):
     """Under on_bad_image='skip' a store of other images would drop them
     all and train on nothing: refused, naming the first and the cause."""
-    _write_images(tmp_path / 'img', [f'{i}.png' for i in range(7)])
+    write_images(tmp_path / 'img', [f'{i}.png' for i in range(7)])
     store = write_store(
         str(tmp_path / 'store'),
         [(f'{i}.png', BOX, (20, 10)) for i in range(7)])
     with pytest.raises(ValueError) as err:
-        _build(tmp_path / 'img', store)
+        build_dataset(tmp_path / 'img', store)
     message = str(err.value)
     assert 'all 7 images of the dataset would be dropped at start' in message
     assert "'0.png': size differs: image 16x12, proposals for 20x10" in (
@@ -393,14 +230,14 @@ def test_every_image_dropped_is_refused_with_the_likely_cause(tmp_path):
 
 
 def test_every_image_unreadable_names_backend_args(tmp_path):
-    _write_images(tmp_path / 'img', ['a.png', 'b.png'])
+    write_images(tmp_path / 'img', ['a.png', 'b.png'])
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
                                   ('b.png', BOX, (16, 12))])
     for name in ('a.png', 'b.png'):
         (tmp_path / 'img' / name).write_bytes(b'not an image')
     with pytest.raises(ValueError) as err:
-        _build(tmp_path / 'img', store)
+        build_dataset(tmp_path / 'img', store)
     message = str(err.value)
     assert "'a.png': unreadable: UnidentifiedImageError" in message
     assert "no image could be read" in message and 'backend_args' in message
@@ -429,7 +266,7 @@ def test_sizes_are_read_with_the_loaders_backend_args(tmp_path, run_log):
     training does."""
     from mmengine.fileio import register_backend
     register_backend('mmsoco_test_counting', _CountingBackend, force=True)
-    _write_images(tmp_path / 'img', ['a.png', 'b.png'])
+    write_images(tmp_path / 'img', ['a.png', 'b.png'])
     (tmp_path / 'list.txt').write_text('a.png\nb.png\n')
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
@@ -465,11 +302,11 @@ def test_sizes_are_read_with_the_loaders_backend_args(tmp_path, run_log):
 def test_size_check_progress_goes_to_the_log(tmp_path, run_log, monkeypatch,
                                              capsys):
     monkeypatch.setenv('MMSOCO_PROGRESS_INTERVAL', '0')
-    _write_images(tmp_path / 'img', ['a.png', 'b.png'])
+    write_images(tmp_path / 'img', ['a.png', 'b.png'])
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
                                   ('b.png', BOX, (16, 12))])
-    _build(tmp_path / 'img', store)
+    build_dataset(tmp_path / 'img', store)
     log = (run_log / '20240101_000000.log').read_text()
     assert 'image sizes: 2/2 img (100.0%)' in log
     assert 'image sizes' not in capsys.readouterr().err
@@ -489,7 +326,7 @@ def _rank_builds(rank, port, img_root, store, queue):
         *a, **k)
     try:
         init_default_scope('mmsoco')
-        dataset = _build(img_root, store)
+        dataset = build_dataset(img_root, store)
         queue.put((rank, len(dataset), len(reads)))
     except Exception as err:  # noqa: BLE001 - reported to the test
         queue.put((rank, repr(err), -1))
@@ -502,7 +339,7 @@ def test_headers_are_read_once_in_a_distributed_run(tmp_path):
     both keep the same images."""
     import multiprocessing as mp
     import socket
-    _write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
+    write_images(tmp_path / 'img', ['a.png', 'b.png', 'c.png'])
     store = write_store(
         str(tmp_path / 'store'), [('a.png', BOX, (16, 12)),
                                   ('b.png', BOX, (20, 10)),
@@ -556,7 +393,7 @@ def test_computed_once_raises_the_main_processs_error_everywhere(monkeypatch):
 
 # -- the checks as functions -------------------------------------------------
 def test_missing_images_and_size_mismatches(tmp_path):
-    _write_images(tmp_path / 'img', ['cls/0.png', 'cls/1.png'])  # 16 x 12
+    write_images(tmp_path / 'img', ['cls/0.png', 'cls/1.png'])  # 16 x 12
     store = write_store(
         str(tmp_path / 'store'), [('cls/0.png', BOX, (12, 16))])
     step = TRANSFORMS.build(dict(PROPOSALS, store_path=store))
