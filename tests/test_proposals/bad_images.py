@@ -6,6 +6,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
+#: Generation parameters of the proposal tests: the reference's search and
+#: filter, with a small pixel cap.
+PARAMS = dict(
+    max_side=None,
+    rule='ratio3size0308',
+    dedup=True,
+    color_mode='reference',
+    max_pixels=20000)
+
 
 def scene(w, h, seed=0):
     """A flat background with a few filled rectangles (cheap to search)."""

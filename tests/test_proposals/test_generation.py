@@ -18,14 +18,8 @@ from mmsoco.proposals.merge import merge_shards
 from mmsoco.proposals.shards import shard_keys
 from mmsoco.proposals.store import ProposalStore
 from mmsoco.proposals.store_format import ProposalStoreError
-from bad_images import BAD_KINDS, scene, write_bad_images, write_good_images
-
-PARAMS = dict(
-    max_side=None,
-    rule='ratio3size0308',
-    dedup=True,
-    color_mode='reference',
-    max_pixels=20000)
+from bad_images import (BAD_KINDS, PARAMS, scene, write_bad_images,
+                        write_good_images)
 
 
 def _store_arrays(path):

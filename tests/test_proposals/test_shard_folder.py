@@ -13,14 +13,7 @@ from mmsoco.proposals.shard_folder import (CRASHED_FILE, MERGE_FIELDS,
                                            differing_fields, read_crashed,
                                            record_crashes)
 from mmsoco.proposals.store_format import ProposalStoreError
-from bad_images import write_good_images
-
-PARAMS = dict(
-    max_side=None,
-    rule='ratio3size0308',
-    dedup=True,
-    color_mode='reference',
-    max_pixels=20000)
+from bad_images import PARAMS, write_good_images
 
 
 def test_differing_fields_compares_values_as_saved():
