@@ -27,7 +27,8 @@ import numpy as np
 
 from mmsoco.utils.atomic_files import atomic_write_text
 from mmsoco.utils.image_files import (IMAGE_EXTENSIONS, key_basename, key_stem,
-                                      list_image_folder, load_coco_json)
+                                      list_image_folder, load_coco_json,
+                                      read_json)
 from mmsoco.utils.progress import track
 from .decode import header_size
 from .store import ProposalStore
@@ -77,10 +78,9 @@ def _write_imported(out_path: str,
 def _load_json(path: str, kind: type, expected: str):
     """The content of a JSON file, refused naming the file unless ``kind``."""
     try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ProposalStoreError(f'{path} is not valid JSON: {err}') from None
+        data = read_json(path)
+    except ValueError as err:
+        raise ProposalStoreError(str(err)) from None
     if not isinstance(data, kind):
         raise ProposalStoreError(
             f'{path}: expected {expected}, got {type(data).__name__}')

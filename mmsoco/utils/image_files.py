@@ -132,6 +132,16 @@ def read_image_list(ann_file: str) -> List[str]:
     return keys
 
 
+def read_json(path: str):
+    """The content of a UTF-8 JSON file; ValueError naming the file when it
+    is not valid JSON."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f'{path} is not valid JSON: {err}') from None
+
+
 def load_coco_json(
     ann_file: str,
     required: Sequence[str] = ('images', 'annotations', 'categories')
@@ -141,11 +151,7 @@ def load_coco_json(
     with an ``image_id``. Errors name the file and the entry."""
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file {ann_file} not found')
-    try:
-        with open(ann_file, encoding='utf-8') as f:
-            coco = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f'{ann_file} is not valid JSON: {err}') from None
+    coco = read_json(ann_file)
     if not isinstance(coco, dict):
         raise ValueError(f'{ann_file}: expected a COCO dict at the top level')
     for key in required:
