@@ -9,9 +9,10 @@
 #   'torchvision', 'mmpretrain', 'mmsoco_online', 'mmsoco_target').
 #   --cfg-options model.init_cfg.checkpoint=PATH
 # frozen_stages: -1 trains the whole backbone (the default, the study's
-#   `byol_soco` arm); 0-4 freeze the stem and that many stages (eval-mode BN,
-#   no gradient; the EMA target's copy moves only by the rounding of the EMA
-#   update).
+#   `byol_soco` arm: ahead of the frozen arm in bbox AP on every paired seed,
+#   benchmarks/README.md); 0-4 freeze the stem and that many stages
+#   (eval-mode BN, no gradient; the EMA target's copy moves only by the
+#   rounding of the EMA update).
 _base_ = ['./soco_r50fpn.py']
 
 model = dict(
