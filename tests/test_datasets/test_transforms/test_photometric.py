@@ -52,6 +52,53 @@ def test_color_jitter_matches_torchvision_given_order_and_factors(
     np.testing.assert_array_equal(ours, expected)
 
 
+def test_color_jitter_ranges_are_torchvisions():
+    """The factor ranges torchvision's ColorJitter(0.4, 0.4, 0.2, 0.1) draws
+    from (its get_params: brightness, contrast, saturation, hue)."""
+    reference = T.ColorJitter(0.4, 0.4, 0.2, 0.1)
+    names = ('brightness', 'contrast', 'saturation', 'hue')
+    expected = np.array([getattr(reference, name) for name in names], float)
+    np.testing.assert_allclose(np.array(ColorJitter().bounds), expected)
+    np.testing.assert_allclose(expected, [(0.6, 1.4), (0.6, 1.4), (0.8, 1.2),
+                                          (-0.1, 0.1)])
+
+
+def test_color_jitter_draws_as_randomapply_of_torchvisions():
+    """RandomApply(p=0.8): jittered 80 % of the time; then a uniformly random
+    order of the four operations (torch.randperm) and each factor uniform in
+    its range, whatever the order (get_params). Counts are checked against
+    their binomial spread (about 4.5 sigma)."""
+    drawn = []
+    jitter = ColorJitter()  # the recipes' settings
+    jitter.jitter = lambda img, order, factors: drawn.append(
+        (tuple(order), list(factors))) or img
+    np.random.seed(3)
+    calls = 4800
+    for _ in range(calls):
+        jitter(dict(img=IMG))
+    assert abs(len(drawn) - 0.8 * calls) <= 4.5 * (calls * 0.8 * 0.2)**0.5
+    orders = [order for order, _ in drawn]
+    expected_count = len(drawn) / 24  # every permutation of 4 equally likely
+    counts = {order: orders.count(order) for order in set(orders)}
+    spread = 4.5 * (expected_count * (1 - 1 / 24))**0.5
+    assert len(counts) == 24
+    assert all(abs(c - expected_count) <= spread for c in counts.values())
+    factors = np.array([f for _, f in drawn])
+    for index, (low, high) in enumerate([(0.6, 1.4), (0.6, 1.4), (0.8, 1.2),
+                                         (-0.1, 0.1)]):
+        column = factors[:, index]
+        assert low <= column.min() < low + 0.01
+        assert high - 0.01 < column.max() <= high
+        # uniform: mean at the centre, variance width**2 / 12
+        width = high - low
+        sem = width / 12**0.5 / len(column)**0.5
+        assert abs(column.mean() - (low + high) / 2) <= 4.5 * sem
+        assert column.var() == pytest.approx(width**2 / 12, rel=0.1)
+        # independent of where the operation comes in the order
+        firsts = column[[order[0] == index for order in orders]]
+        assert abs(firsts.mean() - (low + high) / 2) <= 4.5 * sem * 2
+
+
 def test_a_v2_view_chain_matches_the_reference():
     """Jitter -> grayscale -> blur -> solarize, the reference's V2/V3 steps
     (transform.py:35-47) with every random step taken."""
@@ -132,9 +179,13 @@ def test_blur_sigma_range_is_drawn_per_call():
     blur = RandomGaussianBlur(sigma=(0.1, 2.0))
     blur.gaussian_blur = lambda img, sigma: sigmas.append(sigma) or img
     np.random.seed(1)
-    for _ in range(200):
+    for _ in range(2000):
         blur(dict(img=IMG))
-    assert len(sigmas) == 200 and 0.1 <= min(sigmas) < max(sigmas) <= 2.0
+    assert len(sigmas) == 2000 and 0.1 <= min(sigmas) < max(sigmas) <= 2.0
+    # np.random.uniform(0.1, 2.0), as the reference's GaussianBlur draws it
+    # (transform.py:20): mean 1.05, variance 1.9**2 / 12
+    assert abs(np.mean(sigmas) - 1.05) <= 4.5 * 1.9 / 12**0.5 / 2000**0.5
+    assert np.var(sigmas) == pytest.approx(1.9**2 / 12, rel=0.1)
 
 
 def test_apply_to_views_touches_only_chosen_views():
