@@ -3,9 +3,11 @@ to the reference's (docs/reference_parity.md rows 5a and 14).
 
 Written by hand from the authors' code: ``contrast/data/transform.py``
 builds, for every ``aug_type`` the scripts use, ``transform_post_1`` for V1
-and ``transform_post_2`` for every other view (``dataset.py``: V1 through
-``transform[5]`` / ``[6]``, V2, V3 and SoCo*'s V4 through the next one, each
-view its own call), after the crops and flips; images come from
+and ``transform_post_2`` for every other view, each view its own call, after
+the crops and flips (``dataset.py``: C4's V1 through ``transform[3]``, V2
+through ``[4]``, lines 497-498; FPN's V1 through ``[5]``, V2 and V3 through
+``[6]``, lines 637-639; SoCo*'s V1 through ``[6]``, V2, V3 and V4 through
+``[7]``, lines 937-940); images come from
 ``PIL.Image.open(f).convert('RGB')`` with the EXIF tag ignored
 (``dataset.py:296-306``). Each step is built from the recipe's config, so a
 default the config leaves out counts too.

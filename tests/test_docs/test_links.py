@@ -1,6 +1,6 @@
-"""Every relative link of the repository's markdown reaches a file that exists
-and, where it names a section (``#anchor``), a heading of that file, by the
-anchor GitHub gives a heading: lower case, punctuation other than ``-`` and
+"""Every relative link (images included) of the repository's markdown reaches
+a file that exists and, where it names a section (``#anchor``), a heading of
+that file, by the anchor GitHub gives a heading: lower case, punctuation other than ``-`` and
 ``_`` dropped, spaces to ``-``, a repeated heading numbered ``-1``, ``-2``...
 """
 import re
@@ -11,22 +11,37 @@ from urllib.parse import unquote
 import pytest
 from test_docs.command_checks import REPO as REPO_DIR
 
-LINK = re.compile(r'(?<!!)\[[^\]]*\]\(([^)\s]+)\)')
+LINK = re.compile(r'\[[^\]]*\]\(([^)\s]+)\)')  # images too
 FENCE = re.compile(r'^\s*(```|~~~)')
 REPO = Path(REPO_DIR)
 
 
+def listed_by_git():
+    return subprocess.run(['git', 'ls-files', '*.md'],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          check=True).stdout.split()
+
+
+def found_on_disk():
+    """Every .md outside the virtual environments, work and data folders."""
+    skip = ('.', 'work_dirs', 'data')
+    return [
+        p.relative_to(REPO).as_posix() for p in REPO.rglob('*.md')
+        if not p.relative_to(REPO).parts[0].startswith(skip)
+    ]
+
+
 def markdown_files():
-    out = subprocess.run(['git', 'ls-files', '*.md'],
-                         cwd=REPO,
-                         capture_output=True,
-                         text=True,
-                         check=True).stdout.split()
+    """The repository's markdown: git's list in a checkout, the files found
+    in an unpacked archive."""
+    names = listed_by_git() if (REPO / '.git').exists() else found_on_disk()
     # The studies' discussion notes are pasted into benchmarks/README.md by
     # the study's --note, so their links are written for that file (and
     # checked there).
     return [
-        REPO / name for name in out
+        REPO / name for name in sorted(names)
         if not name.startswith('benchmarks/records/')
     ]
 
@@ -86,3 +101,10 @@ def test_relative_links_resolve(path):
                     unquote(anchor) not in anchors(dest):
                 broken.append(f'{target}: no heading #{anchor} in {dest.name}')
     assert not broken, f'{path.relative_to(REPO)}: ' + '; '.join(broken)
+
+
+def test_an_archive_checks_the_same_files():
+    """Without .git the files found on disk stand in for git's list."""
+    if (REPO / '.git').exists():
+        assert set(listed_by_git()) <= set(found_on_disk())
+    assert len(markdown_files()) >= 6
