@@ -9,7 +9,8 @@ from mmsoco.utils import register_all_modules
 from mmsoco.utils.launch import (amp_unavailable_reason, apply_train_flags,
                                  build_runner, empty_train_epoch,
                                  load_launch_config, set_local_rank_env,
-                                 setup_cpu_distributed)
+                                 setup_cpu_distributed,
+                                 untyped_init_cfg_reason)
 
 
 def parse_args(argv=None):
@@ -66,6 +67,8 @@ def main(argv=None):
         apply_train_flags(cfg, args.amp, args.auto_scale_lr, args.resume)
     except RuntimeError as err:  # --auto-scale-lr without its settings
         raise SystemExit(f'{args.config}: {err}')
+    if untyped_init_cfg_reason(cfg):
+        raise SystemExit(f'{args.config}: {untyped_init_cfg_reason(cfg)}')
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
     empty_epoch = empty_train_epoch(runner)

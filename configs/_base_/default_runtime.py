@@ -38,3 +38,7 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# mmengine's default, written out so it can be set from the command line
+# (--cfg-options randomness.seed=0): None draws a seed per run (logged).
+randomness = dict(seed=None)

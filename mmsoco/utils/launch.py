@@ -8,7 +8,7 @@ set on it.
 import math
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -134,6 +134,47 @@ def apply_train_flags(cfg: Config,
         cfg.resume = True
         cfg.load_from = resume
     return cfg
+
+
+def untyped_init_cfgs(node, path: str = 'model') -> List[str]:
+    """The config paths of every ``init_cfg`` under ``node`` that has no
+    ``type`` (a dict, or a dict in a list).
+
+    ``--cfg-options model.init_cfg.checkpoint=PATH`` on a config without an
+    ``init_cfg`` there makes such a dict, which mmengine's initialiser only
+    reports as ``KeyError: 'type'`` once the whole runner is built.
+    """
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f'{path}.{key}'
+            if key == 'init_cfg':
+                items = value if isinstance(value, (list, tuple)) else [value]
+                found += [
+                    where for item in items
+                    if isinstance(item, dict) and 'type' not in item
+                ]
+            else:
+                found += untyped_init_cfgs(value, where)
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            found += untyped_init_cfgs(value, f'{path}[{index}]')
+    return found
+
+
+def untyped_init_cfg_reason(cfg: Config) -> Optional[str]:
+    """Why the model's initialisation cannot be built, naming the fix, or
+    None."""
+    paths = untyped_init_cfgs(cfg.get('model', {}))
+    if not paths:
+        return None
+    where = paths[0]
+    return (f'{where} has no type ({", ".join(paths)}): the config has no '
+            f'init_cfg there, so --cfg-options set only some of its keys; '
+            f'name the initialiser too, e.g. {where}.type=PretrainedBackbone '
+            f'(a warm start from a backbone checkpoint: README, "Start from '
+            f'a checkpoint you have") or {where}.type=Pretrained '
+            f"(mmengine's, a whole-model checkpoint)")
 
 
 def apply_show_flags(cfg: Config,

@@ -228,11 +228,22 @@ def check_config_command(config: str,
     build_config_parts(cfg, cfg_options)
 
 
+def _refuse_untyped_init_cfg(cfg):
+    """The trainers' own refusal (tools/train.py, tools/demo.py), which
+    building the model does not reach: its weights are initialised later."""
+    from mmsoco.utils.launch import untyped_init_cfg_reason
+    if untyped_init_cfg_reason(cfg):
+        raise CommandError(untyped_init_cfg_reason(cfg))
+
+
 def _train(args, module):
     from mmsoco.utils.launch import apply_train_flags
-    check_config_command(
-        args.config, args.cfg_options, lambda cfg: apply_train_flags(
-            cfg, args.amp, args.auto_scale_lr, args.resume))
+
+    def prepare(cfg):
+        apply_train_flags(cfg, args.amp, args.auto_scale_lr, args.resume)
+        _refuse_untyped_init_cfg(cfg)
+
+    check_config_command(args.config, args.cfg_options, prepare)
 
 
 def _config_tool(args, module):
@@ -240,9 +251,12 @@ def _config_tool(args, module):
 
 
 def _demo(args, module):
-    check_config_command(
-        module.DEMO_CONFIG, args.cfg_options,
-        lambda cfg: module._point_at_demo_data(cfg, 'data/demo'))
+
+    def prepare(cfg):
+        _refuse_untyped_init_cfg(cfg)
+        module._point_at_demo_data(cfg, 'data/demo')
+
+    check_config_command(module.DEMO_CONFIG, args.cfg_options, prepare)
 
 
 # What each tool's command builds beyond parsing its flags.

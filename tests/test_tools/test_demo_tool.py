@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 
+import pytest
 from mmengine.config import Config
 from test_docs.command_checks import check_command, load_tool
 from test_docs.readme_commands import Command
@@ -114,3 +115,24 @@ def test_losses_are_the_last_runs_logged_training_losses(tmp_path):
                                           '\n\n')
     assert _demo()._losses(str(tmp_path)) == [4.0, 3.5, 3.0]
     assert _demo()._losses(str(tmp_path / '20260101_000000')) == []
+
+
+def test_partial_init_cfg_is_one_line(demo_data_root, tmp_path, monkeypatch):
+    """``make demo`` with a warm start's checkpoint but no initialiser type:
+    one line naming the fix, before the runner is built."""
+    demo = _demo()
+    import mmsoco.utils.launch as launch
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('the runner was built')
+
+    monkeypatch.setattr(launch, 'build_runner', refuse)
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main([
+            '--data-root',
+            str(demo_data_root), '--work-dir',
+            str(tmp_path), '--cfg-options', 'model.init_cfg.checkpoint=a.pth'
+        ])
+    message = str(exit_info.value)
+    assert 'model.init_cfg has no type' in message
+    assert 'model.init_cfg.type=PretrainedBackbone' in message

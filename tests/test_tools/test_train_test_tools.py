@@ -73,6 +73,27 @@ def test_missing_resume_checkpoint_is_one_line(nothing_built, tmp_path):
     assert message == f'--resume checkpoint {missing} does not exist'
 
 
+def test_partial_init_cfg_is_one_line_before_the_runner(monkeypatch):
+    """A warm start's checkpoint set on a config without an init_cfg: one
+    line naming the missing type and the fix, before any runner is built
+    (mmengine's initialiser would say KeyError: 'type' after building it)."""
+    train = _tool('train')
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('the runner was built')
+
+    monkeypatch.setattr(train, 'build_runner', refuse)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([
+            SOCO_DEMO, '--cfg-options',
+            'model.init_cfg.checkpoint=work_dirs/byol/epoch_20.pth'
+        ])
+    message = str(exit_info.value)
+    assert message.startswith(f'{SOCO_DEMO}: model.init_cfg has no type')
+    assert 'model.init_cfg.type=PretrainedBackbone' in message
+    assert '\n' not in message
+
+
 def test_dataset_smaller_than_a_batch_names_both(demo_data_root, tmp_path):
     """3 images, batch 4, drop_last: mmengine would say `epoch_length must
     be a positive integer, but got 0` once the schedulers are built."""

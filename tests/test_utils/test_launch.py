@@ -8,7 +8,8 @@ from mmengine.registry import MODEL_WRAPPERS, DefaultScope
 
 from mmsoco.models.wrappers import CPUDistributedDataParallel
 from mmsoco.utils.launch import (apply_show_flags, empty_epoch_reason,
-                                 setup_cpu_distributed)
+                                 setup_cpu_distributed,
+                                 untyped_init_cfg_reason, untyped_init_cfgs)
 
 
 @pytest.fixture
@@ -101,3 +102,40 @@ def test_show_flags_turn_on_the_visualization_hook():
     untouched = Config(dict(default_hooks=dict()))
     apply_show_flags(untouched)
     assert untouched.default_hooks == dict()
+
+
+def test_untyped_init_cfgs_hand_worked():
+    model = dict(
+        type='SoCo',
+        init_cfg=dict(checkpoint='a.pth'),  # --cfg-options made it
+        backbone=dict(
+            type='ResNet',
+            init_cfg=dict(type='Pretrained', checkpoint='b.pth')),
+        neck=[
+            dict(
+                type='FPN',
+                init_cfg=[dict(type='Xavier'),
+                          dict(layer='Conv2d')])
+        ],
+        head=dict(type='Head', init_cfg=None))
+    assert untyped_init_cfgs(model) == [
+        'model.init_cfg', 'model.neck[0].init_cfg'
+    ]
+    assert untyped_init_cfgs(dict(type='SoCo', init_cfg=None)) == []
+    reason = untyped_init_cfg_reason(Config(dict(model=model)))
+    assert reason.startswith('model.init_cfg has no type (model.init_cfg, '
+                             'model.neck[0].init_cfg)')
+    assert 'model.init_cfg.type=PretrainedBackbone' in reason
+    assert untyped_init_cfg_reason(Config(
+        dict(model=dict(type='SoCo')))) is None
+
+
+def test_every_recipe_has_typed_init_cfgs():
+    """No shipped config trips the check (each init_cfg names its type)."""
+    import glob
+    configs = glob.glob('configs/**/*.py', recursive=True)
+    configs = [c for c in configs if '/_base_/' not in c]
+    assert len(configs) > 40
+    for path in configs:
+        cfg = Config.fromfile(path)
+        assert untyped_init_cfgs(cfg.get('model', {})) == [], path
