@@ -133,7 +133,10 @@ def test_untyped_init_cfgs_hand_worked():
 def test_every_recipe_has_typed_init_cfgs():
     """No shipped config trips the check (each init_cfg names its type)."""
     import glob
-    configs = glob.glob('configs/**/*.py', recursive=True)
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    configs = glob.glob(osp.join(repo, 'configs', '**', '*.py'),
+                        recursive=True)
     configs = [c for c in configs if '/_base_/' not in c]
     assert len(configs) > 40
     for path in configs:
