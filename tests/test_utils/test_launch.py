@@ -135,8 +135,8 @@ def test_every_recipe_has_typed_init_cfgs():
     import glob
     import os.path as osp
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    configs = glob.glob(osp.join(repo, 'configs', '**', '*.py'),
-                        recursive=True)
+    configs = glob.glob(
+        osp.join(repo, 'configs', '**', '*.py'), recursive=True)
     configs = [c for c in configs if '/_base_/' not in c]
     assert len(configs) > 40
     for path in configs:
