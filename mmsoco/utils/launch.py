@@ -8,7 +8,7 @@ set on it.
 import math
 import os
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -175,6 +175,50 @@ def untyped_init_cfg_reason(cfg: Config) -> Optional[str]:
             f'(a warm start from a backbone checkpoint: README, "Start from '
             f'a checkpoint you have") or {where}.type=Pretrained '
             f"(mmengine's, a whole-model checkpoint)")
+
+
+def local_checkpoints(cfg: Config) -> List[Tuple[str, str]]:
+    """``(setting, path)`` of every local file a training run reads weights
+    from before its first step: ``load_from`` and each ``init_cfg``'s
+    ``checkpoint`` under ``model`` (URLs and ``scheme://`` names, which
+    mmengine resolves or the warm start refuses with its own message, left
+    out)."""
+    found = []
+    if cfg.get('load_from'):
+        found.append(('load_from', str(cfg.load_from)))
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f'{path}.{key}'
+                if key == 'init_cfg':
+                    items = value if isinstance(value,
+                                                (list, tuple)) else [value]
+                    found.extend(
+                        (f'{where}.checkpoint', str(item['checkpoint']))
+                        for item in items
+                        if isinstance(item, dict) and item.get('checkpoint'))
+                else:
+                    walk(value, where)
+        elif isinstance(node, (list, tuple)):
+            for index, value in enumerate(node):
+                walk(value, f'{path}[{index}]')
+
+    walk(cfg.get('model', {}), 'model')
+    return [(where, path) for where, path in found if '://' not in path]
+
+
+def missing_checkpoint_reason(cfg: Config) -> Optional[str]:
+    """The first local checkpoint of :func:`local_checkpoints` that does not
+    exist, named with its setting, or None. Checked before anything is
+    built: mmengine would find it only after building the datasets and the
+    model."""
+    for where, path in local_checkpoints(cfg):
+        if not osp.isfile(osp.expanduser(path)):
+            return (f'{where} {path} not found: set {where}=PATH' +
+                    (' (or model.init_cfg=None to start from random weights)'
+                     if where == 'model.init_cfg.checkpoint' else ''))
+    return None
 
 
 def apply_show_flags(cfg: Config,

@@ -94,6 +94,30 @@ def test_partial_init_cfg_is_one_line_before_the_runner(monkeypatch):
     assert '\n' not in message
 
 
+def test_missing_weights_are_one_line_before_the_runner(monkeypatch, tmp_path):
+    """A fine-tune whose converted checkpoint is not there (the demo's
+    default load_from before the conversion ran), and a warm start whose
+    backbone file is not: one line naming the setting, before the datasets
+    and the model are built (mmengine would find it after building them)."""
+    train = _tool('train')
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('the runner was built')
+
+    monkeypatch.setattr(train, 'build_runner', refuse)
+    missing = str(tmp_path / 'mmdet.pth')
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([DEMO_FT, '--cfg-options', f'load_from={missing}'])
+    assert str(exit_info.value) == (
+        f'{DEMO_FT}: load_from {missing} not found: set load_from=PATH')
+    warm = osp.join(REPO, 'configs', 'soco', 'soco-warm_r50fpn_12e_coco.py')
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(
+            [warm, '--cfg-options', f'model.init_cfg.checkpoint={missing}'])
+    assert str(exit_info.value).startswith(
+        f'{warm}: model.init_cfg.checkpoint {missing} not found')
+
+
 def test_dataset_smaller_than_a_batch_names_both(demo_data_root, tmp_path):
     """3 images, batch 4, drop_last: mmengine would say `epoch_length must
     be a positive integer, but got 0` once the schedulers are built."""

@@ -8,6 +8,7 @@ from mmengine.registry import MODEL_WRAPPERS, DefaultScope
 
 from mmsoco.models.wrappers import CPUDistributedDataParallel
 from mmsoco.utils.launch import (apply_show_flags, empty_epoch_reason,
+                                 local_checkpoints, missing_checkpoint_reason,
                                  setup_cpu_distributed,
                                  untyped_init_cfg_reason, untyped_init_cfgs)
 
@@ -142,3 +143,32 @@ def test_every_recipe_has_typed_init_cfgs():
     for path in configs:
         cfg = Config.fromfile(path)
         assert untyped_init_cfgs(cfg.get('model', {})) == [], path
+
+
+def test_local_checkpoints_and_the_first_missing_one(tmp_path):
+    present = tmp_path / 'resnet.pth'
+    present.write_bytes(b'x')
+    cfg = Config(
+        dict(
+            load_from=str(tmp_path / 'mmdet.pth'),
+            model=dict(
+                init_cfg=dict(
+                    type='PretrainedBackbone', checkpoint=str(present)),
+                backbone=dict(
+                    init_cfg=dict(
+                        type='Pretrained',
+                        checkpoint='torchvision://resnet50')),
+                neck=[dict(init_cfg=[dict(type='Xavier')])])))
+    assert local_checkpoints(cfg) == [
+        ('load_from', str(tmp_path / 'mmdet.pth')),
+        ('model.init_cfg.checkpoint', str(present)),
+    ]  # the torchvision:// name is mmengine's to resolve
+    assert missing_checkpoint_reason(cfg) == (
+        f'load_from {tmp_path / "mmdet.pth"} not found: set load_from=PATH')
+    cfg.load_from = None
+    assert missing_checkpoint_reason(cfg) is None
+    present.unlink()
+    assert missing_checkpoint_reason(cfg) == (
+        f'model.init_cfg.checkpoint {present} not found: set '
+        'model.init_cfg.checkpoint=PATH (or model.init_cfg=None to start '
+        'from random weights)')
