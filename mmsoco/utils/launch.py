@@ -8,7 +8,7 @@ set on it.
 import math
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -136,30 +136,34 @@ def apply_train_flags(cfg: Config,
     return cfg
 
 
-def untyped_init_cfgs(node, path: str = 'model') -> List[str]:
-    """The config paths of every ``init_cfg`` under ``node`` that has no
-    ``type`` (a dict, or a dict in a list).
-
-    ``--cfg-options model.init_cfg.checkpoint=PATH`` on a config without an
-    ``init_cfg`` there makes such a dict, which mmengine's initialiser only
-    reports as ``KeyError: 'type'`` once the whole runner is built.
-    """
-    found = []
+def init_cfgs(node, path: str = 'model') -> Iterator[Tuple[str, dict]]:
+    """``(config path, dict)`` of every ``init_cfg`` entry under ``node``
+    (an ``init_cfg`` may be one dict or a list of them)."""
     if isinstance(node, dict):
         for key, value in node.items():
             where = f'{path}.{key}'
             if key == 'init_cfg':
                 items = value if isinstance(value, (list, tuple)) else [value]
-                found += [
-                    where for item in items
-                    if isinstance(item, dict) and 'type' not in item
-                ]
+                yield from ((where, item) for item in items
+                            if isinstance(item, dict))
             else:
-                found += untyped_init_cfgs(value, where)
+                yield from init_cfgs(value, where)
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            found += untyped_init_cfgs(value, f'{path}[{index}]')
-    return found
+            yield from init_cfgs(value, f'{path}[{index}]')
+
+
+def untyped_init_cfgs(node, path: str = 'model') -> List[str]:
+    """The config paths of every ``init_cfg`` under ``node`` that has no
+    ``type``.
+
+    ``--cfg-options model.init_cfg.checkpoint=PATH`` on a config without an
+    ``init_cfg`` there makes such a dict, which mmengine's initialiser only
+    reports as ``KeyError: 'type'`` once the whole runner is built.
+    """
+    return [
+        where for where, item in init_cfgs(node, path) if 'type' not in item
+    ]
 
 
 def untyped_init_cfg_reason(cfg: Config) -> Optional[str]:
@@ -183,28 +187,10 @@ def local_checkpoints(cfg: Config) -> List[Tuple[str, str]]:
     ``checkpoint`` under ``model`` (URLs and ``scheme://`` names, which
     mmengine resolves or the warm start refuses with its own message, left
     out)."""
-    found = []
-    if cfg.get('load_from'):
-        found.append(('load_from', str(cfg.load_from)))
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                where = f'{path}.{key}'
-                if key == 'init_cfg':
-                    items = value if isinstance(value,
-                                                (list, tuple)) else [value]
-                    found.extend(
-                        (f'{where}.checkpoint', str(item['checkpoint']))
-                        for item in items
-                        if isinstance(item, dict) and item.get('checkpoint'))
-                else:
-                    walk(value, where)
-        elif isinstance(node, (list, tuple)):
-            for index, value in enumerate(node):
-                walk(value, f'{path}[{index}]')
-
-    walk(cfg.get('model', {}), 'model')
+    found = [('load_from', str(cfg.load_from))] if cfg.get('load_from') else []
+    found += [(f'{where}.checkpoint', str(item['checkpoint']))
+              for where, item in init_cfgs(cfg.get('model', {}))
+              if item.get('checkpoint')]
     return [(where, path) for where, path in found if '://' not in path]
 
 
