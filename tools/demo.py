@@ -139,14 +139,14 @@ def main(argv=None):
     import mmsoco  # noqa: F401
     from mmsoco.utils import register_all_modules
     from mmsoco.utils.launch import (build_runner, empty_train_epoch,
-                                     load_launch_config,
-                                     untyped_init_cfg_reason)
+                                     load_launch_config, weights_config_reason)
 
     register_all_modules(init_default_scope=False)
     cfg = load_launch_config(DEMO_CONFIG, 'none', args.cfg_options,
                              args.work_dir)
-    if untyped_init_cfg_reason(cfg):
-        raise SystemExit(f'{DEMO_CONFIG}: {untyped_init_cfg_reason(cfg)}')
+    reason = weights_config_reason(cfg)
+    if reason:
+        raise SystemExit(f'{DEMO_CONFIG}: {reason}')
     _point_at_demo_data(cfg, str(root))
     runner = build_runner(cfg)
     empty_epoch = empty_train_epoch(runner)

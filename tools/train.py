@@ -8,9 +8,8 @@ import mmsoco  # noqa: F401  (installs the weights-only checkpoint allow-list)
 from mmsoco.utils import register_all_modules
 from mmsoco.utils.launch import (amp_unavailable_reason, apply_train_flags,
                                  build_runner, empty_train_epoch,
-                                 load_launch_config, missing_checkpoint_reason,
-                                 set_local_rank_env, setup_cpu_distributed,
-                                 untyped_init_cfg_reason)
+                                 load_launch_config, set_local_rank_env,
+                                 setup_cpu_distributed, weights_config_reason)
 
 
 def parse_args(argv=None):
@@ -67,10 +66,9 @@ def main(argv=None):
         apply_train_flags(cfg, args.amp, args.auto_scale_lr, args.resume)
     except RuntimeError as err:  # --auto-scale-lr without its settings
         raise SystemExit(f'{args.config}: {err}')
-    for reason in (untyped_init_cfg_reason(cfg),
-                   missing_checkpoint_reason(cfg)):
-        if reason:
-            raise SystemExit(f'{args.config}: {reason}')
+    reason = weights_config_reason(cfg)
+    if reason:
+        raise SystemExit(f'{args.config}: {reason}')
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
     empty_epoch = empty_train_epoch(runner)

@@ -207,6 +207,14 @@ def missing_checkpoint_reason(cfg: Config) -> Optional[str]:
     return None
 
 
+def weights_config_reason(cfg: Config) -> Optional[str]:
+    """Why a training run of ``cfg`` could not initialise its weights (an
+    ``init_cfg`` without its type, a local weights file that is not there),
+    or None: what ``tools/train.py`` and ``tools/demo.py`` refuse before
+    building anything."""
+    return untyped_init_cfg_reason(cfg) or missing_checkpoint_reason(cfg)
+
+
 def apply_show_flags(cfg: Config,
                      show: bool = False,
                      show_dir: Optional[str] = None,

@@ -232,8 +232,9 @@ def _refuse_untyped_init_cfg(cfg):
     """The trainers' own refusal (tools/train.py, tools/demo.py), which
     building the model does not reach: its weights are initialised later."""
     from mmsoco.utils.launch import untyped_init_cfg_reason
-    if untyped_init_cfg_reason(cfg):
-        raise CommandError(untyped_init_cfg_reason(cfg))
+    reason = untyped_init_cfg_reason(cfg)
+    if reason:
+        raise CommandError(reason)
 
 
 def _train(args, module):

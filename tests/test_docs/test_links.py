@@ -3,6 +3,7 @@ a file that exists and, where it names a section (``#anchor``), a heading of
 that file, by the anchor GitHub gives a heading: lower case, punctuation other than ``-`` and
 ``_`` dropped, spaces to ``-``, a repeated heading numbered ``-1``, ``-2``...
 """
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -63,6 +64,7 @@ def github_anchor(heading):
     return text.replace(' ', '-')
 
 
+@functools.lru_cache(maxsize=None)  # a file's headings, read once
 def anchors(path):
     seen = {}
     out = set()
